@@ -1,0 +1,248 @@
+import Foundation
+import RecData
+import RecModels
+import Tensors
+
+/// Which held-out part of a split to evaluate.
+public enum EvaluationPhase: String, Sendable, Codable {
+    case validation
+    case test
+}
+
+/// One evaluated user: what the model sees, what it should find, what must not be recommended.
+public struct EvaluationCase: Sendable, Equatable {
+    public var user: Int32
+    /// The user's history, oldest first (the model's input).
+    public var history: [Int32]
+    /// Held-out items, distinct.
+    public var targets: [Int32]
+    /// Items excluded from the ranking (already seen, per protocol).
+    public var mask: [Int32]
+
+    public init(user: Int32, history: [Int32], targets: [Int32], mask: [Int32]) {
+        self.user = user
+        self.history = history
+        self.targets = targets
+        self.mask = mask
+    }
+}
+
+/// How candidates are ranked.
+public enum NegativeSampling: String, Sendable, Codable {
+    /// Every item is a candidate (full ranking; the protocols' setting).
+    case full
+    /// Each held-out item is ranked against N items drawn uniformly from those the user has not seen.
+    case uniform
+    /// As `uniform`, drawn in proportion to training popularity.
+    case popularity
+}
+
+/// Evaluation settings.
+public struct EvaluationOptions: Sendable {
+    /// Cut-offs (the protocols report 10 and 20).
+    public var ks: [Int] = [10, 20]
+    public var sampling: NegativeSampling = .full
+    /// Negatives per held-out item with sampling.
+    public var negatives = 100
+    /// Seeds the negative sampling.
+    public var seed: UInt64 = 2020
+    /// Users scored per batch.
+    public var batchSize = 256
+    /// Keep every user's top-`max(ks)` list in the result, for export.
+    public var keepLists = false
+
+    public init() {}
+}
+
+/// The outcome of an evaluation.
+public struct EvaluationResult: Sendable {
+    /// `"ndcg@10"` → mean over evaluated users; also `coverage@K` and `gini@K` with full ranking.
+    public var metrics: [String: Double]
+    public var users: Int
+    public var seconds: Double
+    /// Per case, the top-`max(ks)` items (only with ``EvaluationOptions/keepLists``).
+    public var lists: [[ScoredItem]]?
+}
+
+/// Ranks every item for every evaluated user and averages the metrics, on all cores.
+public enum Evaluator {
+    /// The cases of `phase` for a split, per `shared/PROTOCOLS.md`.
+    ///
+    /// - `seq-loo`: history = the user's earlier events (newest `historyLimit`), target = the
+    ///   held-out event, no mask.
+    /// - `gen-rs`, `temporal`: history = the user's training items; targets = held-out items;
+    ///   mask = training items (and validation items when testing).
+    public static func cases(for split: DataSplit, phase: EvaluationPhase, historyLimit: Int? = nil) -> [EvaluationCase]
+    {
+        let log = split.log
+        var part = [UInt8](repeating: 0, count: log.count)  // 1 train, 2 validation, 3 test
+        for index in split.train { part[index] = 1 }
+        for index in split.validation { part[index] = 2 }
+        for index in split.test { part[index] = 3 }
+        let targetPart: UInt8 = phase == .validation ? 2 : 3
+        var cases: [EvaluationCase] = []
+        for (user, events) in log.chronologicalEventsByUser().enumerated() {
+            let targets = events.filter { part[$0] == targetPart }.map { log.items[$0] }
+            guard !targets.isEmpty else { continue }
+            var distinct: [Int32] = []
+            var seen = Set<Int32>()
+            for item in targets where seen.insert(item).inserted { distinct.append(item) }
+            let train = events.filter { part[$0] == 1 }.map { log.items[$0] }
+            switch split.splitProtocol {
+            case .sequentialLeaveOneOut:
+                let visible = phase == .validation ? 1 : 2
+                var history = events.filter { part[$0] >= 1 && part[$0] <= visible }.map { log.items[$0] }
+                if let historyLimit, history.count > historyLimit { history = Array(history.suffix(historyLimit)) }
+                cases.append(EvaluationCase(user: Int32(user), history: history, targets: distinct, mask: []))
+            case .generalRandom, .temporal:
+                var mask = train
+                if phase == .test { mask += events.filter { part[$0] == 2 }.map { log.items[$0] } }
+                cases.append(EvaluationCase(user: Int32(user), history: train, targets: distinct, mask: mask))
+            }
+        }
+        return cases
+    }
+
+    /// Evaluates `model` on `cases`.
+    ///
+    /// - Parameters:
+    ///   - itemPopularity: Training events per item, for popularity sampling (required then).
+    ///   - progress: Called after each batch with `(users done, users)`.
+    /// - Complexity: O(users · (score + items · log k)); the top-k is a partial selection.
+    public static func evaluate(
+        _ model: any Recommender, cases: [EvaluationCase], options: EvaluationOptions = EvaluationOptions(),
+        itemPopularity: [Float]? = nil, progress: ProgressHandler? = nil
+    ) throws -> EvaluationResult {
+        let start = Date()
+        let items = model.itemCount
+        guard items > 0 else { throw ModelError.notFitted }
+        guard !options.ks.isEmpty, options.ks.allSatisfy({ $0 > 0 }) else {
+            throw DatasetError.invalidOption("cut-offs must be positive")
+        }
+        let ks = options.ks.sorted()
+        let maxK = ks.last ?? 10
+        let metricCount = Metrics.names.count
+        var perCase = [Double](repeating: 0, count: cases.count * ks.count * metricCount)
+        var lists = [[ScoredItem]](repeating: [], count: cases.count)
+        let sampler =
+            options.sampling == .full
+            ? nil : NegativeSampler(items: items, popularity: itemPopularity, options: options)
+        var done = 0
+        for blockStart in stride(from: 0, to: cases.count, by: max(1, options.batchSize)) {
+            let block = blockStart..<min(cases.count, blockStart + max(1, options.batchSize))
+            let contexts = block.map { ScoringContext(user: cases[$0].user, history: cases[$0].history) }
+            let scores = try model.scoreBatch(contexts)
+            perCase.withUnsafeMutableBufferPointer { perCase in
+                lists.withUnsafeMutableBufferPointer { lists in
+                    scores.storage.withUnsafeBufferPointer { scores in
+                        Parallel.forEachChunk(of: block, minimumChunk: 8) { range in
+                            var masked = [Bool](repeating: false, count: items)
+                            for c in range {
+                                let row = UnsafeBufferPointer(
+                                    rebasing: scores[((c - blockStart) * items)..<((c - blockStart + 1) * items)])
+                                let ranks: [Int]
+                                if let sampler {
+                                    ranks = sampler.ranks(of: cases[c], scores: row)
+                                } else {
+                                    for item in cases[c].mask { masked[Int(item)] = true }
+                                    let top = TopK.select(maxK + 1, from: row) { !masked[Int($0)] }
+                                    let topScores = top.map(\.score)
+                                    ranks = cases[c].targets.map {
+                                        masked[Int($0)]
+                                            ? Int.max : Metrics.rank(of: row[Int($0)], top: topScores, limit: maxK)
+                                    }
+                                    for item in cases[c].mask { masked[Int(item)] = false }
+                                    lists[c] = Array(top.prefix(maxK))
+                                }
+                                for (slot, k) in ks.enumerated() {
+                                    let values = Metrics.atK(k, ranks: ranks)
+                                    for m in 0..<metricCount {
+                                        perCase[(c * ks.count + slot) * metricCount + m] = values[m]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            done = block.upperBound
+            progress?("evaluating", done, cases.count)
+        }
+        var metrics: [String: Double] = [:]
+        let n = Double(max(1, cases.count))
+        for (slot, k) in ks.enumerated() {
+            for (m, name) in Metrics.names.enumerated() {
+                var sum = 0.0
+                for c in 0..<cases.count { sum += perCase[(c * ks.count + slot) * metricCount + m] }
+                metrics["\(name)@\(k)"] = sum / n
+            }
+            if sampler == nil {
+                let top = lists.map { $0.prefix(k).map(\.item) }
+                metrics["coverage@\(k)"] = Metrics.coverage(top, itemCount: items)
+                metrics["gini@\(k)"] = Metrics.gini(top, itemCount: items)
+                if let itemPopularity {
+                    let total = top.reduce(0) { $0 + $1.count }
+                    let sum = top.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double(itemPopularity[Int($1)]) } }
+                    metrics["avgpop@\(k)"] = total > 0 ? sum / Double(total) : 0
+                }
+            }
+        }
+        return EvaluationResult(
+            metrics: metrics, users: cases.count, seconds: Date().timeIntervalSince(start),
+            lists: options.keepLists && sampler == nil ? lists : nil)
+    }
+}
+
+/// Draws negatives for sampled evaluation, seeded per user so runs repeat.
+struct NegativeSampler {
+    let items: Int
+    let count: Int
+    let seed: UInt64
+    /// Cumulative popularity, for popularity sampling.
+    let cumulative: [Double]?
+
+    init(items: Int, popularity: [Float]?, options: EvaluationOptions) {
+        self.items = items
+        self.count = options.negatives
+        self.seed = options.seed
+        if options.sampling == .popularity, let popularity {
+            var running = 0.0
+            cumulative = popularity.map {
+                running += Double($0) + 1e-9; return running
+            }
+        } else {
+            cumulative = nil
+        }
+    }
+
+    func ranks(of testCase: EvaluationCase, scores: UnsafeBufferPointer<Float>) -> [Int] {
+        var generator = SeededGenerator(seed: mixHash(seed, UInt64(UInt32(bitPattern: testCase.user))))
+        let excluded = Set(testCase.mask + testCase.targets + testCase.history)
+        guard excluded.count < items else { return testCase.targets.map { _ in 1 } }
+        return testCase.targets.map { target in
+            let score = scores[Int(target)]
+            guard !score.isNaN else { return Int.max }
+            var rank = 1
+            var drawn = 0
+            while drawn < count {
+                let candidate: Int
+                if let cumulative, let total = cumulative.last {
+                    let u = generator.nextUnit() * total
+                    var low = 0
+                    var high = cumulative.count - 1
+                    while low < high {
+                        let mid = (low + high) / 2
+                        if cumulative[mid] <= u { low = mid + 1 } else { high = mid }
+                    }
+                    candidate = low
+                } else {
+                    candidate = generator.nextInt(below: items)
+                }
+                guard !excluded.contains(Int32(candidate)) else { continue }
+                drawn += 1
+                if scores[candidate] >= score { rank += 1 }
+            }
+            return rank
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import RecData
+import RecModels
+import Tensors
+
+/// Everything that defines one train-and-evaluate run.
+public struct ExperimentConfiguration: Sendable {
+    /// A data-set name (`ml-100k`) or path.
+    public var data: String
+    public var loadOptions = LoadOptions()
+    public var preprocessing = Preprocessing()
+    public var splitProtocol: SplitProtocol = .generalRandom
+    public var seed: UInt64 = 2020
+    public var model: ModelKind = .popularity
+    public var parameters: [String: String] = [:]
+    public var phase: EvaluationPhase = .test
+    public var evaluation = EvaluationOptions()
+    /// History cap for `seq-loo`; `nil` takes the protocol's (50 for ml-100k, 200 otherwise).
+    public var historyLimit: Int?
+
+    public init(data: String) { self.data = data }
+}
+
+/// The result record of `shared/PROTOCOLS.md`: data, protocol, seed, model and parameters,
+/// metrics, timings, peak memory and code version.
+public struct ExperimentRecord: Sendable, Codable, Equatable {
+    public var dataset: String
+    public var splitProtocol: String
+    public var seed: UInt64
+    public var preprocessing: Preprocessing
+    public var phase: String
+    public var model: String
+    public var parameters: [String: String]
+    public var users: Int
+    public var items: Int
+    public var interactions: Int
+    public var evaluatedUsers: Int
+    public var sampling: String
+    public var metrics: [String: Double]
+    public var loadSeconds: Double
+    public var trainingSeconds: Double
+    public var evaluationSeconds: Double
+    public var peakMemoryBytes: Int
+    public var reckitVersion: String
+    public var date: String
+
+    enum CodingKeys: String, CodingKey {
+        case dataset, splitProtocol = "protocol", seed, preprocessing, phase, model, parameters, users, items,
+            interactions, evaluatedUsers, sampling, metrics, loadSeconds, trainingSeconds, evaluationSeconds,
+            peakMemoryBytes, reckitVersion, date
+    }
+}
+
+/// Runs configurations: load, clean, split, fit on the training part, evaluate.
+public enum Experiment {
+    /// The data after loading and preprocessing, and its split; reusable across models.
+    public struct PreparedData: Sendable {
+        public let dataset: Dataset
+        public let split: DataSplit
+        public let loadSeconds: Double
+    }
+
+    /// Loads, cleans and splits the data of `configuration`.
+    public static func prepare(_ configuration: ExperimentConfiguration) throws -> PreparedData {
+        let start = Date()
+        var dataset = try DatasetCatalog.load(configuration.data, options: configuration.loadOptions)
+        if !configuration.preprocessing.isIdentity {
+            dataset = try configuration.preprocessing.apply(to: dataset).dataset
+        }
+        let split = try DataSplit.make(configuration.splitProtocol, log: dataset.interactions, seed: configuration.seed)
+        return PreparedData(dataset: dataset, split: split, loadSeconds: Date().timeIntervalSince(start))
+    }
+
+    /// The `seq-loo` history cap for a data set: 50 for ml-100k, 200 otherwise (PROTOCOLS.md).
+    public static func defaultHistoryLimit(for dataset: String) -> Int { dataset.contains("100k") ? 50 : 200 }
+
+    /// Fits the configured model on the training part and evaluates it.
+    public static func run(
+        _ configuration: ExperimentConfiguration, prepared: PreparedData? = nil, progress: ProgressHandler? = nil
+    ) throws -> (record: ExperimentRecord, bundle: ModelBundle, result: EvaluationResult) {
+        let data = try prepared ?? prepare(configuration)
+        let dataset = data.dataset
+        let bundle = try ModelBundle.train(
+            configuration.model, parameters: configuration.parameters, dataset: dataset, events: data.split.train,
+            record: { seconds in
+                TrainingRecord(
+                    dataset: dataset.name, splitProtocol: configuration.splitProtocol.rawValue,
+                    seed: configuration.seed,
+                    preprocessing: configuration.preprocessing, interactions: data.split.train.count,
+                    users: dataset.interactions.userCount, items: dataset.interactions.itemCount, seconds: seconds)
+            }, progress: progress)
+        let limit =
+            configuration.splitProtocol == .sequentialLeaveOneOut
+            ? (configuration.historyLimit ?? defaultHistoryLimit(for: dataset.name)) : nil
+        let cases = Evaluator.cases(for: data.split, phase: configuration.phase, historyLimit: limit)
+        var popularity = [Float](repeating: 0, count: dataset.interactions.itemCount)
+        for index in data.split.train { popularity[Int(dataset.interactions.items[index])] += 1 }
+        let result = try Evaluator.evaluate(
+            bundle.model, cases: cases, options: configuration.evaluation, itemPopularity: popularity,
+            progress: progress)
+        var bundleWithMetrics = bundle
+        bundleWithMetrics.metrics = result.metrics
+        let record = ExperimentRecord(
+            dataset: dataset.name, splitProtocol: configuration.splitProtocol.rawValue, seed: configuration.seed,
+            preprocessing: configuration.preprocessing, phase: configuration.phase.rawValue,
+            model: configuration.model.rawValue, parameters: bundle.model.parameters,
+            users: dataset.interactions.userCount, items: dataset.interactions.itemCount,
+            interactions: dataset.interactions.count, evaluatedUsers: result.users,
+            sampling: configuration.evaluation.sampling == .full
+                ? "full" : "\(configuration.evaluation.sampling.rawValue)-\(configuration.evaluation.negatives)",
+            metrics: result.metrics, loadSeconds: data.loadSeconds, trainingSeconds: bundle.record.seconds,
+            evaluationSeconds: result.seconds, peakMemoryBytes: peakMemoryBytes(),
+            reckitVersion: RecKitVersion.string, date: ISO8601DateFormatter().string(from: Date()))
+        return (record, bundleWithMetrics, result)
+    }
+
+    /// The process's peak resident memory so far, in bytes.
+    public static func peakMemoryBytes() -> Int {
+        var usage = rusage()
+        #if os(Linux)
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return usage.ru_maxrss * 1024
+        #else
+            getrusage(RUSAGE_SELF, &usage)
+            return usage.ru_maxrss
+        #endif
+    }
+}

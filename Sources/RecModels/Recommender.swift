@@ -1,0 +1,161 @@
+import Foundation
+import RecData
+import Tensors
+
+/// What a model is asked to score for: a known user and/or a history of items.
+///
+/// A sequence model reads ``history`` (oldest first), so a brand-new user is served after one
+/// click; a collaborative model reads ``history`` too, and uses ``user`` only where it keeps
+/// per-user state.
+public struct ScoringContext: Sendable, Equatable {
+    /// The user's dense index in the training data, or `nil` for a user the model never saw.
+    public var user: Int32?
+    /// Items the user interacted with, oldest first (dense indices; repeats allowed).
+    public var history: [Int32]
+
+    public init(user: Int32? = nil, history: [Int32]) {
+        self.user = user
+        self.history = history
+    }
+}
+
+/// An item with its score.
+public struct ScoredItem: Sendable, Equatable, Codable {
+    public var item: Int32
+    public var score: Float
+
+    public init(item: Int32, score: Float) {
+        self.item = item
+        self.score = score
+    }
+}
+
+/// One reason for a recommendation: a history item, or a named feature, and how much of the
+/// score it produced.
+public struct Contribution: Sendable, Equatable, Codable {
+    /// The history item that contributed, if the reason is an item.
+    public var item: Int32?
+    /// A readable reason that is not an item (`"popular: 583 events"`).
+    public var feature: String?
+    /// The share of the score this reason produced (same unit as the score).
+    public var weight: Float
+
+    public init(item: Int32? = nil, feature: String? = nil, weight: Float) {
+        self.item = item
+        self.feature = feature
+        self.weight = weight
+    }
+}
+
+/// Training input: the events to learn from, with the views models need.
+public struct TrainingData: Sendable {
+    /// The training events; its id maps span every user and item of the data set.
+    public let log: InteractionLog
+    /// The user × item matrix of ``log`` (repeated events add up).
+    public let matrix: CSRMatrix
+    /// Item features aligned to the item indices, if any.
+    public let itemFeatures: FeatureTable?
+    /// User features aligned to the user indices, if any.
+    public let userFeatures: FeatureTable?
+
+    public init(log: InteractionLog, itemFeatures: FeatureTable? = nil, userFeatures: FeatureTable? = nil) {
+        self.log = log
+        self.matrix = CSRMatrix(log: log)
+        self.itemFeatures = itemFeatures
+        self.userFeatures = userFeatures
+    }
+
+    /// The training part of a split, with the data set's features.
+    public init(split: DataSplit, dataset: Dataset? = nil) {
+        self.init(log: split.trainingLog(), itemFeatures: dataset?.itemFeatures, userFeatures: dataset?.userFeatures)
+    }
+
+    public var userCount: Int { log.userCount }
+    public var itemCount: Int { log.itemCount }
+}
+
+/// The one protocol every model conforms to, so evaluation, the CLI and the server work for all.
+///
+/// A model is a value: ``fit(_:progress:)`` fills it, after which scoring is read-only and safe
+/// to call from several threads at once.
+public protocol Recommender: Sendable {
+    /// The model's kind, as `--model` and `model.json` name it.
+    static var kind: ModelKind { get }
+
+    /// A model with the given hyper-parameters (every key optional; defaults documented per model).
+    ///
+    /// - Throws: ``ModelError/unknownParameter(model:key:known:)`` or
+    ///   ``ModelError/invalidParameter(model:key:value:reason:)``.
+    init(parameters: [String: String]) throws
+
+    /// Every hyper-parameter with its value, defaults included, for model cards and `model.json`.
+    var parameters: [String: String] { get }
+
+    /// Number of items the model scores (0 before fitting).
+    var itemCount: Int { get }
+
+    /// Learns from `data`, replacing what was learned before.
+    mutating func fit(_ data: TrainingData, progress: ProgressHandler?) throws
+
+    /// Writes one score per item into `scores` (`itemCount` of them), higher is better.
+    /// Items are not masked: the caller removes what it must not recommend.
+    ///
+    /// - Throws: ``ModelError/notFitted``.
+    func score(_ context: ScoringContext, into scores: inout [Float]) throws
+
+    /// Scores several contexts at once, row `r` for `contexts[r]`; equal to calling ``score``
+    /// for each. The default runs them on all cores; models with a faster batch path override it.
+    func scoreBatch(_ contexts: [ScoringContext]) throws -> Matrix<Float>
+
+    /// The items most similar to `item`, best first, without `item` itself.
+    func similarItems(to item: Int32, count: Int) throws -> [ScoredItem]
+
+    /// Why `item` scores what it does for `context`: the contributions that weigh most, largest first.
+    func explain(_ context: ScoringContext, item: Int32, count: Int) throws -> [Contribution]
+
+    /// The learned state, as named tensors for `weights.safetensors`.
+    func weights() throws -> [String: SafeTensor]
+
+    /// Restores the learned state written by ``weights()``; strict about keys and shapes.
+    mutating func load(weights: [String: SafeTensor]) throws
+}
+
+extension Recommender {
+    public func scoreBatch(_ contexts: [ScoringContext]) throws -> Matrix<Float> {
+        let columns = itemCount
+        guard columns > 0 else { throw ModelError.notFitted }
+        var result = Matrix<Float>(rows: contexts.count, columns: columns)
+        var failure: Error?
+        let lock = NSLock()
+        result.storage.withUnsafeMutableBufferPointer { output in
+            Parallel.forEachChunk(of: 0..<contexts.count) { range in
+                var row = [Float](repeating: 0, count: columns)
+                for r in range {
+                    do {
+                        try score(contexts[r], into: &row)
+                    } catch {
+                        lock.lock()
+                        failure = error
+                        lock.unlock()
+                        return
+                    }
+                    for c in 0..<columns { output[r * columns + c] = row[c] }
+                }
+            }
+        }
+        if let failure { throw failure }
+        return result
+    }
+
+    /// The `count` best items for `context`, skipping `excluded` items.
+    public func recommend(_ context: ScoringContext, count: Int, excluding excluded: Set<Int32> = []) throws
+        -> [ScoredItem]
+    {
+        var scores = [Float](repeating: 0, count: itemCount)
+        try score(context, into: &scores)
+        return TopK.select(count, from: scores) { !excluded.contains($0) }
+    }
+}
+
+/// Reports progress of long steps: `(step, done, total)`.
+public typealias ProgressHandler = @Sendable (_ step: String, _ done: Int, _ total: Int) -> Void

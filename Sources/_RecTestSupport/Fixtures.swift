@@ -1,0 +1,68 @@
+import Foundation
+import RecData
+
+/// Test fixtures with planted answers.
+public enum Fixtures {
+    /// A block-diagonal log: `groups` groups of `size` users and `size` items. User `j` of a
+    /// group has every item of the group except item `j`, which all other users of the group
+    /// have. For any collaborative model, the withheld item must come first among the unseen.
+    ///
+    /// - Returns: The log and, per user index, the withheld item index.
+    public static func checkerboard(groups: Int = 4, size: Int = 6) -> (log: InteractionLog, withheld: [Int32]) {
+        var pairs: [(user: String, item: String)] = []
+        var withheldIDs: [String: String] = [:]
+        for g in 0..<groups {
+            for j in 0..<size {
+                let user = "u\(g)-\(j)"
+                for i in 0..<size where i != j { pairs.append((user, "i\(g)-\(i)")) }
+                withheldIDs[user] = "i\(g)-\(j)"
+            }
+        }
+        let log = InteractionLog(pairs: pairs)
+        let withheld = log.userIDs.externalIDs.map { log.itemIDs.index(of: withheldIDs[$0] ?? "") ?? -1 }
+        return (log, withheld)
+    }
+
+    /// A random log of `users × itemsPerUser` events over `items` items with timestamps, seeded.
+    public static func randomLog(users: Int, items: Int, eventsPerUser: ClosedRange<Int>, seed: UInt64)
+        -> InteractionLog
+    {
+        var generator = SeededGenerator(seed: seed)
+        var pairs: [(user: String, item: String)] = []
+        var times: [Double] = []
+        for u in 0..<users {
+            let n = eventsPerUser.lowerBound + generator.nextInt(below: eventsPerUser.count)
+            for _ in 0..<n {
+                pairs.append(("u\(u)", "i\(generator.nextInt(below: items))"))
+                times.append(Double(generator.nextInt(below: 50)))  // many ties on purpose
+            }
+        }
+        return InteractionLog(pairs: pairs, timestamps: times)
+    }
+}
+
+/// A fresh temporary folder, removed by the caller (or left for the OS).
+public func temporaryDirectory(_ name: String = "reckit-test") -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Writes `text` (or raw `bytes`) to `name` in `directory` and returns the path.
+@discardableResult
+public func writeFile(_ directory: URL, _ name: String, _ text: String) -> String {
+    writeFile(directory, name, bytes: Array(text.utf8))
+}
+
+@discardableResult
+public func writeFile(_ directory: URL, _ name: String, bytes: [UInt8]) -> String {
+    let url = directory.appendingPathComponent(name)
+    _ = FileManager.default.createFile(atPath: url.path, contents: Data(bytes))
+    return url.path
+}
+
+/// Whether every pair of values is within `atol + rtol · |expected|`.
+public func allClose<T: BinaryFloatingPoint>(_ actual: [T], _ expected: [T], rtol: T = 1e-5, atol: T = 1e-6) -> Bool {
+    guard actual.count == expected.count else { return false }
+    return zip(actual, expected).allSatisfy { abs($0 - $1) <= atol + rtol * abs($1) }
+}

@@ -1,0 +1,3 @@
+import RecKitCLI
+
+RecKitCommand.main()

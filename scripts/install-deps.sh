@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system packages RecKit builds and tests against (Debian/Ubuntu):
+# OpenBLAS with LAPACK for GEMM and dense solves. Idempotent; needs root or sudo.
+set -euo pipefail
+
+need=()
+[ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] || [ -f /usr/include/aarch64-linux-gnu/cblas.h ] \
+    || need+=(libopenblas-dev)
+command -v python3 >/dev/null || need+=(python3)
+
+if [ "${#need[@]}" -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing: ${need[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command of the README: installs what the tests need, builds with warnings as
+# errors and the layering check, and runs the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+swift format lint --strict --recursive Sources Tests
+swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
+swift test --skip-build
