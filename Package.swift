@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),
+        .target(name: "NeuralNet", dependencies: ["Tensors"]),
         .target(name: "RecData"),
         .target(
             name: "RecModels",
@@ -49,6 +50,7 @@ let package = Package(
         .executableTarget(name: "reckit", dependencies: ["RecKitCLI"]),
         .target(name: "_RecTestSupport", dependencies: ["RecData", "RecModels", "Tensors"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "_RecTestSupport"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "_RecTestSupport"]),
         .testTarget(name: "RecModelsTests", dependencies: ["RecModels", "RecData", "Tensors", "_RecTestSupport"]),
         .testTarget(name: "RecEvalTests", dependencies: ["RecEval", "RecModels", "RecData", "_RecTestSupport"]),

@@ -64,6 +64,7 @@ public struct Dataset: Sendable, Equatable {
     /// Loads a data set from a folder or a file.
     ///
     /// A folder may hold RecBole atomic files (`NAME.inter`, optional `NAME.item`, `NAME.user`),
+    /// a ready split (`NAME.train.inter`, `NAME.valid.inter`, `NAME.test.inter`; loaded as their union),
     /// MovieLens 100K originals (`u.data`, `u.item`, `u.user`) or MovieLens 1M originals
     /// (`ratings.dat`, `movies.dat`, `users.dat`). A file is read as an atomic `.inter` file or,
     /// for `.csv`/`.tsv`/`.txt`, as a delimited file with a header naming the columns of `options`.
@@ -103,6 +104,10 @@ public struct Dataset: Sendable, Equatable {
             files.contains(name) ? folder.appendingPathComponent(name).path : nil
         }
         var report = LoadReport()
+        if DataSplit.isSplitFolder(path) {
+            let (name, split) = try DataSplit.load(from: folder, as: .generalRandom, options: options)
+            return Dataset(name: name, interactions: split.log, report: report)
+        }
         if let inter = files.filter({ $0.hasSuffix(".inter") }).sorted().first {
             let stem = String(inter.dropLast(".inter".count))
             let log = try AtomicFileLoader.loadInteractions(

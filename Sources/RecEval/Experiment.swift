@@ -63,6 +63,13 @@ public enum Experiment {
     /// Loads, cleans and splits the data of `configuration`.
     public static func prepare(_ configuration: ExperimentConfiguration) throws -> PreparedData {
         let start = Date()
+        // A folder holding NAME.train/valid/test.inter is a ready split: use it as it is.
+        if let folder = try? DatasetCatalog.resolve(configuration.data), DataSplit.isSplitFolder(folder) {
+            let (name, split) = try DataSplit.load(
+                from: URL(fileURLWithPath: folder), as: configuration.splitProtocol, options: configuration.loadOptions)
+            let dataset = Dataset(name: name, interactions: split.log)
+            return PreparedData(dataset: dataset, split: split, loadSeconds: Date().timeIntervalSince(start))
+        }
         var dataset = try DatasetCatalog.load(configuration.data, options: configuration.loadOptions)
         if !configuration.preprocessing.isIdentity {
             dataset = try configuration.preprocessing.apply(to: dataset).dataset
