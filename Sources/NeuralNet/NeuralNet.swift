@@ -1,0 +1,2 @@
+/// Layers, losses, optimizers and checkpoints on the `Tensors` core.
+public enum NeuralNet {}
