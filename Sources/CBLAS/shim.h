@@ -10,6 +10,8 @@ void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *inf
 void spotrf_(const char *uplo, const int *n, float *a, const int *lda, int *info);
 void spotrs_(const char *uplo, const int *n, const int *nrhs, const float *a, const int *lda,
              float *b, const int *ldb, int *info);
+void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda,
+             double *b, const int *ldb, int *info);
 void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda,
             double *b, const int *ldb, int *info);
 

@@ -5,6 +5,8 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     case itemKNN = "itemknn"
     case userKNN = "userknn"
     case ease
+    case als
+    case bpr
 
     /// The Swift type that implements the kind.
     public var type: any Recommender.Type {
@@ -14,6 +16,8 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .itemKNN: return ItemKNN.self
         case .userKNN: return UserKNN.self
         case .ease: return EASE.self
+        case .als: return ALS.self
+        case .bpr: return BPR.self
         }
     }
 

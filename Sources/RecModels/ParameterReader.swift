@@ -36,6 +36,13 @@ struct ParameterReader {
         return parsed
     }
 
+    mutating func choice(_ key: String, default value: String, in options: [String]) throws -> String {
+        known.append(key)
+        guard let text = values[key] else { return value }
+        guard options.contains(text) else { throw invalid(key, "must be one of \(options.joined(separator: ", "))") }
+        return text
+    }
+
     /// Throws for any key that no reader call asked for.
     func finish() throws {
         for key in values.keys.sorted() where !known.contains(key) {

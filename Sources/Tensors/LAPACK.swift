@@ -49,3 +49,46 @@ public enum LAPACK {
         }
     }
 }
+
+extension LAPACK {
+    /// Solves `A x = b` for a symmetric positive definite `A` by Cholesky (`dpotrf`, then
+    /// `dpotrs`); `matrix` is replaced by its Cholesky factor, which
+    /// ``solveWithCholesky(factor:_:)`` reuses for further right-hand sides.
+    ///
+    /// - Throws: ``LinearAlgebraError/notPositiveDefinite(order:)``.
+    /// - Complexity: O(n³)
+    public static func solveSymmetricPositiveDefinite(_ matrix: inout Matrix<Double>, _ b: [Double]) throws -> [Double] {
+        precondition(matrix.rows == matrix.columns, "spd solve: matrix is \(matrix.rows)×\(matrix.columns)")
+        precondition(b.count == matrix.rows, "spd solve: matrix has \(matrix.rows) rows, b has \(b.count)")
+        var info: Int32 = 0
+        var order = Int32(matrix.rows)
+        var uplo: CChar = 85  // "U" in column-major is the lower triangle in row-major; A is symmetric
+        matrix.storage.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            dpotrf_(&uplo, &order, base, &order, &info)
+        }
+        if info > 0 { throw LinearAlgebraError.notPositiveDefinite(order: Int(info)) }
+        if info < 0 { throw LinearAlgebraError.illegalArgument(routine: "dpotrf", position: Int(-info)) }
+        return try solveWithCholesky(factor: &matrix, b)
+    }
+
+    /// Solves `A x = b` given the Cholesky factor that
+    /// ``solveSymmetricPositiveDefinite(_:_:)`` left in `factor`.
+    public static func solveWithCholesky(factor: inout Matrix<Double>, _ b: [Double]) throws -> [Double] {
+        precondition(b.count == factor.rows, "cholesky solve: factor has \(factor.rows) rows, b has \(b.count)")
+        guard !b.isEmpty else { return [] }
+        var x = b
+        var info: Int32 = 0
+        var order = Int32(factor.rows)
+        var one: Int32 = 1
+        var uplo: CChar = 85
+        factor.storage.withUnsafeMutableBufferPointer { a in
+            x.withUnsafeMutableBufferPointer { x in
+                guard let a = a.baseAddress, let x = x.baseAddress else { return }
+                dpotrs_(&uplo, &order, &one, a, &order, x, &order, &info)
+            }
+        }
+        if info != 0 { throw LinearAlgebraError.illegalArgument(routine: "dpotrs", position: Int(-info)) }
+        return x
+    }
+}

@@ -8,7 +8,19 @@ import _RecTestSupport
 
 /// The contract every collaborative model must meet (implicit's `recommender_base_test`).
 struct ModelContractTests {
-    static let collaborative: [ModelKind] = [.itemKNN, .userKNN, .ease]
+    static let collaborative: [ModelKind] = [.itemKNN, .userKNN, .ease, .als, .bpr]
+    /// Models whose explanation splits the score exactly over history items.
+    static let additive: [ModelKind] = [.itemKNN, .userKNN, .ease, .als]
+
+    /// Settings that let each model learn the small fixtures.
+    static func fixtureParameters(_ kind: ModelKind) -> [String: String] {
+        switch kind {
+        case .ease: return ["lambda": "0.5"]
+        case .als: return ["factors": "8", "alpha": "10", "regularization": "0.1", "iterations": "20"]
+        case .bpr: return ["factors": "8", "iterations": "300", "learning_rate": "0.05"]
+        default: return [:]
+        }
+    }
 
     func fitted(_ kind: ModelKind, _ log: InteractionLog, _ parameters: [String: String] = [:]) throws
         -> any Recommender
@@ -21,7 +33,7 @@ struct ModelContractTests {
     @Test(arguments: collaborative)
     func withheldItemRanksFirst(kind: ModelKind) throws {
         let (log, withheld) = Fixtures.checkerboard()
-        let model = try fitted(kind, log, kind == .ease ? ["lambda": "0.5"] : [:])
+        let model = try fitted(kind, log, Self.fixtureParameters(kind))
         let histories = log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }
         for user in 0..<log.userCount {
             let context = ScoringContext(user: Int32(user), history: histories[user])
@@ -72,12 +84,13 @@ struct ModelContractTests {
         }
     }
 
-    @Test(arguments: collaborative)
+    @Test(arguments: additive)
     func explanationsAddUpToTheScore(kind: ModelKind) throws {
         let log = Fixtures.randomLog(users: 25, items: 20, eventsPerUser: 3...12, seed: 6)
-        let model = try fitted(kind, log)
+        let model = try fitted(kind, log, Self.fixtureParameters(kind))
         let history = log.chronologicalEventsByUser()[0].map { log.items[$0] }
-        let context = ScoringContext(user: 0, history: history)
+        // No user: factor models fold the history in, which is what their explanation decomposes.
+        let context = ScoringContext(history: history)
         var scores: [Float] = []
         try model.score(context, into: &scores)
         for item in 0..<Int32(log.itemCount) {
@@ -91,7 +104,7 @@ struct ModelContractTests {
     @Test(arguments: collaborative)
     func similarItemsExcludeTheItemAndAreSorted(kind: ModelKind) throws {
         let (log, _) = Fixtures.checkerboard()
-        let model = try fitted(kind, log)
+        let model = try fitted(kind, log, Self.fixtureParameters(kind))
         let similar = try model.similarItems(to: 0, count: 5)
         #expect(!similar.isEmpty)
         #expect(!similar.contains { $0.item == 0 })
@@ -216,5 +229,44 @@ struct ClassicalModelTests {
         }
         #expect(top.map { Int($0.item) } == Array(sorted.prefix(37)))
         #expect(TopK.select(5, from: [Float.nan, 1, .nan]).map(\.item) == [1])
+    }
+}
+
+struct FoldInTests {
+    /// A user the model never saw, with five of a block's six items, gets the sixth first.
+    @Test(arguments: ModelContractTests.collaborative)
+    func unseenUserGetsTheMissingItemOfTheirBlock(kind: ModelKind) throws {
+        let (log, _) = Fixtures.checkerboard()
+        var model = try kind.make(parameters: ModelContractTests.fixtureParameters(kind))
+        try model.fit(TrainingData(log: log), progress: nil)
+        for missing in 0..<6 {
+            let history = (0..<6).filter { $0 != missing }.compactMap { log.itemIDs.index(of: "i2-\($0)") }
+            let top = try model.recommend(ScoringContext(history: history), count: 1, excluding: Set(history))
+            #expect(top.first?.item == log.itemIDs.index(of: "i2-\(missing)"), "\(kind) missing \(missing)")
+        }
+    }
+
+    /// ALS's fold-in is the exact least-squares solution: it satisfies the normal equations
+    /// `(YᵀY + Yᵀ(C − I)Y + λI) x = Yᵀ C p`, checked here in Float64.
+    @Test func alsFoldInSolvesTheNormalEquations() throws {
+        let log = Fixtures.randomLog(users: 30, items: 25, eventsPerUser: 3...12, seed: 8)
+        var model = try ALS(parameters: ["factors": "6", "alpha": "5", "regularization": "0.3"])
+        try model.fit(TrainingData(log: log), progress: nil)
+        let history: [(item: Int32, count: Float)] = [(1, 1), (4, 2), (7, 1)]
+        let x = try model.foldIn(history).factor.map(Double.init)
+        let y = model.itemFactors
+        let n = 6
+        for r in 0..<n {
+            var lhs = 0.3 * x[r]
+            var rhs = 0.0
+            for i in 0..<y.rows {
+                let c = history.first { $0.item == Int32(i) }.map { 5 * Double($0.count) } ?? 1
+                var dot = 0.0
+                for k in 0..<n { dot += Double(y[i, k]) * x[k] }
+                lhs += c * Double(y[i, r]) * dot
+                if c != 1 || history.contains(where: { $0.item == Int32(i) }) { rhs += c * Double(y[i, r]) }
+            }
+            #expect(abs(lhs - rhs) < 1e-3 * max(1, abs(rhs)), "row \(r): \(lhs) vs \(rhs)")
+        }
     }
 }
