@@ -6,6 +6,9 @@ public enum SplitProtocol: String, Sendable, Codable, CaseIterable {
     case generalRandom = "gen-rs"
     /// A global cut by time: the oldest 80% trains, the next 10% validates, the newest 10% tests.
     case temporal
+    /// New users: 10% of the users with more than 5 events (seeded) are held out of training; their
+    /// first 5 events (in time) are the visible history (the validation part), the rest the test.
+    case coldUser = "cold-user"
 }
 
 /// A split of an interaction log into training, validation and test events.
@@ -68,6 +71,21 @@ public struct DataSplit: Sendable, Equatable {
                 train += events[0..<trainCount]
                 validation += events[trainCount..<(trainCount + validCount)]
                 test += events[(trainCount + validCount)...]
+            }
+        case .coldUser:
+            let visible = 5
+            let groups = log.chronologicalEventsByUser()
+            var eligible = groups.indices.filter { groups[$0].count > visible }
+            var generator = SeededGenerator(seed: seed)
+            generator.shuffle(&eligible)
+            let heldOut = Set(eligible.prefix(Int((Double(log.userCount) * testFraction).rounded())))
+            for (user, events) in groups.enumerated() {
+                if heldOut.contains(user) {
+                    validation += events.prefix(visible)
+                    test += events.dropFirst(visible)
+                } else {
+                    train += events
+                }
             }
         case .temporal:
             var order = Array(0..<log.count)

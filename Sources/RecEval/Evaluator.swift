@@ -79,7 +79,7 @@ public enum Evaluator {
         for index in split.train { part[index] = 1 }
         for index in split.validation { part[index] = 2 }
         for index in split.test { part[index] = 3 }
-        let targetPart: UInt8 = phase == .validation ? 2 : 3
+        let targetPart: UInt8 = phase == .validation && split.splitProtocol != .coldUser ? 2 : 3
         var cases: [EvaluationCase] = []
         for (user, events) in log.chronologicalEventsByUser().enumerated() {
             let targets = events.filter { part[$0] == targetPart }.map { log.items[$0] }
@@ -94,6 +94,16 @@ public enum Evaluator {
                 var history = events.filter { part[$0] >= 1 && part[$0] <= visible }.map { log.items[$0] }
                 if let historyLimit, history.count > historyLimit { history = Array(history.suffix(historyLimit)) }
                 cases.append(EvaluationCase(user: Int32(user), history: history, targets: distinct, mask: []))
+            case .coldUser:
+                // The visible events are the history; the same cases serve both phases.
+                let visible = events.filter { part[$0] == 2 }.map { log.items[$0] }
+                let heldOut = events.filter { part[$0] == 3 }.map { log.items[$0] }
+                guard !visible.isEmpty, !heldOut.isEmpty else { continue }
+                var unique: [Int32] = []
+                var seenItems = Set(visible)
+                for item in heldOut where seenItems.insert(item).inserted { unique.append(item) }
+                guard !unique.isEmpty else { continue }
+                cases.append(EvaluationCase(user: Int32(user), history: visible, targets: unique, mask: visible))
             case .generalRandom, .temporal:
                 var mask = train
                 if phase == .test { mask += events.filter { part[$0] == 2 }.map { log.items[$0] } }

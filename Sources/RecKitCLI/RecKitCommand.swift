@@ -12,7 +12,7 @@ public struct RecKitCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             DataCommand.self, TrainCommand.self, EvaluateCommand.self, RecommendCommand.self, SimilarCommand.self,
-            QuickstartCommand.self,
+            QuickstartCommand.self, BenchCommand.self,
         ]
     )
 

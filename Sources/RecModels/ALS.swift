@@ -32,6 +32,8 @@ public struct ALS: Recommender {
     public private(set) var userFactors = Matrix<Float>(rows: 0, columns: 0)
     /// `(items, factors)`.
     public private(set) var itemFactors = Matrix<Float>(rows: 0, columns: 0)
+    /// Whether each user had training events; the others are folded in from their history.
+    private var trainedUsers: [Bool] = []
     /// `YᵀY` of the item factors, `(factors, factors)`, for fold-in.
     private var itemGram = Matrix<Float>(rows: 0, columns: 0)
 
@@ -56,7 +58,9 @@ public struct ALS: Recommender {
     public var itemCount: Int { itemFactors.rows }
 
     public mutating func fit(_ data: TrainingData, progress: ProgressHandler? = nil) throws {
-        guard data.userCount > 0, data.itemCount > 0 else { throw ModelError.unsuitableData("als needs users and items") }
+        guard data.userCount > 0, data.itemCount > 0 else {
+            throw ModelError.unsuitableData("als needs users and items")
+        }
         let confidence = data.matrix.scaled(by: alpha)
         let transposed = confidence.transposed()
         var generator = SeededGenerator(seed: seed)
@@ -74,6 +78,7 @@ public struct ALS: Recommender {
         }
         userFactors = users
         itemFactors = items
+        trainedUsers = (0..<data.matrix.rows).map { data.matrix.rowPointers[$0 + 1] > data.matrix.rowPointers[$0] }
         itemGram = Self.gram(items)
     }
 
@@ -92,7 +97,9 @@ public struct ALS: Recommender {
         x.storage.withUnsafeMutableBufferPointer { xs in
             y.storage.withUnsafeBufferPointer { ys in
                 gram.storage.withUnsafeBufferPointer { g in
-                    guard let xBase = xs.baseAddress, let yBase = ys.baseAddress, let gBase = g.baseAddress else { return }
+                    guard let xBase = xs.baseAddress, let yBase = ys.baseAddress, let gBase = g.baseAddress else {
+                        return
+                    }
                     Parallel.forEachChunk(of: 0..<x.rows, minimumChunk: 64) { rows in
                         var r = [Float](repeating: 0, count: n)
                         var p = [Float](repeating: 0, count: n)
@@ -100,7 +107,9 @@ public struct ALS: Recommender {
                         r.withUnsafeMutableBufferPointer { r in
                             p.withUnsafeMutableBufferPointer { p in
                                 ap.withUnsafeMutableBufferPointer { ap in
-                                    guard let r = r.baseAddress, let p = p.baseAddress, let ap = ap.baseAddress else { return }
+                                    guard let r = r.baseAddress, let p = p.baseAddress, let ap = ap.baseAddress else {
+                                        return
+                                    }
                                     for u in rows {
                                         solveRow(
                                             u, confidence: confidence, x: xBase + u * n, y: yBase, gram: gBase,
@@ -181,7 +190,9 @@ public struct ALS: Recommender {
     }
 
     private func userVector(_ context: ScoringContext) throws -> [Float] {
-        if let user = context.user, Int(user) < userFactors.rows { return Array(userFactors.row(Int(user))) }
+        if let user = context.user, Int(user) < userFactors.rows, trainedUsers[Int(user)] {
+            return Array(userFactors.row(Int(user)))
+        }
         return try foldIn(context.historyCounts(items: itemCount)).factor
     }
 
@@ -238,13 +249,19 @@ public struct ALS: Recommender {
         guard itemCount > 0 else { throw ModelError.notFitted }
         return [
             "user_factors": SafeTensor(userFactors.storage, shape: [userFactors.rows, factors]),
+            "trained_users": SafeTensor(trainedUsers.map { Int32($0 ? 1 : 0) }),
             "item_factors": SafeTensor(itemFactors.storage, shape: [itemFactors.rows, factors]),
         ]
     }
 
     public mutating func load(weights: [String: SafeTensor]) throws {
-        try SafeTensors.requireExactKeys(weights, expected: ["user_factors", "item_factors"])
+        try SafeTensors.requireExactKeys(weights, expected: ["user_factors", "item_factors", "trained_users"])
+        trainedUsers = try (weights["trained_users"]?.int32s(key: "trained_users") ?? []).map { $0 != 0 }
         userFactors = try Matrix(loading: weights["user_factors"], key: "user_factors", columns: factors)
+        guard trainedUsers.count == userFactors.rows else {
+            throw CheckpointError.mismatch(
+                key: "trained_users", expected: "\(userFactors.rows) users", found: "\(trainedUsers.count)")
+        }
         itemFactors = try Matrix(loading: weights["item_factors"], key: "item_factors", columns: factors)
         itemGram = Self.gram(itemFactors)
     }
@@ -275,7 +292,9 @@ extension Matrix where Scalar == Float {
         var result = [Float](repeating: 0, count: rows)
         storage.withUnsafeBufferPointer { s in
             guard let base = s.baseAddress else { return }
-            for r in 0..<rows { norms[r] = FactorKernels.dot(base + r * columns, base + r * columns, columns).squareRoot() }
+            for r in 0..<rows {
+                norms[r] = FactorKernels.dot(base + r * columns, base + r * columns, columns).squareRoot()
+            }
             let target = base + index * columns
             for r in 0..<rows {
                 result[r] = FactorKernels.dot(base + r * columns, target, columns) / max(norms[r] * norms[index], 1e-12)

@@ -32,6 +32,8 @@ public struct BPR: Recommender {
     public private(set) var userFactors = Matrix<Float>(rows: 0, columns: 0)
     /// `(items, factors + 1)`; the last column is the item bias.
     public private(set) var itemFactors = Matrix<Float>(rows: 0, columns: 0)
+    /// Whether each user had training events; the others are folded in from their history.
+    private var trainedUsers: [Bool] = []
 
     public init(parameters: [String: String] = [:]) throws {
         var reader = ParameterReader(model: Self.kind, parameters)
@@ -40,7 +42,8 @@ public struct BPR: Recommender {
         regularization = Float(try reader.double("regularization", default: 0.01, in: 0...1e6))
         iterations = try reader.int("iterations", default: 100, in: 1...100_000)
         seed = try reader.uint64("seed", default: 2020)
-        popularityNegatives = try reader.choice("negatives", default: "uniform", in: ["uniform", "popularity"]) == "popularity"
+        popularityNegatives =
+            try reader.choice("negatives", default: "uniform", in: ["uniform", "popularity"]) == "popularity"
         try reader.finish()
     }
 
@@ -57,7 +60,9 @@ public struct BPR: Recommender {
 
     public mutating func fit(_ data: TrainingData, progress: ProgressHandler? = nil) throws {
         let matrix = data.matrix
-        guard matrix.nonzeroCount > 0, data.itemCount > 1 else { throw ModelError.unsuitableData("bpr needs interactions") }
+        guard matrix.nonzeroCount > 0, data.itemCount > 1 else {
+            throw ModelError.unsuitableData("bpr needs interactions")
+        }
         let width = self.width
         var generator = SeededGenerator(seed: seed)
         var users = Matrix<Float>(rows: data.userCount, columns: width)
@@ -93,6 +98,7 @@ public struct BPR: Recommender {
         }
         userFactors = users
         itemFactors = items
+        trainedUsers = (0..<data.matrix.rows).map { data.matrix.rowPointers[$0 + 1] > data.matrix.rowPointers[$0] }
     }
 
     /// `samples` SGD steps on random (user, liked, not liked) triples; the user's bias column
@@ -109,7 +115,9 @@ public struct BPR: Recommender {
             let liked = rng.nextInt(below: nonzero)
             let u = Int(owners[liked])
             let i = Int(matrix.columnIndices[liked])
-            let j = popularityNegatives ? Int(matrix.columnIndices[rng.nextInt(below: nonzero)]) : rng.nextInt(below: itemTotal)
+            let j =
+                popularityNegatives
+                ? Int(matrix.columnIndices[rng.nextInt(below: nonzero)]) : rng.nextInt(below: itemTotal)
             if matrix.rowContains(u, Int32(j)) { continue }
             let pu = users + u * width
             let qi = items + i * width
@@ -148,7 +156,9 @@ public struct BPR: Recommender {
                         let qi = items + i * width
                         let qj = items + j * width
                         let z = 1 / (1 + exp(FactorKernels.dot(pu, qi, width) - FactorKernels.dot(pu, qj, width)))
-                        for k in 0..<factors { pu[k] += learningRate * 10 * (z * (qi[k] - qj[k]) - regularization * pu[k]) }
+                        for k in 0..<factors {
+                            pu[k] += learningRate * 10 * (z * (qi[k] - qj[k]) - regularization * pu[k])
+                        }
                     }
                 }
             }
@@ -157,7 +167,9 @@ public struct BPR: Recommender {
     }
 
     private func userVector(_ context: ScoringContext) throws -> [Float] {
-        if let user = context.user, Int(user) < userFactors.rows { return Array(userFactors.row(Int(user))) }
+        if let user = context.user, Int(user) < userFactors.rows, trainedUsers[Int(user)] {
+            return Array(userFactors.row(Int(user)))
+        }
         return foldIn(try context.historyCounts(items: itemCount))
     }
 
@@ -205,13 +217,19 @@ public struct BPR: Recommender {
         guard itemCount > 0 else { throw ModelError.notFitted }
         return [
             "user_factors": SafeTensor(userFactors.storage, shape: [userFactors.rows, width]),
+            "trained_users": SafeTensor(trainedUsers.map { Int32($0 ? 1 : 0) }),
             "item_factors": SafeTensor(itemFactors.storage, shape: [itemFactors.rows, width]),
         ]
     }
 
     public mutating func load(weights: [String: SafeTensor]) throws {
-        try SafeTensors.requireExactKeys(weights, expected: ["user_factors", "item_factors"])
+        try SafeTensors.requireExactKeys(weights, expected: ["user_factors", "item_factors", "trained_users"])
+        trainedUsers = try (weights["trained_users"]?.int32s(key: "trained_users") ?? []).map { $0 != 0 }
         userFactors = try Matrix(loading: weights["user_factors"], key: "user_factors", columns: width)
+        guard trainedUsers.count == userFactors.rows else {
+            throw CheckpointError.mismatch(
+                key: "trained_users", expected: "\(userFactors.rows) users", found: "\(trainedUsers.count)")
+        }
         itemFactors = try Matrix(loading: weights["item_factors"], key: "item_factors", columns: width)
     }
 }
@@ -229,7 +247,8 @@ extension CSRMatrix {
                 sortedValues[range.lowerBound + offset] = values[k]
             }
         }
-        return CSRMatrix(rows: rows, columns: self.columns, rowPointers: rowPointers, columnIndices: columns, values: sortedValues)
+        return CSRMatrix(
+            rows: rows, columns: self.columns, rowPointers: rowPointers, columnIndices: columns, values: sortedValues)
     }
 
     /// Whether row `r` (sorted) holds column `c`: a binary search.

@@ -7,6 +7,8 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     case ease
     case als
     case bpr
+    case content
+    case hybrid
 
     /// The Swift type that implements the kind.
     public var type: any Recommender.Type {
@@ -18,6 +20,8 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .ease: return EASE.self
         case .als: return ALS.self
         case .bpr: return BPR.self
+        case .content: return ContentKNN.self
+        case .hybrid: return Hybrid.self
         }
     }
 

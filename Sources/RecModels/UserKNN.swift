@@ -137,21 +137,6 @@ public struct UserKNN: Recommender {
             "interactions.indptr", "interactions.indices", "interactions.values", "interactions.shape",
         ]
         try SafeTensors.requireExactKeys(weights, expected: keys)
-        let shape = try weights["interactions.shape"]?.int64s(key: "interactions.shape") ?? []
-        let pointers = try weights["interactions.indptr"]?.int64s(key: "interactions.indptr").map(Int.init) ?? []
-        let indices = try weights["interactions.indices"]?.int32s(key: "interactions.indices") ?? []
-        let values = try weights["interactions.values"]?.floats(key: "interactions.values") ?? []
-        guard shape.count == 2, pointers.count == Int(shape[0]) + 1, pointers.first == 0,
-            pointers.last == indices.count, indices.count == values.count,
-            zip(pointers, pointers.dropFirst()).allSatisfy({ $0 <= $1 }),
-            indices.allSatisfy({ $0 >= 0 && Int64($0) < shape[1] })
-        else {
-            throw CheckpointError.mismatch(
-                key: "interactions", expected: "a valid CSR matrix", found: "inconsistent arrays")
-        }
-        adopt(
-            CSRMatrix(
-                rows: Int(shape[0]), columns: Int(shape[1]), rowPointers: pointers, columnIndices: indices,
-                values: values))
+        adopt(try CSRMatrix(loading: weights, prefix: "interactions"))
     }
 }

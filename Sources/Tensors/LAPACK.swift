@@ -57,7 +57,8 @@ extension LAPACK {
     ///
     /// - Throws: ``LinearAlgebraError/notPositiveDefinite(order:)``.
     /// - Complexity: O(n³)
-    public static func solveSymmetricPositiveDefinite(_ matrix: inout Matrix<Double>, _ b: [Double]) throws -> [Double] {
+    public static func solveSymmetricPositiveDefinite(_ matrix: inout Matrix<Double>, _ b: [Double]) throws -> [Double]
+    {
         precondition(matrix.rows == matrix.columns, "spd solve: matrix is \(matrix.rows)×\(matrix.columns)")
         precondition(b.count == matrix.rows, "spd solve: matrix has \(matrix.rows) rows, b has \(b.count)")
         var info: Int32 = 0

@@ -41,6 +41,21 @@ public enum Fixtures {
     }
 }
 
+extension Fixtures {
+    /// Item features for any log: a genre (`G0`…`G2`, by item index) and a title.
+    public static func itemFeatures(for log: InteractionLog) -> FeatureTable {
+        FeatureTable(
+            keyField: "item_id", keys: log.itemIDs.externalIDs,
+            columns: [
+                FeatureColumn(
+                    name: "genre", type: .tokenSequence,
+                    values: .tokenSequence((0..<log.itemCount).map { ["G\($0 % 3)"] })),
+                FeatureColumn(
+                    name: "title", type: .token, values: .token(log.itemIDs.externalIDs.map { "Title \($0)" })),
+            ])
+    }
+}
+
 /// A fresh temporary folder, removed by the caller (or left for the OS).
 public func temporaryDirectory(_ name: String = "reckit-test") -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")

@@ -27,7 +27,7 @@ struct SplitTests {
         #expect(DataSplit.ratioCounts(9, validation: 0.1, test: 0.1) == (7, 1, 1))
     }
 
-    @Test(arguments: [SplitProtocol.sequentialLeaveOneOut, .generalRandom, .temporal], [UInt64(1), 2, 3])
+    @Test(arguments: SplitProtocol.allCases, [UInt64(1), 2, 3])
     func partitionsAreDisjointCompleteAndDeterministic(splitProtocol: SplitProtocol, seed: UInt64) throws {
         let log = Fixtures.randomLog(users: 40, items: 30, eventsPerUser: 1...25, seed: seed)
         let split = try DataSplit.make(splitProtocol, log: log, seed: seed)

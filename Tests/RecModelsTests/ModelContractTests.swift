@@ -26,7 +26,7 @@ struct ModelContractTests {
         -> any Recommender
     {
         var model = try kind.make(parameters: parameters)
-        try model.fit(TrainingData(log: log), progress: nil)
+        try model.fit(TrainingData(log: log, itemFeatures: Fixtures.itemFeatures(for: log)), progress: nil)
         return model
     }
 
@@ -61,7 +61,7 @@ struct ModelContractTests {
     @Test(arguments: ModelKind.allCases)
     func saveThenLoadGivesTheSameScores(kind: ModelKind) throws {
         let log = Fixtures.randomLog(users: 20, items: 25, eventsPerUser: 2...12, seed: 5)
-        let dataset = Dataset(name: "fixture", interactions: log)
+        let dataset = Dataset(name: "fixture", interactions: log, itemFeatures: Fixtures.itemFeatures(for: log))
         let bundle = try ModelBundle.train(kind, dataset: dataset) { seconds in
             TrainingRecord(
                 dataset: "fixture", interactions: log.count, users: log.userCount, items: log.itemCount,
