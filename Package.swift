@@ -13,6 +13,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // OpenBLAS (Debian's libopenblas-dev) on Linux; see Sources/CBLAS/README.md.
@@ -40,10 +44,20 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        .target(name: "RecStore", dependencies: ["RecData", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "RecServer",
+            dependencies: [
+                "RecData", "RecModels", "RecStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "RecKitCLI",
             dependencies: [
-                "RecData", "RecModels", "RecEval", "Tensors",
+                "RecData", "RecModels", "RecEval", "Tensors", "RecStore", "RecServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +66,14 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "_RecTestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "_RecTestSupport"]),
+        .testTarget(name: "RecStoreTests", dependencies: ["RecStore", "RecData", "_RecTestSupport"]),
+        .testTarget(
+            name: "RecServerTests",
+            dependencies: [
+                "RecServer", "RecStore", "RecModels", "RecData", "_RecTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "RecModelsTests", dependencies: ["RecModels", "RecData", "Tensors", "_RecTestSupport"]),
         .testTarget(name: "RecEvalTests", dependencies: ["RecEval", "RecModels", "RecData", "_RecTestSupport"]),
         .testTarget(

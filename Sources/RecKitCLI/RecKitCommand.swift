@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The `reckit` command-line tool: data, training, evaluation and recommendations.
-public struct RecKitCommand: ParsableCommand {
+public struct RecKitCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "reckit",
         abstract: "RecKit: train, evaluate and serve recommender systems.",
@@ -12,7 +12,7 @@ public struct RecKitCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             DataCommand.self, TrainCommand.self, EvaluateCommand.self, RecommendCommand.self, SimilarCommand.self,
-            QuickstartCommand.self, BenchCommand.self,
+            QuickstartCommand.self, BenchCommand.self, ServeCommand.self, DatabaseCommand.self,
         ]
     )
 

@@ -8,6 +8,13 @@ public struct ExplainedReason: Sendable, Equatable, Codable {
     /// A reason that is not an item.
     public var feature: String?
     public var weight: Float
+
+    public init(itemID: String?, title: String?, feature: String?, weight: Float) {
+        self.itemID = itemID
+        self.title = title
+        self.feature = feature
+        self.weight = weight
+    }
 }
 
 /// A recommended item with its score and the reasons for it.
@@ -16,6 +23,13 @@ public struct ExplainedRecommendation: Sendable, Equatable, Codable {
     public var title: String
     public var score: Float
     public var reasons: [ExplainedReason]
+
+    public init(itemID: String, title: String, score: Float, reasons: [ExplainedReason]) {
+        self.itemID = itemID
+        self.title = title
+        self.score = score
+        self.reasons = reasons
+    }
 }
 
 extension ModelBundle {

@@ -1,3 +1,3 @@
 import RecKitCLI
 
-RecKitCommand.main()
+await RecKitCommand.main()

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RecData
+import RecModels
+import RecServer
+import RecStore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve recommendations over HTTP (Gorse's REST API plus explanations).")
+
+    @Option(name: .long, help: "Model directory to serve (optional: without one, popular items are served).")
+    var model: String?
+    @Option(name: .long, help: "SQLite database of users, items and feedback (created if missing).")
+    var db: String
+    @Option(name: .long, help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+    @Option(name: .long, help: "Port to listen on.")
+    var port: Int = 8087
+    @Option(name: .long, help: "Require this X-API-Key on every route but the health probes.")
+    var apiKey: String?
+    @Option(name: .long, help: "Feedback types that count as positive, comma-separated (default: all).")
+    var positiveTypes: String = ""
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535") }
+        if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "reckit.serve")
+        let store: EventStore
+        let bundle: ModelBundle?
+        do {
+            store = try EventStore(path: db)
+            bundle = try model.map { try ModelBundle.load(from: URL(fileURLWithPath: $0)) }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.apiKey = apiKey
+        let service = RecommendationService(
+            store: store, registry: ModelRegistry(bundle: bundle),
+            positiveTypes: Set(positiveTypes.split(separator: ",").map(String.init)))
+        let app = RecKitServer.makeApplication(service: service, configuration: configuration, logger: logger)
+        try await app.runService()
+    }
+}
+
+struct DatabaseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db", abstract: "Manage the server's event store.", subcommands: [Import.self])
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load a data set's users, items (genres as categories) and interactions into the store.")
+
+        @Argument(help: "Data set: ml-100k, ml-1m, or a path.")
+        var data: String
+        @Option(name: .long, help: "SQLite database to write (created if missing).")
+        var db: String
+        @Option(name: .long, help: "Feedback type of the imported interactions.")
+        var feedbackType: String = "rating"
+
+        func run() throws {
+            try runReporting {
+                let dataset = try DatasetCatalog.load(data)
+                let store = try EventStore(path: db)
+                let counts = try StoreImport.load(dataset, into: store, feedbackType: feedbackType)
+                print(
+                    "imported \(counts.users) users, \(counts.items) items, \(counts.feedback) feedback rows into \(db)"
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Hummingbird
+import RecStore
+
+// Gorse's wire shapes: field names and casing are part of the API.
+
+struct UserDTO: ResponseCodable {
+    var UserId: String
+    var Labels: JSONValue?
+    var Comment: String?
+
+    init(_ user: StoredUser) {
+        UserId = user.userID
+        Labels = user.labels
+        Comment = user.comment
+    }
+
+    var stored: StoredUser { StoredUser(userID: UserId, labels: Labels ?? .null, comment: Comment ?? "") }
+}
+
+struct UserPatchDTO: Decodable {
+    var Labels: JSONValue?
+    var Comment: String?
+}
+
+struct ItemDTO: ResponseCodable {
+    var ItemId: String
+    var IsHidden: Bool?
+    var Categories: [String]?
+    var Timestamp: String?
+    var Labels: JSONValue?
+    var Comment: String?
+
+    init(_ item: StoredItem) {
+        ItemId = item.itemID
+        IsHidden = item.isHidden
+        Categories = item.categories
+        Timestamp = item.timestamp
+        Labels = item.labels
+        Comment = item.comment
+    }
+
+    var stored: StoredItem {
+        StoredItem(
+            itemID: ItemId, isHidden: IsHidden ?? false, categories: Categories ?? [], timestamp: Timestamp ?? "",
+            labels: Labels ?? .null, comment: Comment ?? "")
+    }
+}
+
+struct ItemPatchDTO: Decodable {
+    var IsHidden: Bool?
+    var Categories: [String]?
+    var Timestamp: String?
+    var Labels: JSONValue?
+    var Comment: String?
+}
+
+struct FeedbackDTO: ResponseCodable {
+    var FeedbackType: String
+    var UserId: String
+    var ItemId: String
+    var Value: Double?
+    var Timestamp: String?
+    var Comment: String?
+
+    init(_ feedback: StoredFeedback) {
+        FeedbackType = feedback.feedbackType
+        UserId = feedback.userID
+        ItemId = feedback.itemID
+        Value = feedback.value
+        Timestamp = feedback.timestamp
+        Comment = feedback.comment
+    }
+
+    var stored: StoredFeedback {
+        StoredFeedback(
+            feedbackType: FeedbackType, userID: UserId, itemID: ItemId, value: Value ?? 1, timestamp: Timestamp ?? "",
+            comment: Comment ?? "")
+    }
+}
+
+struct RowAffected: ResponseEncodable {
+    var RowAffected: Int
+}
+
+struct UsersPage: ResponseEncodable {
+    var Cursor: String
+    var Users: [UserDTO]
+}
+
+struct ItemsPage: ResponseEncodable {
+    var Cursor: String
+    var Items: [ItemDTO]
+}
+
+struct FeedbackPage: ResponseEncodable {
+    var Cursor: String
+    var Feedback: [FeedbackDTO]
+}
+
+struct ScoredDTO: ResponseEncodable {
+    var Id: String
+    var Score: Float
+}
+
+struct Health: ResponseEncodable {
+    var Ready: Bool
+    var DataStoreConnected: Bool
+    var ModelLoaded: Bool
+}
+
+struct ReasonDTO: ResponseEncodable {
+    var ItemId: String?
+    var Title: String?
+    var Feature: String?
+    var Weight: Float
+}
+
+struct ExplainedDTO: ResponseEncodable {
+    var Id: String
+    var Title: String
+    var Score: Float
+    var Reasons: [ReasonDTO]
+}
+
+struct ModelCard: ResponseEncodable {
+    var Kind: String
+    var Parameters: [String: String]
+    var Users: Int
+    var Items: Int
+    var Version: Int
+    var Training: [String: String]
+    var Metrics: [String: Double]
+}

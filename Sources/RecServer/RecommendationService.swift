@@ -1,0 +1,116 @@
+import Foundation
+import RecData
+import RecModels
+import RecStore
+
+/// The server's logic, apart from HTTP: reads the store, scores with the model in use, filters.
+public struct RecommendationService: Sendable {
+    public let store: EventStore
+    public let registry: ModelRegistry
+    /// Feedback types that count as a positive signal; empty means every type does.
+    public let positiveTypes: Set<String>
+
+    public init(store: EventStore, registry: ModelRegistry, positiveTypes: Set<String> = []) {
+        self.store = store
+        self.registry = registry
+        self.positiveTypes = positiveTypes
+    }
+
+    /// A scored item in external identifiers.
+    public struct Scored: Sendable, Equatable {
+        public var itemID: String
+        public var score: Float
+    }
+
+    struct Request {
+        var history: [String]
+        var excluded: Set<String>
+        var category: String?
+        var count: Int
+        var offset: Int
+    }
+
+    /// The user's positive items (oldest first, from the store) and every item they touched.
+    func history(of user: String) throws -> (positive: [String], seen: Set<String>) {
+        let feedback = try store.feedback(ofUser: user)
+        let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.feedbackType) }.map(
+            \.itemID)
+        return (positive, Set(feedback.map(\.itemID)))
+    }
+
+    /// Recommendations for a user: their newest history from the store, so the next request
+    /// reflects every acknowledged event; seen and hidden items never appear.
+    public func recommend(user: String, count: Int, offset: Int = 0, category: String? = nil) async throws -> [Scored] {
+        let (positive, seen) = try history(of: user)
+        return try await rank(
+            Request(history: positive, excluded: seen, category: category, count: count, offset: offset))
+    }
+
+    /// Recommendations for an anonymous session from the feedback it sent.
+    public func recommend(session feedback: [StoredFeedback], count: Int, offset: Int = 0) async throws -> [Scored] {
+        let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.feedbackType) }.map(
+            \.itemID)
+        return try await rank(
+            Request(
+                history: positive, excluded: Set(feedback.map(\.itemID)), category: nil, count: count, offset: offset))
+    }
+
+    func rank(_ request: Request) async throws -> [Scored] {
+        var excluded = request.excluded.union(try store.hiddenItems())
+        let allowedCategory = try request.category.map { try store.items(inCategory: $0) }
+        if let snapshot = await registry.current() {
+            let bundle = snapshot.bundle
+            let history = request.history.compactMap { bundle.itemIndex(ItemID($0)) }
+            if !history.isEmpty {
+                var scores = [Float](repeating: 0, count: bundle.model.itemCount)
+                try bundle.model.score(ScoringContext(history: history), into: &scores)
+                let blocked = Set(excluded.compactMap { bundle.itemIndex(ItemID($0)) })
+                let top = TopK.select(request.count + request.offset, from: scores) { index in
+                    !blocked.contains(index) && (allowedCategory?.contains(bundle.itemIDs[index]) ?? true)
+                }
+                return top.dropFirst(request.offset).map { Scored(itemID: bundle.itemIDs[$0.item], score: $0.score) }
+            }
+        }
+        // Cold start: the most popular items this user has not seen.
+        excluded.formUnion(request.history)
+        let candidates = try store.popularItems(
+            types: Array(positiveTypes), count: 10 * (request.count + request.offset) + excluded.count)
+        let popular = candidates.filter {
+            !excluded.contains($0.itemID) && (allowedCategory?.contains($0.itemID) ?? true)
+        }
+        return popular.prefix(request.count + request.offset).dropFirst(request.offset).map {
+            Scored(itemID: $0.itemID, score: Float($0.count))
+        }
+    }
+
+    /// Items most similar to `item` under the model in use; `nil` if the model does not know it.
+    public func neighbors(of item: String, count: Int, offset: Int = 0) async throws -> [Scored]? {
+        guard let bundle = await registry.current()?.bundle, let index = bundle.itemIndex(ItemID(item)) else {
+            return nil
+        }
+        let hidden = try store.hiddenItems()
+        return try bundle.model.similarItems(to: index, count: count + offset + hidden.count)
+            .filter { !hidden.contains(bundle.itemIDs[$0.item]) }.prefix(count + offset).dropFirst(offset)
+            .map { Scored(itemID: bundle.itemIDs[$0.item], score: $0.score) }
+    }
+
+    /// The user's recommendations, each with the history items that produced it.
+    public func explain(user: String, count: Int, category: String? = nil) async throws -> [ExplainedRecommendation] {
+        guard let bundle = await registry.current()?.bundle else { return [] }
+        let (positive, _) = try history(of: user)
+        let context = ScoringContext(history: positive.compactMap { bundle.itemIndex(ItemID($0)) })
+        return try await recommend(user: user, count: count, category: category).compactMap {
+            scored -> ExplainedRecommendation? in
+            guard let index = bundle.itemIndex(ItemID(scored.itemID)) else { return nil }
+            let reasons = context.history.isEmpty ? [] : try bundle.model.explain(context, item: index, count: 3)
+            return ExplainedRecommendation(
+                itemID: scored.itemID, title: bundle.itemTitles[Int(index)], score: scored.score,
+                reasons: reasons.map { reason in
+                    ExplainedReason(
+                        itemID: reason.item.map { bundle.itemIDs[$0] },
+                        title: reason.item.map { bundle.itemTitles[Int($0)] },
+                        feature: reason.feature, weight: reason.weight)
+                })
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// A user as the store keeps it (Gorse's `User`).
+public struct StoredUser: Sendable, Equatable, Codable {
+    public var userID: String
+    public var labels: JSONValue
+    public var comment: String
+
+    public init(userID: String, labels: JSONValue = .null, comment: String = "") {
+        self.userID = userID
+        self.labels = labels
+        self.comment = comment
+    }
+}
+
+/// An item as the store keeps it (Gorse's `Item`).
+public struct StoredItem: Sendable, Equatable, Codable {
+    public var itemID: String
+    public var isHidden: Bool
+    public var categories: [String]
+    /// ISO 8601 time of the item (publication); empty if unknown.
+    public var timestamp: String
+    public var labels: JSONValue
+    public var comment: String
+
+    public init(
+        itemID: String, isHidden: Bool = false, categories: [String] = [], timestamp: String = "",
+        labels: JSONValue = .null, comment: String = ""
+    ) {
+        self.itemID = itemID
+        self.isHidden = isHidden
+        self.categories = categories
+        self.timestamp = timestamp
+        self.labels = labels
+        self.comment = comment
+    }
+}
+
+/// One feedback event (Gorse's `Feedback`): a typed, valued interaction of a user with an item.
+public struct StoredFeedback: Sendable, Equatable, Codable {
+    public var feedbackType: String
+    public var userID: String
+    public var itemID: String
+    public var value: Double
+    /// ISO 8601 time of the event.
+    public var timestamp: String
+    public var comment: String
+
+    public init(
+        feedbackType: String, userID: String, itemID: String, value: Double = 1, timestamp: String = "",
+        comment: String = ""
+    ) {
+        self.feedbackType = feedbackType
+        self.userID = userID
+        self.itemID = itemID
+        self.value = value
+        self.timestamp = timestamp
+        self.comment = comment
+    }
+}
+
+/// Failures of the store that a client caused.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    /// A field breaks a limit or is empty.
+    case invalid(field: String, reason: String)
+    /// A cursor that this store did not hand out.
+    case badCursor
+
+    public var description: String {
+        switch self {
+        case .invalid(let field, let reason): return "\(field): \(reason)"
+        case .badCursor: return "the cursor is not one this server returned"
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import RecData
+import RecModels
+import RecStore
+import Testing
+import _RecTestSupport
+
+@testable import RecServer
+
+/// Drives the HTTP API in process (HummingbirdTesting's router client), against a real SQLite
+/// store in a temporary folder and an item-kNN model trained on the checkerboard fixture.
+struct ServerTests {
+    let folder = temporaryDirectory("server")
+
+    func makeService() throws -> RecommendationService {
+        let (log, _) = Fixtures.checkerboard()
+        let bundle = try ModelBundle.train(.itemKNN, dataset: Dataset(name: "board", interactions: log)) {
+            TrainingRecord(
+                dataset: "board", interactions: log.count, users: log.userCount, items: log.itemCount, seconds: $0)
+        }
+        let store = try EventStore(path: folder.appendingPathComponent("events.sqlite").path)
+        try StoreImport.load(Dataset(name: "board", interactions: log), into: store, feedbackType: "like")
+        return RecommendationService(store: store, registry: ModelRegistry(bundle: bundle))
+    }
+
+    func app(apiKey: String? = nil) throws -> (some ApplicationProtocol, RecommendationService) {
+        let service = try makeService()
+        var configuration = ServerConfiguration()
+        configuration.apiKey = apiKey
+        return (Application(router: RecKitServer.makeRouter(service: service, configuration: configuration)), service)
+    }
+
+    func text(_ response: TestResponse) -> String {
+        response.body.getString(at: response.body.readerIndex, length: response.body.readableBytes) ?? ""
+    }
+
+    func json(_ response: TestResponse) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text(response).utf8), options: [.fragmentsAllowed])
+    }
+
+    @Test func recommendationsExcludeSeenItemsAndFollowNewFeedback() async throws {
+        let (app, _) = try app()
+        try await app.test(.router) { client in
+            // u0-0 has every block-0 item but i0-0, which all other block-0 users have.
+            try await client.execute(uri: "/api/recommend/u0-0?n=3", method: .get) { response in
+                #expect(response.status == .ok)
+                let ids = try #require(try json(response) as? [String])
+                #expect(ids.first == "i0-0")
+                #expect(!ids.contains("i0-1"))
+            }
+            let headers: HTTPFields = [HTTPField.Name("X-API-Version")!: "2"]
+            try await client.execute(uri: "/api/recommend/u0-0?n=2", method: .get, headers: headers) { response in
+                let list = try #require(try json(response) as? [[String: Any]])
+                #expect(list.first?["Id"] as? String == "i0-0")
+                #expect(list.first?["Score"] is Double)
+            }
+            // New feedback is committed before the 200 and shapes the very next answer.
+            let body = #"[{"FeedbackType":"like","UserId":"u0-0","ItemId":"i0-0","Timestamp":"2030-01-01T00:00:00Z"}]"#
+            try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(string: body)) { response in
+                let affected = try json(response) as? [String: Int]
+                #expect(affected == ["RowAffected": 1])
+            }
+            try await client.execute(uri: "/api/recommend/u0-0?n=3", method: .get) { response in
+                let ids = try json(response) as? [String] ?? []
+                #expect(!ids.contains("i0-0"))
+            }
+        }
+    }
+
+    @Test func postLeavesExistingFeedbackAndPutOverwrites() async throws {
+        let (app, service) = try app()
+        try await app.test(.router) { client in
+            let body = #"[{"FeedbackType":"like","UserId":"u0-1","ItemId":"i0-0","Value":5,"Comment":"x"}]"#
+            try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(string: body)) { response in
+                let affected = try json(response) as? [String: Int]
+                #expect(affected == ["RowAffected": 0])
+            }
+            try await client.execute(uri: "/api/feedback", method: .put, body: ByteBuffer(string: body)) { response in
+                let affected = try json(response) as? [String: Int]
+                #expect(affected == ["RowAffected": 1])
+            }
+        }
+        let stored = try service.store.feedback(ofUser: "u0-1", type: "like").first { $0.itemID == "i0-0" }
+        #expect(stored?.value == 5)
+        #expect(stored?.comment == "x")
+    }
+
+    @Test func usersItemsAndPaging() async throws {
+        let (app, _) = try app()
+        try await app.test(.router) { client in
+            try await client.execute(
+                uri: "/api/user", method: .post,
+                body: ByteBuffer(string: #"{"UserId":"zoe","Labels":{"age":30},"Comment":"new"}"#)
+            ) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/user/zoe", method: .get) { response in
+                let user = try #require(try json(response) as? [String: Any])
+                #expect(user["UserId"] as? String == "zoe")
+                #expect((user["Labels"] as? [String: Any])?["age"] as? Double == 30)
+            }
+            try await client.execute(uri: "/api/user/nobody", method: .get) { #expect($0.status == .notFound) }
+            var cursor = ""
+            var seen: [String] = []
+            repeat {
+                try await client.execute(uri: "/api/users?n=10&cursor=\(cursor)", method: .get) { response in
+                    let page = try #require(try json(response) as? [String: Any])
+                    seen += (page["Users"] as? [[String: Any]] ?? []).compactMap { $0["UserId"] as? String }
+                    cursor = page["Cursor"] as? String ?? ""
+                }
+            } while !cursor.isEmpty
+            #expect(seen.count == 25)
+            #expect(seen == seen.sorted())
+            try await client.execute(
+                uri: "/api/item", method: .post,
+                body: ByteBuffer(
+                    string: #"{"ItemId":"new","IsHidden":true,"Categories":["c"],"Timestamp":"2031-01-01T00:00:00Z"}"#)
+            ) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/latest?n=1", method: .get) { response in
+                let list = try json(response) as? [[String: Any]]
+                #expect(list?.first?["Id"] as? String == "new")
+            }
+            try await client.execute(uri: "/api/item/i0-3/neighbors?n=3", method: .get) { response in
+                let list = try #require(try json(response) as? [[String: Any]])
+                #expect(list.count == 3)
+                #expect(list.allSatisfy { ($0["Id"] as? String)?.hasPrefix("i0-") ?? false })
+            }
+            try await client.execute(uri: "/api/item/unknown/neighbors", method: .get) {
+                #expect($0.status == .notFound)
+            }
+        }
+    }
+
+    @Test func deletingAUserRemovesTheirFeedbackAndModelState() async throws {
+        let (app, service) = try app()
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/user/u1-2", method: .delete) { response in
+                let affected = try json(response) as? [String: Int]
+                #expect(affected == ["RowAffected": 1])
+            }
+        }
+        #expect(try service.store.user("u1-2") == nil)
+        #expect(try service.store.feedback(ofUser: "u1-2").isEmpty)
+        let bundle = try #require(await service.registry.current()?.bundle)
+        #expect(bundle.context(forUser: "u1-2")?.history == [])
+    }
+
+    @Test func apiKeyIsRequiredExceptForHealth() async throws {
+        let (app, _) = try app(apiKey: "s3cret")
+        let name = HTTPField.Name("X-API-Key")!
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/recommend/u0-0", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/api/recommend/u0-0", method: .get, headers: [name: "wrong"]) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: "/api/recommend/u0-0", method: .get, headers: [name: "s3cret"]) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/api/health/live", method: .get) { #expect($0.status == .ok) }
+        }
+        #expect(APIKeyMiddleware<BasicRequestContext>.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!APIKeyMiddleware<BasicRequestContext>.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
+    }
+
+    @Test func badRequestsGetA400AndStoreNothing() async throws {
+        let (app, service) = try app()
+        let before = try service.store.counts()
+        try await app.test(.router) { client in
+            for uri in [
+                "/api/recommend/u0-0?n=0", "/api/recommend/u0-0?n=100000", "/api/recommend/u0-0?n=ten",
+                "/api/popular?offset=-1",
+            ] {
+                try await client.execute(uri: uri, method: .get) { #expect($0.status == .badRequest, "\(uri)") }
+            }
+            for body in [
+                "{not json", #"[{"FeedbackType":1}]"#, #"[{"FeedbackType":"like","UserId":"","ItemId":"x"}]"#,
+                #"[{"FeedbackType":"like","UserId":"\#(String(repeating: "u", count: 300))","ItemId":"x"}]"#,
+            ] {
+                try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(string: body)) {
+                    response in
+                    #expect(response.status == .badRequest, "\(body.prefix(40))")
+                    #expect(text(response).contains("message"))
+                }
+            }
+            let huge =
+                "[" + String(repeating: #"{"FeedbackType":"like","UserId":"a","ItemId":"b"},"#, count: 60_000) + "]"
+            try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(string: huge)) {
+                #expect($0.status == .contentTooLarge)
+            }
+        }
+        #expect(try service.store.counts() == before)
+    }
+
+    @Test func coldStartSessionPopularExplainAndModelCard() async throws {
+        let (app, _) = try app()
+        try await app.test(.router) { client in
+            // An unknown user with no feedback gets popular items, never an error.
+            try await client.execute(uri: "/api/recommend/stranger?n=2", method: .get) { response in
+                #expect(response.status == .ok)
+                let ids = try json(response) as? [String]
+                #expect(ids?.count == 2)
+            }
+            let session =
+                #"[{"FeedbackType":"like","UserId":"","ItemId":"i2-1"},{"FeedbackType":"like","UserId":"","ItemId":"i2-2"}]"#
+            try await client.execute(
+                uri: "/api/session/recommend?n=3", method: .post, body: ByteBuffer(string: session)
+            ) {
+                let ids = (try json($0) as? [[String: Any]] ?? []).compactMap { $0["Id"] as? String }
+                #expect(ids.count == 3 && ids.allSatisfy { $0.hasPrefix("i2-") })
+            }
+            try await client.execute(uri: "/api/explain/u0-0?n=1", method: .get) { response in
+                let first = try #require((try json(response) as? [[String: Any]])?.first)
+                #expect(first["Id"] as? String == "i0-0")
+                #expect(!((first["Reasons"] as? [[String: Any]]) ?? []).isEmpty)
+            }
+            try await client.execute(uri: "/api/model", method: .get) { response in
+                let card = try #require(try json(response) as? [String: Any])
+                #expect(card["Kind"] as? String == "itemknn")
+                #expect(card["Version"] as? Int == 1)
+            }
+            try await client.execute(uri: "/api/health/ready", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+}
