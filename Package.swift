@@ -61,7 +61,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "reckit", dependencies: ["RecKitCLI"]),
+        .executableTarget(
+            name: "reckit",
+            dependencies: ["RecKitCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .target(name: "_RecTestSupport", dependencies: ["RecData", "RecModels", "Tensors"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "_RecTestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"]),

@@ -1,3 +1,0 @@
-import RecKitCLI
-
-await RecKitCommand.main()
