@@ -1,0 +1,76 @@
+import Tensors
+
+/// A multi-layer gated recurrent unit over batch-first sequences (`torch.nn.GRU(batch_first=True)`;
+/// Cho et al. 2014).
+///
+/// Legend: `B` batch, `L` steps, `I` input size, `H` hidden size. Per layer and step, with the
+/// gate rows of the weights ordered `r, z, n` as in torch:
+/// ```
+/// r = σ(W_ir x + b_ir + W_hr h + b_hr)
+/// z = σ(W_iz x + b_iz + W_hz h + b_hz)
+/// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+/// h' = (1 - z) ⊙ n + z ⊙ h
+/// ```
+/// The input projection of all steps is one GEMM; each step then does one `(B, H)·(H, 3H)` GEMM.
+/// Everything is composed from differentiable primitives, so backward-through-time is the tape's.
+///
+/// Keys per layer `k`: `weight_ih_l{k}` `(3H, I or H)`, `weight_hh_l{k}` `(3H, H)`,
+/// `bias_ih_l{k}`, `bias_hh_l{k}` `(3H)`.
+public struct GRU<Scalar: TensorScalar>: Layer {
+    /// `H`.
+    public let hiddenSize: Int
+    /// Per layer: `(weightIH, weightHH, biasIH, biasHH)`.
+    public let cells: [RecurrentWeights<Scalar>]
+
+    /// Weights drawn from `U(-1/√H, 1/√H)`, torch's default.
+    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, using generator: inout some RandomNumberGenerator) {
+        self.hiddenSize = hiddenSize
+        cells = (0..<layers).map { layer in
+            RecurrentWeights(
+                inputSize: layer == 0 ? inputSize : hiddenSize, hiddenSize: hiddenSize, gates: 3, using: &generator)
+        }
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter<Scalar>)] {
+        cells.enumerated().flatMap { $0.element.namedParameters(layer: $0.offset) }
+    }
+
+    /// Runs the sequence `x (B, L, I)` from `initial` hidden states `(layers, B, H)` (zeros when `nil`).
+    ///
+    /// - Returns: The last layer's outputs `(B, L, H)` and each layer's final state `(layers, B, H)`.
+    public func callAsFunction(
+        _ x: Variable<Scalar>, initial: Variable<Scalar>? = nil
+    ) -> (output: Variable<Scalar>, state: Variable<Scalar>) {
+        precondition(
+            x.shape.count == 3 && x.shape[2] == cells[0].inputSize,
+            "GRU: input \(x.shape) is not (batch, steps, \(cells[0].inputSize))")
+        let (batch, steps, h) = (x.shape[0], x.shape[1], hiddenSize)
+        if let initial {
+            precondition(
+                initial.shape == [cells.count, batch, h],
+                "GRU: initial state \(initial.shape) is not [\(cells.count), \(batch), \(h)]")
+        }
+        var input = x
+        var finals: [Variable<Scalar>] = []
+        for (layer, cell) in cells.enumerated() {
+            let w = cell.bind(on: x)
+            let projected = input.matmul(w.ih, transposeOther: true) + w.bih  // (B, L, 3H)
+            var state =
+                initial.map { $0.slice(axis: 0, layer..<(layer + 1)).reshaped([batch, h]) }
+                ?? x.constant(Tensor(zeros: [batch, h]))
+            var outputs: [Variable<Scalar>] = []
+            for t in 0..<steps {
+                let gi = projected.slice(axis: 1, t..<(t + 1)).reshaped([batch, 3 * h])
+                let gh = state.matmul(w.hh, transposeOther: true) + w.bhh
+                let r = (gi.slice(axis: 1, 0..<h) + gh.slice(axis: 1, 0..<h)).sigmoid()
+                let z = (gi.slice(axis: 1, h..<(2 * h)) + gh.slice(axis: 1, h..<(2 * h))).sigmoid()
+                let n = (gi.slice(axis: 1, (2 * h)..<(3 * h)) + r * gh.slice(axis: 1, (2 * h)..<(3 * h))).tanh()
+                state = n + z * (state - n)
+                outputs.append(state.reshaped([batch, 1, h]))
+            }
+            input = steps > 0 ? Variable.concatenate(outputs, axis: 1) : x.constant(Tensor(zeros: [batch, 0, h]))
+            finals.append(state.reshaped([1, batch, h]))
+        }
+        return (input, Variable.concatenate(finals, axis: 0))
+    }
+}

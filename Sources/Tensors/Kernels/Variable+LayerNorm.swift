@@ -1,0 +1,89 @@
+/// Layer normalization over the last axis, fused (Ba, Kiros & Hinton 2016).
+///
+/// Legend: a row is the last axis, `D` elements. Forward:
+/// `x̂ = (x - μ) / √(σ² + ε)`, `y = x̂ ⊙ γ + β`, with `μ`, `σ²` the row's mean and biased variance.
+/// Cached: `x̂` and `r = 1 / √(σ² + ε)` per row. Backward, with `g = dy ⊙ γ`:
+/// `dx += r · (g - mean(g) - x̂ · mean(g ⊙ x̂))`, `dγ += Σ_rows dy ⊙ x̂`, `dβ += Σ_rows dy`.
+extension Variable {
+    /// Normalizes each row of the last axis, then scales by `weight` and shifts by `bias`, both `(D)`.
+    ///
+    /// - Parameter epsilon: Added to the variance; 1e-5 matches `torch.nn.LayerNorm`.
+    @_specialize(where Scalar == Float)
+    public func layerNorm(weight: Variable, bias: Variable, epsilon: Scalar = 1e-5) -> Variable {
+        let shape = value.shape
+        let d = shape.last ?? 0
+        precondition(
+            !shape.isEmpty && weight.value.shape == [d] && bias.value.shape == [d],
+            "layerNorm: input \(shape) needs weight and bias [\(d)], got \(weight.value.shape) and \(bias.value.shape)")
+        let rows = d == 0 ? 0 : value.count / d
+        var out = Tensor<Scalar>(zeros: shape)
+        var normalized = [Scalar](repeating: 0, count: value.count)
+        var rstd = [Scalar](repeating: 0, count: rows)
+        value.scalars.withUnsafeBufferPointer { x in
+            out.scalars.withUnsafeMutableBufferPointer { y in
+                normalized.withUnsafeMutableBufferPointer { xhat in
+                    rstd.withUnsafeMutableBufferPointer { r in
+                        let (g, b) = (weight.value.scalars, bias.value.scalars)
+                        Parallel.forEachChunk(of: 0..<rows, minimumChunk: Swift.max(1, 8_192 / Swift.max(1, d))) {
+                            for row in $0 {
+                                let base = row * d
+                                var mean: Scalar = 0
+                                for j in 0..<d { mean += x[base + j] }
+                                mean /= Scalar(d)
+                                var variance: Scalar = 0
+                                for j in 0..<d { variance += (x[base + j] - mean) * (x[base + j] - mean) }
+                                variance /= Scalar(d)
+                                let s = 1 / Scalar.sqrt(variance + epsilon)
+                                r[row] = s
+                                for j in 0..<d {
+                                    let h = (x[base + j] - mean) * s
+                                    xhat[base + j] = h
+                                    y[base + j] = h * g[j] + b[j]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let input = self
+        return Variable.result(out, inputs: [self, weight, bias]) { _, dy in
+            if weight.requiresGradient {
+                weight.withGradient { dg in
+                    for row in 0..<rows {
+                        for j in 0..<d { dg[j] += dy[row * d + j] * normalized[row * d + j] }
+                    }
+                }
+            }
+            if bias.requiresGradient {
+                bias.withGradient { db in
+                    for row in 0..<rows {
+                        for j in 0..<d { db[j] += dy[row * d + j] }
+                    }
+                }
+            }
+            guard input.requiresGradient else { return }
+            let g = weight.value.scalars
+            input.withGradient { dx in
+                Parallel.forEachChunk(of: 0..<rows, minimumChunk: Swift.max(1, 8_192 / Swift.max(1, d))) {
+                    for row in $0 {
+                        let base = row * d
+                        var meanG: Scalar = 0
+                        var meanGX: Scalar = 0
+                        for j in 0..<d {
+                            let gj = dy[base + j] * g[j]
+                            meanG += gj
+                            meanGX += gj * normalized[base + j]
+                        }
+                        meanG /= Scalar(d)
+                        meanGX /= Scalar(d)
+                        for j in 0..<d {
+                            let gj = dy[base + j] * g[j]
+                            dx[base + j] += rstd[row] * (gj - meanG - normalized[base + j] * meanGX)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

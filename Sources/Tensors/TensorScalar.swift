@@ -1,0 +1,57 @@
+import RealModule
+
+/// The element types a ``Tensor`` can hold: `Float` for training and serving, `Double` for
+/// gradient checks.
+///
+/// Every kernel is generic over this protocol, so a gradient check runs exactly the code that
+/// trains, only in Float64. The one type-specific piece is the matrix product, which goes to
+/// `BLAS.gemm` (`sgemm` or `dgemm`).
+public protocol TensorScalar: Real, BinaryFloatingPoint, Sendable {
+    /// `C = alpha * op(A) * op(B) + beta * C`, row-major, through ``BLAS/gemm``.
+    static func _gemm(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int, beta: Self,
+        c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// The safetensors dtype with this element type.
+    static var safeTensorDType: SafeTensor.DType { get }
+}
+
+extension Float: TensorScalar {
+    public static func _gemm(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        BLAS.gemm(
+            transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c,
+            ldc: ldc)
+    }
+    public static var safeTensorDType: SafeTensor.DType { .f32 }
+}
+
+extension Double: TensorScalar {
+    public static func _gemm(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Double,
+        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int, beta: Double,
+        c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        BLAS.gemm(
+            transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c,
+            ldc: ldc)
+    }
+    public static var safeTensorDType: SafeTensor.DType { .f64 }
+}
+
+extension TensorScalar {
+    /// A uniform draw from `[0, 1)` with 53 (or 24) random bits.
+    static func unitRandom(using generator: inout some RandomNumberGenerator) -> Self {
+        Self(Double(generator.next() >> 11) * 0x1.0p-53)
+    }
+
+    /// A standard normal draw (Box–Muller; one of the pair is discarded to keep the stream simple).
+    static func normalRandom(using generator: inout some RandomNumberGenerator) -> Self {
+        let u1 = 1 - Double(generator.next() >> 11) * 0x1.0p-53  // (0, 1], so log is finite
+        let u2 = Double(generator.next() >> 11) * 0x1.0p-53
+        return Self(Double.sqrt(-2 * Double.log(u1)) * Double.cos(2 * Double.pi * u2))
+    }
+}
