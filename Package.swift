@@ -1,5 +1,24 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// Numeric targets are compiled for the build machine's vector units when it has AVX2 and FMA
+/// (SwiftPM builds from source, so the binary runs where it was built). Without them, x86-64's
+/// baseline has no FMA and SIMD code runs at a fraction of the speed; see docs/architecture.md.
+/// `RECKIT_PORTABLE=1` turns this off.
+let vectorSettings: [SwiftSetting] = {
+    #if arch(x86_64) && os(Linux)
+    let environment = ProcessInfo.processInfo.environment
+    guard environment["RECKIT_PORTABLE"] == nil,
+        let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+        let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })?.split(separator: " "),
+        flags.contains("avx2"), flags.contains("fma")
+    else { return [] }
+    return [.unsafeFlags(["-target-cpu", "haswell"])]
+    #else
+    return []
+    #endif
+}()
 
 let package = Package(
     name: "RecKit",
@@ -26,16 +45,18 @@ let package = Package(
             dependencies: [
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .product(name: "RealModule", package: "swift-numerics"),
-            ]
+            ],
+            swiftSettings: vectorSettings
         ),
-        .target(name: "NeuralNet", dependencies: ["Tensors"]),
+        .target(name: "NeuralNet", dependencies: ["Tensors"], swiftSettings: vectorSettings),
         .target(name: "RecData"),
         .target(
             name: "RecModels",
             dependencies: [
                 "RecData", "Tensors",
                 .product(name: "HeapModule", package: "swift-collections"),
-            ]
+            ],
+            swiftSettings: vectorSettings
         ),
         .target(
             name: "RecEval",
