@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift format lint --strict --recursive Sources Tests
 swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
+# The live-server tests run the reckit executable itself.
+swift build --product reckit -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
 swift test --skip-build
