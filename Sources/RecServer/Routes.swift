@@ -209,6 +209,14 @@ public enum RecKitServer {
             let body = try await request.decode(as: Reload.self, context: context)
             return ["Version": try await service.registry.reload(from: URL(fileURLWithPath: body.Path))]
         }
+        router.get("/api/openapi.json") { _, _ -> Response in
+            guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
+                let data = try? Data(contentsOf: url)
+            else { throw HTTPError(.internalServerError, message: "the API document is missing") }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         return router
     }
 
