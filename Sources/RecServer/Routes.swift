@@ -23,10 +23,11 @@ public enum RecKitServer {
     typealias Context = BasicRequestContext
 
     /// The router with every route; `service` does the work, routes parse and format.
-    public static func makeRouter(service: RecommendationService, configuration: ServerConfiguration) -> Router<
-        BasicRequestContext
-    > {
+    public static func makeRouter(
+        service: RecommendationService, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics()
+    ) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMappingMiddleware())
         if let key = configuration.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
         let store = service.store
@@ -122,11 +123,15 @@ public enum RecKitServer {
         // Feedback
         router.post("/api/feedback") { request, context -> RowAffected in
             let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
-            return RowAffected(RowAffected: try store.insertFeedback(feedback.map(\.stored), overwrite: false))
+            let changed = try store.insertFeedback(feedback.map(\.stored), overwrite: false)
+            metrics.feedbackIngested.increment(by: Int64(changed))
+            return RowAffected(RowAffected: changed)
         }
         router.put("/api/feedback") { request, context -> RowAffected in
             let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
-            return RowAffected(RowAffected: try store.insertFeedback(feedback.map(\.stored), overwrite: true))
+            let changed = try store.insertFeedback(feedback.map(\.stored), overwrite: true)
+            metrics.feedbackIngested.increment(by: Int64(changed))
+            return RowAffected(RowAffected: changed)
         }
         router.get("/api/feedback") { request, _ -> FeedbackPage in
             let (feedback, cursor) = try store.feedback(
@@ -208,6 +213,12 @@ public enum RecKitServer {
             struct Reload: Decodable { var Path: String }
             let body = try await request.decode(as: Reload.self, context: context)
             return ["Version": try await service.registry.reload(from: URL(fileURLWithPath: body.Path))]
+        }
+        router.get("/metrics") { _, _ -> Response in
+            metrics.modelVersion.set(Double(await service.registry.current()?.version ?? 0))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
         router.get("/api/openapi.json") { _, _ -> Response in
             guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
