@@ -17,19 +17,34 @@ public final class ServerMetrics: Sendable {
         .milliseconds(250), .milliseconds(1000), .milliseconds(2500),
     ]
 
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "reckit", subsystem: "http", metricName: "requests", unitName: "total", helpText: "HTTP requests"
+        )
+    }
+    static var latency: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "reckit", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+            helpText: "HTTP request latency")
+    }
+
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         feedbackIngested = registry.makeCounter(
-            name: "reckit_feedback_ingested_total", help: "Feedback rows inserted or replaced")
-        modelVersion = registry.makeGauge(name: "reckit_model_version", help: "Version of the model in use (0: none)")
+            descriptor: MetricNameDescriptor(
+                namespace: "reckit", metricName: "feedback_ingested", unitName: "total",
+                helpText: "Feedback rows inserted or replaced"))
+        modelVersion = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "reckit", metricName: "model_version", unitName: "",
+                helpText: "Version of the model in use (0: none)"))
     }
 
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         let labels = [("route", route), ("method", method), ("status", String(status))]
-        registry.makeCounter(name: "reckit_http_requests_total", labels: labels, help: "HTTP requests").increment()
+        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
         registry.makeDurationHistogram(
-            name: "reckit_http_request_duration_seconds", labels: [("route", route), ("method", method)],
-            buckets: Self.buckets, help: "HTTP request latency"
+            descriptor: Self.latency, labels: [("route", route), ("method", method)], buckets: Self.buckets
         ).record(duration)
     }
 }
