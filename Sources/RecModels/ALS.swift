@@ -20,7 +20,7 @@ import Tensors
 ///
 /// A user the model never saw is folded in: their factor is the exact least-squares solution
 /// with the item factors fixed (implicit's `recalculate_user`).
-public struct ALS: Recommender {
+public struct ALS: Recommender, FactorScoring {
     public static let kind = ModelKind.als
     public let factors: Int
     public let regularization: Float
@@ -56,6 +56,7 @@ public struct ALS: Recommender {
     }
 
     public var itemCount: Int { itemFactors.rows }
+    var scoringItems: Matrix<Float> { itemFactors }
 
     public mutating func fit(_ data: TrainingData, progress: ProgressHandler? = nil) throws {
         guard data.userCount > 0, data.itemCount > 0 else {
@@ -189,34 +190,11 @@ public struct ALS: Recommender {
         return (x.map(Float.init), matrix.storage)
     }
 
-    private func userVector(_ context: ScoringContext) throws -> [Float] {
+    func userVector(_ context: ScoringContext) throws -> [Float] {
         if let user = context.user, Int(user) < userFactors.rows, trainedUsers[Int(user)] {
             return Array(userFactors.row(Int(user)))
         }
         return try foldIn(context.historyCounts(items: itemCount)).factor
-    }
-
-    public func score(_ context: ScoringContext, into scores: inout [Float]) throws {
-        guard itemCount > 0 else { throw ModelError.notFitted }
-        let user = try userVector(context)
-        if scores.count != itemCount { scores = [Float](repeating: 0, count: itemCount) }
-        user.withUnsafeBufferPointer { u in
-            itemFactors.storage.withUnsafeBufferPointer { y in
-                guard let u = u.baseAddress, let y = y.baseAddress else { return }
-                for i in 0..<itemCount { scores[i] = FactorKernels.dot(u, y + i * factors, factors) }
-            }
-        }
-    }
-
-    /// Rows of `U` (or folded-in factors) times `Yᵀ` in one GEMM.
-    public func scoreBatch(_ contexts: [ScoringContext]) throws -> Matrix<Float> {
-        guard itemCount > 0 else { throw ModelError.notFitted }
-        var users = Matrix<Float>(rows: contexts.count, columns: factors)
-        for (r, context) in contexts.enumerated() {
-            let vector = try userVector(context)
-            for k in 0..<factors { users[r, k] = vector[k] }
-        }
-        return BLAS.matmul(users, itemFactors, transposeB: true)
     }
 
     /// Items whose factors have the highest cosine similarity with the item's.

@@ -19,7 +19,7 @@ import Tensors
 /// - `negatives` (default `uniform`): `uniform` or `popularity`.
 ///
 /// A user the model never saw is folded in by the same SGD on their factor alone, item factors fixed.
-public struct BPR: Recommender {
+public struct BPR: Recommender, FactorScoring {
     public static let kind = ModelKind.bpr
     public let factors: Int
     public let learningRate: Float
@@ -56,6 +56,7 @@ public struct BPR: Recommender {
     }
 
     public var itemCount: Int { itemFactors.rows }
+    var scoringItems: Matrix<Float> { itemFactors }
     private var width: Int { factors + 1 }
 
     public mutating func fit(_ data: TrainingData, progress: ProgressHandler? = nil) throws {
@@ -166,33 +167,11 @@ public struct BPR: Recommender {
         return user
     }
 
-    private func userVector(_ context: ScoringContext) throws -> [Float] {
+    func userVector(_ context: ScoringContext) throws -> [Float] {
         if let user = context.user, Int(user) < userFactors.rows, trainedUsers[Int(user)] {
             return Array(userFactors.row(Int(user)))
         }
         return foldIn(try context.historyCounts(items: itemCount))
-    }
-
-    public func score(_ context: ScoringContext, into scores: inout [Float]) throws {
-        guard itemCount > 0 else { throw ModelError.notFitted }
-        let user = try userVector(context)
-        if scores.count != itemCount { scores = [Float](repeating: 0, count: itemCount) }
-        user.withUnsafeBufferPointer { u in
-            itemFactors.storage.withUnsafeBufferPointer { y in
-                guard let u = u.baseAddress, let y = y.baseAddress else { return }
-                for i in 0..<itemCount { scores[i] = FactorKernels.dot(u, y + i * width, width) }
-            }
-        }
-    }
-
-    public func scoreBatch(_ contexts: [ScoringContext]) throws -> Matrix<Float> {
-        guard itemCount > 0 else { throw ModelError.notFitted }
-        var users = Matrix<Float>(rows: contexts.count, columns: width)
-        for (r, context) in contexts.enumerated() {
-            let vector = try userVector(context)
-            for k in 0..<width { users[r, k] = vector[k] }
-        }
-        return BLAS.matmul(users, itemFactors, transposeB: true)
     }
 
     public func similarItems(to item: Int32, count: Int) throws -> [ScoredItem] {

@@ -22,7 +22,7 @@ import Tensors
 /// - `fold_in_epochs` (default 10), `fold_in_rate` (default 0.03): the SGD that fits an unseen
 ///   user's offset to their events; more of either overfits a handful of events (measured on
 ///   ml-100k `cold-user`: 40 epochs at 0.1 fell below the features-only score).
-public struct Hybrid: Recommender {
+public struct Hybrid: Recommender, FactorScoring {
     public static let kind = ModelKind.hybrid
     public let factors: Int
     public let epochs: Int
@@ -71,6 +71,7 @@ public struct Hybrid: Recommender {
     }
 
     public var itemCount: Int { itemVectors.rows }
+    var scoringItems: Matrix<Float> { itemVectors }
 
     /// A row-normalized feature matrix: `identity` tokens for rows that get one, then the tokens of `table`.
     static func featureMatrix(rows: Int, identity: [Bool], table: FeatureTable?) -> CSRMatrix {
@@ -165,7 +166,7 @@ public struct Hybrid: Recommender {
 
     /// The user's vector: features (with the id for trained users), plus a fold-in vector fitted
     /// to the history when the user had no training events.
-    private func userVector(_ context: ScoringContext) throws -> [Float] {
+    func userVector(_ context: ScoringContext) throws -> [Float] {
         var vector = [Float](repeating: 0, count: factors)
         var trained = false
         if let user = context.user, Int(user) < userFeatures.rows {
@@ -202,29 +203,6 @@ public struct Hybrid: Recommender {
                 }
             }
         }
-    }
-
-    public func score(_ context: ScoringContext, into scores: inout [Float]) throws {
-        guard itemCount > 0 else { throw ModelError.notFitted }
-        let user = try userVector(context)
-        if scores.count != itemCount { scores = [Float](repeating: 0, count: itemCount) }
-        let width = factors + 1
-        user.withUnsafeBufferPointer { u in
-            itemVectors.storage.withUnsafeBufferPointer { y in
-                guard let u = u.baseAddress, let y = y.baseAddress else { return }
-                for i in 0..<itemCount { scores[i] = FactorKernels.dot(u, y + i * width, width) }
-            }
-        }
-    }
-
-    public func scoreBatch(_ contexts: [ScoringContext]) throws -> Matrix<Float> {
-        guard itemCount > 0 else { throw ModelError.notFitted }
-        var users = Matrix<Float>(rows: contexts.count, columns: factors + 1)
-        for (r, context) in contexts.enumerated() {
-            let vector = try userVector(context)
-            for k in 0...factors { users[r, k] = vector[k] }
-        }
-        return BLAS.matmul(users, itemVectors, transposeB: true)
     }
 
     public func similarItems(to item: Int32, count: Int) throws -> [ScoredItem] {
