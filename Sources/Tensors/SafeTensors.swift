@@ -100,12 +100,11 @@ public struct SafeTensor: Sendable, Equatable {
 public enum SafeTensors {
     /// Writes `tensors` (and optional string `metadata`) to `url`, atomically.
     public static func write(_ tensors: [String: SafeTensor], metadata: [String: String] = [:], to url: URL) throws {
-        let names = tensors.keys.sorted()
+        let sorted = tensors.sorted { $0.key < $1.key }
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
-        for name in names {
-            let tensor = tensors[name]!  // names come from tensors.keys
+        for (name, tensor) in sorted {
             header[name] = [
                 "dtype": tensor.dtype.rawValue, "shape": tensor.shape,
                 "data_offsets": [offset, offset + tensor.bytes.count],
@@ -118,7 +117,7 @@ public enum SafeTensors {
         var length = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
         data.append(json)
-        for name in names { data.append(contentsOf: tensors[name]!.bytes) }
+        for (_, tensor) in sorted { data.append(contentsOf: tensor.bytes) }
         do {
             try data.write(to: url, options: .atomic)
         } catch {
