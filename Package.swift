@@ -81,7 +81,9 @@ let package = Package(
         .target(
             name: "RecKitCLI",
             dependencies: [
-                "RecData", "RecModels", "RecEval", "Tensors", "RecStore", "RecServer",
+                "RecData", "RecModels", "RecEval", "Tensors", "NeuralNet", "RecStore", "RecServer",
+                // `reckit bench gemm` calls cblas_sgemm directly, as the baseline for BLAS.gemm.
+                .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,7 +5,8 @@ import RecModels
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Micro-benchmarks of the serving path.", subcommands: [FoldIn.self])
+        commandName: "bench", abstract: "Micro-benchmarks of the serving path and the numeric core.",
+        subcommands: [FoldIn.self, Gemm.self, Transformer.self, GRU.self])
 
     struct FoldIn: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -41,6 +42,127 @@ struct BenchCommand: ParsableCommand {
                             summary.p99, summary.mean))
                 }
             }
+        }
+    }
+
+    struct Gemm: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gemm",
+            abstract: "GFLOP/s of RecKit's GEMM entry point and tensor matmul beside a direct cblas_sgemm call.")
+
+        @Option(name: .long, help: "Alternating timed samples per shape and path.")
+        var samples: Int = 5
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        func validate() throws {
+            guard samples > 0 else { throw ValidationError("--samples must be positive") }
+        }
+
+        func run() throws {
+            let rows = NumericProbe.defaultGemmShapes.map { NumericProbe.gemm($0, samples: samples) }
+            if json {
+                print(try jsonText(rows))
+                return
+            }
+            print("GFLOP/s, Float32, row-major, medians of \(samples) alternating samples")
+            print("| m×k · k×n | cblas_sgemm | BLAS.gemm | ratio | Variable.matmul | ratio |")
+            print("| --- | --- | --- | --- | --- | --- |")
+            for row in rows {
+                let s = row.shape
+                print(
+                    String(
+                        format: "| %d×%d · %d×%d | %.1f | %.1f | %.2f | %.1f | %.2f |", s.m, s.k, s.k, s.n,
+                        row.direct, row.entryPoint, row.entryPoint / row.direct, row.tensorMatmul,
+                        row.tensorMatmul / row.direct))
+            }
+        }
+    }
+
+    struct Transformer: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "transformer",
+            abstract: "Forward + backward time of one causal Transformer block, and the process's peak memory.")
+
+        @OptionGroup var step: StepOptions
+        @Option(name: .long, help: "Sequence length.")
+        var length: Int = 200
+        @Option(name: .long, help: "Model width.")
+        var width: Int = 64
+        @Option(name: .long, help: "Attention heads.")
+        var heads: Int = 2
+        @Option(name: .long, help: "Feed-forward hidden size.")
+        var feedForward: Int = 256
+
+        func validate() throws {
+            try step.validate()
+            guard length > 0, width > 0, heads > 0, feedForward > 0, width % heads == 0 else {
+                throw ValidationError("sizes must be positive and --width divisible by --heads")
+            }
+        }
+
+        func run() throws {
+            step.report(
+                NumericProbe.transformerStep(
+                    batch: step.batch, length: length, width: width, heads: heads, feedForward: feedForward,
+                    warmup: step.warmup, steps: step.steps))
+        }
+    }
+
+    struct GRU: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gru", abstract: "Forward + backward time of one GRU layer, and the process's peak memory.")
+
+        @OptionGroup var step: StepOptions
+        @Option(name: .long, help: "Sequence length.")
+        var length: Int = 50
+        @Option(name: .long, help: "Input width (an item embedding).")
+        var inputSize: Int = 64
+        @Option(name: .long, help: "Hidden size.")
+        var hidden: Int = 128
+
+        func validate() throws {
+            try step.validate()
+            guard length > 0, inputSize > 0, hidden > 0 else { throw ValidationError("sizes must be positive") }
+        }
+
+        func run() throws {
+            step.report(
+                NumericProbe.gruStep(
+                    batch: step.batch, length: length, inputSize: inputSize, hidden: hidden, warmup: step.warmup,
+                    steps: step.steps))
+        }
+    }
+
+    /// Options shared by the layer-step benchmarks. Run each in its own process, so that the
+    /// peak memory it reports is its own.
+    struct StepOptions: ParsableArguments {
+        @Option(name: .long, help: "Batch size.")
+        var batch: Int = 128
+        @Option(name: .long, help: "Untimed warm-up steps.")
+        var warmup: Int = 3
+        @Option(name: .long, help: "Timed steps.")
+        var steps: Int = 10
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        func validate() throws {
+            guard batch > 0, steps > 0, warmup >= 0 else {
+                throw ValidationError("--batch and --steps must be positive, --warmup not negative")
+            }
+        }
+
+        func report(_ summary: NumericProbe.StepSummary) {
+            if json, let text = try? jsonText(summary) {
+                print(text)
+                return
+            }
+            print(
+                String(
+                    format: "%@ (%@): median %.1f ms per step (min %.1f, max %.1f) over %d steps after %d warm-up; "
+                        + "peak RSS %.0f MiB", summary.benchmark, summary.configuration, summary.medianMilliseconds,
+                    summary.minimumMilliseconds, summary.maximumMilliseconds, summary.steps, summary.warmup,
+                    summary.peakResidentMiB))
         }
     }
 }

@@ -6,7 +6,7 @@ import Tensors
 /// Legend: `B` batch, `L` steps, `E` width, `A` heads, `D = E / A` per head. Forward:
 /// ```
 /// q, k, v = split(x · W_inᵀ + b_in)                      each (B, L, E) → (B·A, L, D)
-/// p = softmax(q · kᵀ / √D + mask)                         (B·A, L, L), causal optionally
+/// p = softmax((q / √D) · kᵀ + mask)                       (B·A, L, L), causal optionally
 /// y = merge(dropout(p) · v) · W_outᵀ + b_out              (B, L, E)
 /// ```
 /// Keys: `in_proj_weight` `(3E, E)`, `in_proj_bias` `(3E)`, `out_proj.weight` `(E, E)`,
@@ -64,7 +64,9 @@ public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
                 .permuted([0, 2, 1, 3]).reshaped([batch * heads, steps, d])
         }
         let (q, k, v) = (split(0), split(1), split(2))
-        var scores = q.matmul(k, transposeOther: true).affine(scale: 1 / Scalar.sqrt(Scalar(d)))
+        // Scaling q `(B·A, L, D)` rather than the scores `(B·A, L, L)` touches L / D times fewer
+        // elements (torch does the same).
+        var scores = q.affine(scale: 1 / Scalar.sqrt(Scalar(d))).matmul(k, transposeOther: true)
         if let keep {
             precondition(
                 keep.count == batch * steps, "MultiheadAttention: \(keep.count) padding flags for \(batch)×\(steps)")

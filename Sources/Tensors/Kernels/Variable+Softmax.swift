@@ -50,11 +50,18 @@ extension Variable {
                             for j in 0..<columns { y[base + j] = hidden }
                             continue
                         }
+                        // The exponentials go straight into `y`, so each is computed once.
                         var total: Scalar = 0
-                        for j in 0..<n { total += .exp(x[base + j] - peak) }
-                        let logTotal = Scalar.log(total)
                         for j in 0..<n {
-                            y[base + j] = log ? x[base + j] - peak - logTotal : .exp(x[base + j] - peak) / total
+                            let e = Scalar.exp(x[base + j] - peak)
+                            y[base + j] = e
+                            total += e
+                        }
+                        if log {
+                            let logTotal = Scalar.log(total)
+                            for j in 0..<n { y[base + j] = x[base + j] - peak - logTotal }
+                        } else {
+                            for j in 0..<n { y[base + j] /= total }
                         }
                         for j in n..<columns { y[base + j] = hidden }
                     }
