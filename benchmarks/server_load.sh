@@ -41,8 +41,9 @@ end
 LUA
 echo "== recommend, ${seconds}s, 2 threads, 32 connections"
 ( for t in $(seq 1 6); do sleep $((seconds / 6)); echo "   RSS at ${t}/6: $(rss)"; done ) &
+sampler=$!
 wrk -t2 -c32 -d"${seconds}s" --latency -s "$work/recommend.lua" "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket"
-wait
+wait $sampler
 echo "server RSS after recommend load: $(rss)"
 echo "== feedback ingestion, 20s, 2 threads, 32 connections (one event per request)"
 wrk -t2 -c32 -d20s --latency -s "$work/feedback.lua" "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket"
