@@ -175,9 +175,7 @@ public struct BPR: Recommender, FactorScoring {
     }
 
     public func similarItems(to item: Int32, count: Int) throws -> [ScoredItem] {
-        guard itemCount > 0 else { throw ModelError.notFitted }
-        guard item >= 0 && Int(item) < itemCount else { throw ModelError.unknownItem(item) }
-        return TopK.select(count, from: itemFactors.cosineSimilarities(to: Int(item))) { $0 != item }
+        try FactorState.similarItems(to: item, count: count, in: itemFactors)
     }
 
     /// The score `x_uᵀ y_i` has no per-item decomposition; the reasons are the history items whose
@@ -194,22 +192,11 @@ public struct BPR: Recommender, FactorScoring {
 
     public func weights() throws -> [String: SafeTensor] {
         guard itemCount > 0 else { throw ModelError.notFitted }
-        return [
-            "user_factors": SafeTensor(userFactors.storage, shape: [userFactors.rows, width]),
-            "trained_users": SafeTensor(trainedUsers.map { Int32($0 ? 1 : 0) }),
-            "item_factors": SafeTensor(itemFactors.storage, shape: [itemFactors.rows, width]),
-        ]
+        return FactorState.weights(users: userFactors, trainedUsers: trainedUsers, items: itemFactors)
     }
 
     public mutating func load(weights: [String: SafeTensor]) throws {
-        try SafeTensors.requireExactKeys(weights, expected: ["user_factors", "item_factors", "trained_users"])
-        trainedUsers = try (weights["trained_users"]?.int32s(key: "trained_users") ?? []).map { $0 != 0 }
-        userFactors = try Matrix(loading: weights["user_factors"], key: "user_factors", columns: width)
-        guard trainedUsers.count == userFactors.rows else {
-            throw CheckpointError.mismatch(
-                key: "trained_users", expected: "\(userFactors.rows) users", found: "\(trainedUsers.count)")
-        }
-        itemFactors = try Matrix(loading: weights["item_factors"], key: "item_factors", columns: width)
+        (userFactors, trainedUsers, itemFactors) = try FactorState.load(weights, columns: width)
     }
 }
 

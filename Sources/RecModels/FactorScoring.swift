@@ -37,3 +37,37 @@ extension FactorScoring {
         return BLAS.matmul(users, items, transposeB: true)
     }
 }
+
+/// The saved state of a matrix-factorization model (ALS, BPR): `user_factors`, `item_factors`
+/// and `trained_users` (1 for users with training events), loaded strictly.
+enum FactorState {
+    static func weights(users: Matrix<Float>, trainedUsers: [Bool], items: Matrix<Float>) -> [String: SafeTensor] {
+        [
+            "user_factors": SafeTensor(users.storage, shape: [users.rows, users.columns]),
+            "trained_users": SafeTensor(trainedUsers.map { Int32($0 ? 1 : 0) }),
+            "item_factors": SafeTensor(items.storage, shape: [items.rows, items.columns]),
+        ]
+    }
+
+    /// The three tensors, checked: exact keys, `columns` wide, one flag per user.
+    static func load(
+        _ weights: [String: SafeTensor], columns: Int
+    ) throws -> (users: Matrix<Float>, trainedUsers: [Bool], items: Matrix<Float>) {
+        try SafeTensors.requireExactKeys(weights, expected: ["user_factors", "item_factors", "trained_users"])
+        let trained = try (weights["trained_users"]?.int32s(key: "trained_users") ?? []).map { $0 != 0 }
+        let users = try Matrix(loading: weights["user_factors"], key: "user_factors", columns: columns)
+        guard trained.count == users.rows else {
+            throw CheckpointError.mismatch(
+                key: "trained_users", expected: "\(users.rows) users", found: "\(trained.count)")
+        }
+        let items = try Matrix(loading: weights["item_factors"], key: "item_factors", columns: columns)
+        return (users, trained, items)
+    }
+
+    /// Items whose rows of `items` have the highest cosine similarity with `item`'s.
+    static func similarItems(to item: Int32, count: Int, in items: Matrix<Float>) throws -> [ScoredItem] {
+        guard items.rows > 0 else { throw ModelError.notFitted }
+        guard item >= 0 && Int(item) < items.rows else { throw ModelError.unknownItem(item) }
+        return TopK.select(count, from: items.cosineSimilarities(to: Int(item))) { $0 != item }
+    }
+}
