@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "RecModels",
             dependencies: [
-                "RecData", "Tensors",
+                "RecData", "Tensors", "NeuralNet",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: vectorSettings

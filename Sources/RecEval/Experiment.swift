@@ -17,6 +17,10 @@ public struct ExperimentConfiguration: Sendable {
     public var evaluation = EvaluationOptions()
     /// History cap for `seq-loo`; `nil` takes the protocol's (50 for ml-100k, 200 otherwise).
     public var historyLimit: Int?
+    /// Checkpoint and epoch-log files for the neural models.
+    public var control = TrainingControl()
+    /// `seq-loo`: leave each user's history items out of the ranking.
+    public var excludeHistory = false
 
     public init(data: String) { self.data = data }
 }
@@ -87,8 +91,13 @@ public enum Experiment {
     ) throws -> (record: ExperimentRecord, bundle: ModelBundle, result: EvaluationResult) {
         let data = try prepared ?? prepare(configuration)
         let dataset = data.dataset
+        let validation =
+            configuration.model.isNeural
+            ? Evaluator.cases(for: data.split, phase: .validation, historyLimit: historyLimit(configuration, data))
+                .map { ValidationCase(user: $0.user, history: $0.history, targets: $0.targets, mask: $0.mask) } : []
         let bundle = try ModelBundle.train(
             configuration.model, parameters: configuration.parameters, dataset: dataset, events: data.split.train,
+            validation: validation, control: configuration.control,
             record: { seconds in
                 TrainingRecord(
                     dataset: dataset.name, splitProtocol: configuration.splitProtocol.rawValue,
@@ -96,10 +105,13 @@ public enum Experiment {
                     preprocessing: configuration.preprocessing, interactions: data.split.train.count,
                     users: dataset.interactions.userCount, items: dataset.interactions.itemCount, seconds: seconds)
             }, progress: progress)
-        let limit =
-            configuration.splitProtocol == .sequentialLeaveOneOut
-            ? (configuration.historyLimit ?? defaultHistoryLimit(for: dataset.name)) : nil
-        let cases = Evaluator.cases(for: data.split, phase: configuration.phase, historyLimit: limit)
+        var cases = Evaluator.cases(
+            for: data.split, phase: configuration.phase, historyLimit: historyLimit(configuration, data))
+        if configuration.excludeHistory {
+            // The whole visible history, not only the capped window the model reads.
+            let full = Evaluator.cases(for: data.split, phase: configuration.phase)
+            for index in cases.indices { cases[index].mask = full[index].history }
+        }
         var popularity = [Float](repeating: 0, count: dataset.interactions.itemCount)
         for index in data.split.train { popularity[Int(dataset.interactions.items[index])] += 1 }
         let result = try Evaluator.evaluate(
@@ -122,6 +134,12 @@ public enum Experiment {
     }
 
     /// The process's peak resident memory so far, in bytes.
+    /// The newest events a `seq-loo` history keeps (`nil`: all, for the other protocols).
+    static func historyLimit(_ configuration: ExperimentConfiguration, _ data: PreparedData) -> Int? {
+        configuration.splitProtocol == .sequentialLeaveOneOut
+            ? (configuration.historyLimit ?? defaultHistoryLimit(for: data.dataset.name)) : nil
+    }
+
     public static func peakMemoryBytes() -> Int {
         var usage = rusage()
         #if os(Linux)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RecData
 import RecEval
 import RecModels
@@ -85,6 +86,18 @@ struct ModelOptions: ParsableArguments {
 
     @Option(name: .customLong("param"), help: "A hyper-parameter, key=value (repeatable).")
     var parameters: [String] = []
+
+    @Option(name: .long, help: "Neural models: a checkpoint written every epoch; an existing one is resumed.")
+    var checkpoint: String?
+
+    @Option(name: .long, help: "Neural models: append one JSON line per epoch (loss, validation metrics, time).")
+    var epochLog: String?
+
+    var control: TrainingControl {
+        TrainingControl(
+            checkpoint: checkpoint.map { URL(fileURLWithPath: $0) }, epochLog: epochLog.map { URL(fileURLWithPath: $0) }
+        )
+    }
 
     func validate() throws {
         _ = try kind

@@ -25,14 +25,21 @@ struct TrainCommand: ParsableCommand {
             let dataset = try data.load()
             var events: [Int]?
             var protocolName: String?
+            var validation: [ValidationCase] = []
+            let kind = try model.kind
             if let p = `protocol` {
                 let split = try DataSplit.make(try parseProtocol(p), log: dataset.interactions, seed: seed)
                 events = split.train
                 protocolName = p
+                if kind.isNeural {
+                    validation = Evaluator.cases(for: split, phase: .validation).map {
+                        ValidationCase(user: $0.user, history: $0.history, targets: $0.targets, mask: $0.mask)
+                    }
+                }
             }
-            let kind = try model.kind
             let bundle = try ModelBundle.train(
                 kind, parameters: try model.parsedParameters, dataset: dataset, events: events,
+                validation: validation, control: model.control,
                 record: { seconds in
                     TrainingRecord(
                         dataset: dataset.name, splitProtocol: protocolName, seed: protocolName == nil ? nil : seed,
@@ -65,6 +72,8 @@ struct EvaluateCommand: ParsableCommand {
     var k: String = "10,20"
     @Option(name: .long, help: "seq-loo history cap (default 50 for ml-100k, 200 otherwise).")
     var maxHistory: Int?
+    @Flag(name: .long, help: "seq-loo: leave the user's history items out of the ranking (Klenitskiy & Vasilev 2023).")
+    var excludeHistory = false
     @Option(name: .long, help: "Rank against N sampled negatives instead of every item.")
     var sampledNegatives: Int?
     @Option(name: .long, help: "How negatives are drawn: uniform or popularity.")
@@ -118,6 +127,8 @@ struct EvaluateCommand: ParsableCommand {
             config.evaluation.negatives = n
         }
         config.historyLimit = maxHistory
+        config.excludeHistory = excludeHistory
+        config.control = model.control
         return config
     }
 

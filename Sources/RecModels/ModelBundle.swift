@@ -56,6 +56,8 @@ public struct ModelBundle: Sendable {
     public var record: TrainingRecord
     /// Evaluation results to show on the model card, if any.
     public var metrics: [String: Double]
+    /// The training curve of a neural model (empty for the others).
+    public var epochs: [EpochRecord] = []
 
     public init(
         model: any Recommender, userIDs: IDMap, itemIDs: IDMap, itemTitles: [String], histories: [[Int32]],
@@ -73,19 +75,24 @@ public struct ModelBundle: Sendable {
     /// Trains `kind` on `events` of `dataset` (all events if `nil`).
     public static func train(
         _ kind: ModelKind, parameters: [String: String] = [:], dataset: Dataset, events: [Int]? = nil,
+        validation: [ValidationCase] = [], control: TrainingControl = TrainingControl(),
         record: (Double) -> TrainingRecord, progress: ProgressHandler? = nil
     ) throws -> ModelBundle {
         let log = events.map { dataset.interactions.subset($0) } ?? dataset.interactions
-        let data = TrainingData(log: log, itemFeatures: dataset.itemFeatures, userFeatures: dataset.userFeatures)
+        var data = TrainingData(log: log, itemFeatures: dataset.itemFeatures, userFeatures: dataset.userFeatures)
+        data.validation = validation
+        data.control = control
         var model = try kind.make(parameters: parameters)
         let clock = ContinuousClock()
         let elapsed = try clock.measure { try model.fit(data, progress: progress) }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let histories = log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }
         let titles = (0..<log.itemCount).map { dataset.title(ofItem: Int32($0)) }
-        return ModelBundle(
+        var bundle = ModelBundle(
             model: model, userIDs: log.userIDs, itemIDs: log.itemIDs, itemTitles: titles, histories: histories,
             record: record(seconds))
+        bundle.epochs = model.epochs
+        return bundle
     }
 
     /// The scoring context of a known user (their training history), or `nil` if unknown.
@@ -109,6 +116,7 @@ public struct ModelBundle: Sendable {
         var titles: [String]
         var training: TrainingRecord
         var metrics: [String: Double]
+        var epochs: [EpochRecord]?
     }
 
     /// Writes `model.json` and `weights.safetensors` into `directory`, creating it.
@@ -134,7 +142,7 @@ public struct ModelBundle: Sendable {
             to: directory.appendingPathComponent("weights.safetensors"))
         let manifest = Manifest(
             kind: kind.rawValue, parameters: model.parameters, users: userIDs, items: itemIDs, titles: itemTitles,
-            training: record, metrics: metrics)
+            training: record, metrics: metrics, epochs: epochs.isEmpty ? nil : epochs)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do {
@@ -182,9 +190,11 @@ public struct ModelBundle: Sendable {
             items.allSatisfy({ $0 >= 0 && Int($0) < manifest.items.count })
         else { throw ModelError.invalidModelDirectory(path: path, reason: "history arrays are inconsistent") }
         let histories = (0..<manifest.users.count).map { Array(items[offsets[$0]..<offsets[$0 + 1]]) }
-        return ModelBundle(
+        var bundle = ModelBundle(
             model: model, userIDs: manifest.users, itemIDs: manifest.items,
             itemTitles: manifest.titles.count == manifest.items.count ? manifest.titles : manifest.items.externalIDs,
             histories: histories, record: manifest.training, metrics: manifest.metrics)
+        bundle.epochs = manifest.epochs ?? []
+        return bundle
     }
 }

@@ -9,6 +9,19 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     case bpr
     case content
     case hybrid
+    case caser
+    case gru4rec
+    case lstm
+    case sasrec
+    case neumf
+
+    /// Whether the kind is a neural model trained in epochs with validation-based early stopping.
+    public var isNeural: Bool {
+        switch self {
+        case .caser, .gru4rec, .lstm, .sasrec, .neumf: return true
+        default: return false
+        }
+    }
 
     /// The Swift type that implements the kind.
     public var type: any Recommender.Type {
@@ -22,6 +35,11 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .bpr: return BPR.self
         case .content: return ContentKNN.self
         case .hybrid: return Hybrid.self
+        case .caser: return Caser.self
+        case .gru4rec: return GRU4Rec.self
+        case .lstm: return LSTMRec.self
+        case .sasrec: return SASRec.self
+        case .neumf: return NeuMF.self
         }
     }
 

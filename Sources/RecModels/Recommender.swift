@@ -57,6 +57,11 @@ public struct TrainingData: Sendable {
     public let itemFeatures: FeatureTable?
     /// User features aligned to the user indices, if any.
     public let userFeatures: FeatureTable?
+    /// The protocol's validation cases, for models that stop early (the neural ones); others
+    /// ignore them.
+    public var validation: [ValidationCase] = []
+    /// Where a long training run keeps its checkpoint and epoch log.
+    public var control = TrainingControl()
 
     public init(log: InteractionLog, itemFeatures: FeatureTable? = nil, userFeatures: FeatureTable? = nil) {
         self.log = log
@@ -72,6 +77,53 @@ public struct TrainingData: Sendable {
 
     public var userCount: Int { log.userCount }
     public var itemCount: Int { log.itemCount }
+}
+
+/// One validation user: the history the model sees, the items it should rank first, and the
+/// items left out of the ranking (the training items under `gen-rs`; none under `seq-loo`).
+public struct ValidationCase: Sendable, Equatable {
+    public var user: Int32
+    public var history: [Int32]
+    public var targets: [Int32]
+    public var mask: [Int32]
+
+    public init(user: Int32, history: [Int32], targets: [Int32], mask: [Int32] = []) {
+        self.user = user
+        self.history = history
+        self.targets = targets
+        self.mask = mask
+    }
+}
+
+/// Files a training run writes besides the model, both optional.
+public struct TrainingControl: Sendable, Equatable {
+    /// A checkpoint written after every epoch; when the file exists at the start, training
+    /// resumes from it.
+    public var checkpoint: URL?
+    /// A JSON-lines file with one ``EpochRecord`` per epoch.
+    public var epochLog: URL?
+
+    public init(checkpoint: URL? = nil, epochLog: URL? = nil) {
+        self.checkpoint = checkpoint
+        self.epochLog = epochLog
+    }
+}
+
+/// One training epoch of a neural model: what a report plots.
+public struct EpochRecord: Sendable, Equatable, Codable {
+    public var epoch: Int
+    public var loss: Double
+    public var validation: [String: Double]
+    public var seconds: Double
+    public var examplesPerSecond: Double
+
+    public init(epoch: Int, loss: Double, validation: [String: Double], seconds: Double, examplesPerSecond: Double) {
+        self.epoch = epoch
+        self.loss = loss
+        self.validation = validation
+        self.seconds = seconds
+        self.examplesPerSecond = examplesPerSecond
+    }
 }
 
 /// The one protocol every model conforms to, so evaluation, the CLI and the server work for all.
@@ -118,9 +170,15 @@ public protocol Recommender: Sendable {
 
     /// Restores the learned state written by ``weights()``; strict about keys and shapes.
     mutating func load(weights: [String: SafeTensor]) throws
+
+    /// One record per training epoch, for the models that train in epochs and report them
+    /// (empty for the others).
+    var epochs: [EpochRecord] { get }
 }
 
 extension Recommender {
+    public var epochs: [EpochRecord] { [] }
+
     public func scoreBatch(_ contexts: [ScoringContext]) throws -> Matrix<Float> {
         let columns = itemCount
         guard columns > 0 else { throw ModelError.notFitted }

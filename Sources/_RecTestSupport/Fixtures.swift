@@ -42,6 +42,31 @@ public enum Fixtures {
 }
 
 extension Fixtures {
+    /// Sequences that walk a cycle: user `u` sees items `u mod items`, `u + 1 mod items`, … in
+    /// time order, `length` of them. After item `i` the next item is always `i + 1 mod items`,
+    /// so a sequence model must put it first.
+    ///
+    /// - Returns: The log and `next`: for each item index, the index of the item that follows it.
+    public static func cycles(users: Int = 48, items: Int = 12, length: Int = 8) -> (
+        log: InteractionLog, next: [Int32]
+    ) {
+        var pairs: [(user: String, item: String)] = []
+        var times: [Double] = []
+        for u in 0..<users {
+            for t in 0..<length {
+                pairs.append(("u\(u)", "i\((u + t) % items)"))
+                times.append(Double(t))
+            }
+        }
+        let log = InteractionLog(pairs: pairs, timestamps: times)
+        let next = (0..<items).map { index in
+            let id = log.itemIDs[Int32(index)]
+            let number = Int(id.dropFirst()) ?? 0
+            return log.itemIDs.index(of: "i\((number + 1) % items)") ?? -1
+        }
+        return (log, next)
+    }
+
     /// Item features for any log: a genre (`G0`…`G2`, by item index) and a title.
     public static func itemFeatures(for log: InteractionLog) -> FeatureTable {
         FeatureTable(

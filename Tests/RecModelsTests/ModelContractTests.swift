@@ -18,6 +18,7 @@ struct ModelContractTests {
         case .ease: return ["lambda": "0.5"]
         case .als: return ["factors": "8", "alpha": "10", "regularization": "0.1", "iterations": "20"]
         case .bpr: return ["factors": "8", "iterations": "300", "learning_rate": "0.05"]
+        case _ where kind.isNeural: return SequenceModelTests.small(kind, ["epochs": "3"])
         default: return [:]
         }
     }
@@ -45,7 +46,7 @@ struct ModelContractTests {
     @Test(arguments: ModelKind.allCases)
     func batchScoringEqualsOneByOne(kind: ModelKind) throws {
         let log = Fixtures.randomLog(users: 25, items: 30, eventsPerUser: 2...15, seed: 4)
-        let model = try fitted(kind, log)
+        let model = try fitted(kind, log, kind.isNeural ? Self.fixtureParameters(kind) : [:])
         let histories = log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }
         let contexts =
             (0..<log.userCount).map { ScoringContext(user: Int32($0), history: histories[$0]) }
@@ -62,7 +63,8 @@ struct ModelContractTests {
     func saveThenLoadGivesTheSameScores(kind: ModelKind) throws {
         let log = Fixtures.randomLog(users: 20, items: 25, eventsPerUser: 2...12, seed: 5)
         let dataset = Dataset(name: "fixture", interactions: log, itemFeatures: Fixtures.itemFeatures(for: log))
-        let bundle = try ModelBundle.train(kind, dataset: dataset) { seconds in
+        let parameters = kind.isNeural ? Self.fixtureParameters(kind) : [:]
+        let bundle = try ModelBundle.train(kind, parameters: parameters, dataset: dataset) { seconds in
             TrainingRecord(
                 dataset: "fixture", interactions: log.count, users: log.userCount, items: log.itemCount,
                 seconds: seconds)

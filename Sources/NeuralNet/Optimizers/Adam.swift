@@ -42,6 +42,21 @@ public struct Adam<Scalar: TensorScalar>: Optimizer {
         Adam(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
+    /// The optimizer's state for a training checkpoint: the step count and both moment
+    /// estimates, one array per parameter in ``parameters`` order.
+    public var state: (step: Int, first: [[Scalar]], second: [[Scalar]]) { (t, m, v) }
+
+    /// Restores a state read from a checkpoint.
+    ///
+    /// - Returns: `false`, changing nothing, when the moments do not match the parameters'
+    ///   element counts (a checkpoint of another model).
+    public mutating func restore(step: Int, first: [[Scalar]], second: [[Scalar]]) -> Bool {
+        let counts = parameters.map(\.value.count)
+        guard step >= 0, first.map(\.count) == counts, second.map(\.count) == counts else { return false }
+        (t, m, v) = (step, first, second)
+        return true
+    }
+
     @_specialize(where Scalar == Float)
     public mutating func step() {
         t += 1

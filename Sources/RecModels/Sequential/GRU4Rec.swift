@@ -1,0 +1,104 @@
+import NeuralNet
+import Tensors
+
+/// GRU4Rec (Hidasi et al. 2016) trained as Hidasi & Czapp (2023) recommend: cross-entropy over
+/// every item at every position (their best loss), item embeddings tied between input and
+/// output. `LSTMRec` is the same model with an LSTM cell.
+///
+/// Parameters: `hidden_size` [128] (the recurrent state), `embedding_size` [64], `layers` [1],
+/// `dropout` [0.3] on the input embeddings, plus the shared ones of ``NeuralSequenceModel``
+/// (`max_length` [50]).
+public typealias GRU4Rec = NeuralSequenceModel<RecurrentArchitecture<GRUCell>>
+/// GRU4Rec with an LSTM cell.
+public typealias LSTMRec = NeuralSequenceModel<RecurrentArchitecture<LSTMCell>>
+
+/// The recurrent cell of a ``RecurrentArchitecture``.
+public protocol RecurrentCell: Sendable {
+    static var kind: ModelKind { get }
+    init(inputSize: Int, hiddenSize: Int, layers: Int, generator: inout SplitMix64)
+    /// `(B, L, hidden)` outputs for `(B, L, input)` inputs.
+    func run(_ x: Variable<Float>) -> Variable<Float>
+    var namedParameters: [(name: String, parameter: Parameter<Float>)] { get }
+}
+
+public struct GRUCell: RecurrentCell {
+    public static let kind = ModelKind.gru4rec
+    public let gru: GRU<Float>
+    public init(inputSize: Int, hiddenSize: Int, layers: Int, generator: inout SplitMix64) {
+        gru = GRU(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, using: &generator)
+    }
+    public func run(_ x: Variable<Float>) -> Variable<Float> { gru(x).output }
+    public var namedParameters: [(name: String, parameter: Parameter<Float>)] { gru.namedParameters(prefix: "gru") }
+}
+
+public struct LSTMCell: RecurrentCell {
+    public static let kind = ModelKind.lstm
+    public let lstm: LSTM<Float>
+    public init(inputSize: Int, hiddenSize: Int, layers: Int, generator: inout SplitMix64) {
+        lstm = LSTM(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, using: &generator)
+    }
+    public func run(_ x: Variable<Float>) -> Variable<Float> { lstm(x).output }
+    public var namedParameters: [(name: String, parameter: Parameter<Float>)] { lstm.namedParameters(prefix: "lstm") }
+}
+
+public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
+    public static var kind: ModelKind { Cell.kind }
+    public static var defaultMaxLength: Int { 50 }
+    public let hiddenSize: Int
+    public let embeddingSize: Int
+    public let layers: Int
+    public let dropout: Float
+
+    public init(reading reader: inout ParameterReader) throws {
+        hiddenSize = try reader.int("hidden_size", default: 128, in: 1...4096)
+        embeddingSize = try reader.int("embedding_size", default: 64, in: 1...4096)
+        layers = try reader.int("layers", default: 1, in: 1...16)
+        dropout = Float(try reader.double("dropout", default: 0.3, in: 0...0.95))
+    }
+
+    public var parameters: [String: String] {
+        [
+            "hidden_size": String(hiddenSize), "embedding_size": String(embeddingSize), "layers": String(layers),
+            "dropout": String(dropout),
+        ]
+    }
+
+    public func makeNetwork(items: Int, users: Int, maxLength: Int, generator: inout SplitMix64) -> Network {
+        Network(architecture: self, items: items, generator: &generator)
+    }
+
+    public struct Network: SequenceNetwork {
+        public let itemEmbedding: Embedding<Float>
+        public let cell: Cell
+        public let dense: Linear<Float>
+        public let dropout: Dropout<Float>
+        public static var predictsEveryPosition: Bool { true }
+
+        init(architecture: RecurrentArchitecture, items: Int, generator: inout SplitMix64) {
+            itemEmbedding = Embedding(
+                count: items + 1, dimension: architecture.embeddingSize, paddingIndex: 0, using: &generator)
+            cell = Cell(
+                inputSize: architecture.embeddingSize, hiddenSize: architecture.hiddenSize, layers: architecture.layers,
+                generator: &generator)
+            dense = Linear(
+                inputSize: architecture.hiddenSize, outputSize: architecture.embeddingSize, using: &generator)
+            dropout = Dropout(probability: architecture.dropout)
+        }
+
+        public var namedParameters: [(name: String, parameter: Parameter<Float>)] {
+            itemEmbedding.namedParameters(prefix: "item_embedding") + cell.namedParameters
+                + dense.namedParameters(prefix: "dense")
+        }
+
+        public var outputWeight: Parameter<Float> { itemEmbedding.weight }
+        public var outputBias: Parameter<Float>? { nil }
+
+        public func encode(_ batch: SequenceBatch, on tape: Tape<Float>, generator: inout SplitMix64) -> Variable<Float>
+        {
+            let x = dropout(
+                itemEmbedding(batch.tokens, shape: [batch.rows, batch.length], on: tape), using: &generator)
+            let h = dense(cell.run(x))
+            return h.reshaped([batch.rows * batch.length, h.shape[2]])
+        }
+    }
+}

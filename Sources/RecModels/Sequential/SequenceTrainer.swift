@@ -1,0 +1,401 @@
+import Foundation
+import NeuralNet
+import RecData
+import Tensors
+
+/// The loss a sequence model trains with.
+public enum SequenceLoss: String, Sendable, CaseIterable {
+    /// Cross-entropy over every item (a softmax over the catalogue), computed in chunks.
+    case crossEntropy = "ce"
+    /// BPR with one uniformly sampled negative per target.
+    case bpr
+    /// Binary cross-entropy: the target against one uniformly sampled negative.
+    case binaryCrossEntropy = "bce"
+}
+
+/// Hyper-parameters of the shared training loop.
+public struct SequenceTrainingOptions: Sendable, Equatable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var weightDecay: Float
+    public var maxLength: Int
+    public var loss: SequenceLoss
+    public var patience: Int
+    public var seed: UInt64
+
+    /// Whether the model reads sequences (`max_length` and `loss` apply).
+    public var isSequential: Bool
+
+    /// Reads the options; `defaultMaxLength` `nil` for a model that reads no sequences (NeuMF).
+    init(reading reader: inout ParameterReader, defaultMaxLength: Int?, defaultBatchSize: Int = 128) throws {
+        epochs = try reader.int("epochs", default: 200, in: 1...100_000)
+        batchSize = try reader.int("batch_size", default: defaultBatchSize, in: 1...1_000_000)
+        learningRate = Float(try reader.double("learning_rate", default: 1e-3, in: 1e-9...100))
+        weightDecay = Float(try reader.double("weight_decay", default: 0, in: 0...1e6))
+        isSequential = defaultMaxLength != nil
+        if let defaultMaxLength {
+            maxLength = try reader.int("max_length", default: defaultMaxLength, in: 1...100_000)
+            let lossName = try reader.choice("loss", default: "ce", in: SequenceLoss.allCases.map(\.rawValue))
+            loss = SequenceLoss(rawValue: lossName) ?? .crossEntropy
+        } else {
+            (maxLength, loss) = (0, .binaryCrossEntropy)
+        }
+        patience = try reader.int("patience", default: 10, in: 1...100_000)
+        seed = try reader.uint64("seed", default: 2020)
+    }
+
+    var parameters: [String: String] {
+        var result = [
+            "epochs": String(epochs), "batch_size": String(batchSize), "learning_rate": String(learningRate),
+            "weight_decay": String(weightDecay), "patience": String(patience), "seed": String(seed),
+        ]
+        if isSequential {
+            result["max_length"] = String(maxLength)
+            result["loss"] = loss.rawValue
+        }
+        return result
+    }
+}
+
+/// The epoch loop every neural model shares: seeded shuffling, mini-batches, Adam, validation
+/// NDCG@10 after each epoch with early stopping and the best weights kept, an epoch log and a
+/// resumable checkpoint.
+///
+/// Each epoch draws its shuffle, dropout masks and negatives from a generator seeded by
+/// `(seed, epoch)`, so a run resumed from a checkpoint continues exactly as an unbroken one.
+struct EpochTrainer<Network: Layer> where Network.Scalar == Float {
+    let network: Network
+    let options: SequenceTrainingOptions
+    let itemCount: Int
+    let validation: [ValidationCase]
+    let control: TrainingControl
+    let model: String
+
+    typealias Scorer = (Network, [ScoringContext]) throws -> Matrix<Float>
+    /// The mean loss of a batch of examples (indices into the model's example list), recorded on the tape.
+    typealias BatchLoss = (_ examples: [Int], _ tape: Tape<Float>, _ generator: inout SplitMix64) throws -> Variable<
+        Float
+    >
+
+    /// Trains `network` in place on `exampleCount` examples and leaves it holding the best weights seen.
+    func run(exampleCount: Int, progress: ProgressHandler?, scorer: Scorer, loss batchLoss: BatchLoss) throws
+        -> [EpochRecord]
+    {
+        let parameters = network.parameters
+        var optimizer = Adam(
+            parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
+        var state = RunState()
+        if let url = control.checkpoint, FileManager.default.fileExists(atPath: url.path) {
+            state = try TrainingCheckpoint.restore(from: url, network: network, optimizer: &optimizer, model: model)
+        }
+        while state.epoch < options.epochs && state.badEpochs < options.patience {
+            let epoch = state.epoch + 1
+            let started = Date()
+            var generator = SplitMix64(seed: options.seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15))
+            var order = Array(0..<exampleCount)
+            order.shuffle(using: &generator)
+            var lossSum = 0.0
+            var lossCount = 0
+            let label = String(
+                format: "%@ epoch %d/%d (last loss %.4f)", model, epoch, options.epochs,
+                state.history.last?.loss ?? .nan)
+            for (step, batchStart) in stride(from: 0, to: order.count, by: options.batchSize).enumerated() {
+                let batch = Array(order[batchStart..<min(order.count, batchStart + options.batchSize)])
+                let tape = Tape<Float>()
+                let lossVariable = try batchLoss(batch, tape, &generator)
+                let loss = lossVariable.value.scalar
+                guard loss.isFinite else {
+                    throw ModelError.nonFinite("in the loss (\(loss)) at epoch \(epoch), step \(step + 1)")
+                }
+                tape.backward(lossVariable)
+                optimizer.step()
+                optimizer.zeroGradients()
+                lossSum += Double(loss) * Double(batch.count)
+                lossCount += batch.count
+                progress?(label, batchStart + batch.count, order.count)
+            }
+            let seconds = Date().timeIntervalSince(started)
+            let metrics = try validate(scorer: scorer)
+            let record = EpochRecord(
+                epoch: epoch, loss: lossSum / Double(max(1, lossCount)), validation: metrics, seconds: seconds,
+                examplesPerSecond: Double(order.count) / max(seconds, 1e-9))
+            state.history.append(record)
+            state.epoch = epoch
+            let score = metrics["ndcg@10"] ?? -record.loss
+            if state.best == nil || score > state.bestScore {
+                state.best = StateDict.tensors(of: network)
+                state.bestScore = score
+                state.badEpochs = 0
+            } else {
+                state.badEpochs += 1
+            }
+            try appendEpochLog(record)
+            if let url = control.checkpoint {
+                try TrainingCheckpoint.write(state, network: network, optimizer: optimizer, model: model, to: url)
+            }
+        }
+        if let best = state.best { try StateDict.load(best, into: network) }
+        return state.history
+    }
+
+}
+
+/// The sequence models' use of ``EpochTrainer``: mini-batches of the newest `max_length` items
+/// with next-item targets (at every position, or after a fixed window) and the loss of
+/// ``SequenceLoss``.
+struct SequenceTrainer<Network: SequenceNetwork> {
+    let network: Network
+    let options: SequenceTrainingOptions
+    let sequences: [[Int32]]
+    let itemCount: Int
+    let validation: [ValidationCase]
+    let control: TrainingControl
+    let model: String
+
+    /// One training example: a user and the end (exclusive) of the part of their sequence it reads.
+    private struct Example {
+        var user: Int32
+        var end: Int
+    }
+
+    private var examples: [Example] {
+        var result: [Example] = []
+        for (user, sequence) in sequences.enumerated() where sequence.count >= 2 {
+            if Network.predictsEveryPosition {
+                result.append(Example(user: Int32(user), end: sequence.count))
+            } else {
+                for end in 1..<sequence.count { result.append(Example(user: Int32(user), end: end + 1)) }
+            }
+        }
+        return result
+    }
+
+    /// Trains `network` in place and leaves it holding the best weights seen.
+    func run(progress: ProgressHandler?, scorer: EpochTrainer<Network>.Scorer) throws -> [EpochRecord] {
+        let all = examples
+        guard !all.isEmpty else {
+            throw ModelError.unsuitableData("\(model) needs users with at least two training events")
+        }
+        let loop = EpochTrainer(
+            network: network, options: options, itemCount: itemCount, validation: validation, control: control,
+            model: model)
+        return try loop.run(exampleCount: all.count, progress: progress, scorer: scorer) { batch, tape, generator in
+            loss(batch.map { all[$0] }, tape: tape, generator: &generator)
+        }
+    }
+
+    /// The mean loss of `batch`, recorded on `tape`.
+    private func loss(_ batch: [Example], tape: Tape<Float>, generator: inout SplitMix64) -> Variable<Float> {
+        let everyPosition = Network.predictsEveryPosition
+        // Every-position rows read the newest max_length + 1 items: inputs all but the last,
+        // targets all but the first. Last-position rows read the window before their target.
+        let inputs = batch.map { example -> ArraySlice<Int32> in
+            let sequence = sequences[Int(example.user)]
+            let lower = max(0, example.end - 1 - options.maxLength)
+            return sequence[lower..<(example.end - 1)]
+        }
+        let longest = inputs.map(\.count).max() ?? 1
+        let input = SequenceBatch(
+            sequences: inputs, users: batch.map(\.user), length: everyPosition ? longest : options.maxLength,
+            padLeft: !everyPosition)
+        var rows: [Int] = []
+        var targets: [Int32] = []
+        for (r, example) in batch.enumerated() {
+            let sequence = sequences[Int(example.user)]
+            if everyPosition {
+                let count = input.lengths[r]
+                for t in 0..<count {
+                    rows.append(r * input.length + t)
+                    targets.append(sequence[example.end - count + t] + 1)
+                }
+            } else {
+                rows.append(r)
+                targets.append(sequence[example.end - 1] + 1)
+            }
+        }
+        let states = network.encode(input, on: tape, generator: &generator)
+        let d = states.shape[1]
+        let hidden =
+            rows.count == states.shape[0]
+            ? states
+            : states.gatherElements(rows.flatMap { row in (0..<d).map { row * d + $0 } }, shape: [rows.count, d])
+        let weight = hidden.parameter(network.outputWeight)
+        let bias = network.outputBias.map { hidden.parameter($0) }
+        let loss: Variable<Float>
+        switch options.loss {
+        case .crossEntropy:
+            loss = hidden.linearCrossEntropy(weight: weight, bias: bias, targets: targets, chunkRows: 1_024)
+        case .bpr, .binaryCrossEntropy:
+            let negatives = targets.map { target -> Int32 in
+                guard itemCount > 1 else { return target }
+                var negative: Int32
+                repeat { negative = Int32.random(in: 1...Int32(itemCount), using: &generator) } while negative == target
+                return negative
+            }
+            func logits(_ items: [Int32]) -> Variable<Float> {
+                var scores =
+                    (hidden
+                    * Variable.gather(rowsOf: network.outputWeight, indices: items, shape: [items.count], on: tape))
+                    .sum(alongAxes: [1])
+                if let outputBias = network.outputBias {
+                    scores =
+                        scores + hidden.parameter(outputBias).gatherElements(items.map(Int.init), shape: [items.count])
+                }
+                return scores
+            }
+            let (positive, negative) = (logits(targets), logits(negatives))
+            if options.loss == .bpr {
+                loss = Variable.bprLoss(positive: positive, negative: negative)
+            } else {
+                let both = Variable.concatenate([positive, negative], axis: 0)
+                let labels = Tensor<Float>(
+                    shape: [2 * targets.count],
+                    scalars: [Float](repeating: 1, count: targets.count) + [Float](repeating: 0, count: targets.count))
+                loss = both.binaryCrossEntropyWithLogits(targets: labels)
+            }
+        }
+        return loss
+    }
+}
+
+extension EpochTrainer {
+
+    /// NDCG@10 and HR@10 over the validation cases (empty when there are none).
+    private func validate(scorer: Scorer) throws -> [String: Double] {
+        guard !validation.isEmpty else { return [:] }
+        var ndcg = 0.0
+        var hits = 0.0
+        let block = 512
+        for start in stride(from: 0, to: validation.count, by: block) {
+            let cases = validation[start..<min(validation.count, start + block)]
+            let scores = try scorer(network, cases.map { ScoringContext(user: $0.user, history: $0.history) })
+            for (r, item) in cases.enumerated() {
+                let row = Array(scores.storage[(r * itemCount)..<((r + 1) * itemCount)])
+                let masked = Set(item.mask)
+                let targets = Set(item.targets)
+                // Ties count against the target, as the evaluator's rank rule does.
+                var dcg = 0.0
+                var found = 0
+                for target in targets {
+                    let s = row[Int(target)]
+                    var rank = 0
+                    for (j, other) in row.enumerated() where Int32(j) != target && !masked.contains(Int32(j)) {
+                        if other > s || (other == s && !targets.contains(Int32(j))) { rank += 1 }
+                    }
+                    if rank < 10 {
+                        dcg += 1 / log2(Double(rank) + 2)
+                        found += 1
+                    }
+                }
+                let ideal = (0..<min(10, targets.count)).reduce(0.0) { $0 + 1 / log2(Double($1) + 2) }
+                ndcg += ideal > 0 ? dcg / ideal : 0
+                hits += found > 0 ? 1 : 0
+            }
+        }
+        let n = Double(validation.count)
+        return ["ndcg@10": ndcg / n, "hit@10": hits / n]
+    }
+
+    private func appendEpochLog(_ record: EpochRecord) throws {
+        guard let url = control.epochLog else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var line = try encoder.encode(record)
+        line.append(0x0A)
+        if record.epoch == 1 || !FileManager.default.fileExists(atPath: url.path) {
+            try? FileManager.default.removeItem(at: url)
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw CheckpointError.io(path: url.path, reason: "cannot create the epoch log")
+            }
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+        } catch {
+            throw CheckpointError.io(path: url.path, reason: "cannot append to the epoch log: \(error)")
+        }
+    }
+}
+
+/// Where a run stands: what a checkpoint saves.
+struct RunState {
+    var epoch = 0
+    var badEpochs = 0
+    var bestScore = -Double.infinity
+    var best: [String: SafeTensor]?
+    var history: [EpochRecord] = []
+}
+
+/// A training checkpoint: the network, the best weights so far, Adam's moments and the run's
+/// progress, in one safetensors file written atomically.
+enum TrainingCheckpoint {
+    static func write<Network: Layer>(
+        _ state: RunState, network: Network, optimizer: Adam<Float>, model: String, to url: URL
+    ) throws where Network.Scalar == Float {
+        var tensors: [String: SafeTensor] = [:]
+        for (key, value) in StateDict.tensors(of: network) { tensors["network." + key] = value }
+        for (key, value) in state.best ?? [:] { tensors["best." + key] = value }
+        let adam = optimizer.state
+        for (p, moment) in adam.first.enumerated() { tensors["adam.m.\(p)"] = SafeTensor(moment) }
+        for (p, moment) in adam.second.enumerated() { tensors["adam.v.\(p)"] = SafeTensor(moment) }
+        let history = String(decoding: try JSONEncoder().encode(state.history), as: UTF8.self)
+        let metadata = [
+            "format": "reckit-training-checkpoint", "model": model, "epoch": String(state.epoch),
+            "bad_epochs": String(state.badEpochs), "best_score": String(state.bestScore),
+            "adam_step": String(adam.step), "history": history,
+        ]
+        // `SafeTensors.write` replaces the file atomically: a crash leaves the previous epoch's.
+        try SafeTensors.write(tensors, metadata: metadata, to: url)
+    }
+
+    static func restore<Network: Layer>(
+        from url: URL, network: Network, optimizer: inout Adam<Float>, model: String
+    ) throws -> RunState where Network.Scalar == Float {
+        let (tensors, metadata) = try SafeTensors.read(from: url)
+        func bad(_ reason: String) -> CheckpointError { .malformed(path: url.path, reason: reason) }
+        guard metadata["format"] == "reckit-training-checkpoint" else { throw bad("not a training checkpoint") }
+        guard metadata["model"] == model else {
+            throw bad("written by \(metadata["model"] ?? "?"), not \(model)")
+        }
+        guard let epoch = metadata["epoch"].flatMap(Int.init), let badEpochs = metadata["bad_epochs"].flatMap(Int.init),
+            let bestScore = metadata["best_score"].flatMap(Double.init),
+            let step = metadata["adam_step"].flatMap(Int.init),
+            let historyText = metadata["history"],
+            let history = try? JSONDecoder().decode([EpochRecord].self, from: Data(historyText.utf8))
+        else { throw bad("missing run metadata") }
+        var current: [String: SafeTensor] = [:]
+        var best: [String: SafeTensor] = [:]
+        for (key, value) in tensors {
+            if key.hasPrefix("network.") { current[String(key.dropFirst(8))] = value }
+            if key.hasPrefix("best.") { best[String(key.dropFirst(5))] = value }
+        }
+        let count = network.parameters.count
+        let first = try (0..<count).map { p in
+            guard let tensor = tensors["adam.m.\(p)"] else { throw bad("missing adam.m.\(p)") }
+            return try tensor.floats(key: "adam.m.\(p)")
+        }
+        let second = try (0..<count).map { p in
+            guard let tensor = tensors["adam.v.\(p)"] else { throw bad("missing adam.v.\(p)") }
+            return try tensor.floats(key: "adam.v.\(p)")
+        }
+        // Validate everything before changing anything.
+        let probe = StateDict.tensors(of: network)
+        try StateDict.load(current, into: network)
+        if !best.isEmpty {
+            do { try StateDict.load(best, into: network) } catch {
+                try StateDict.load(probe, into: network)
+                throw error
+            }
+            try StateDict.load(current, into: network)
+        }
+        guard optimizer.restore(step: step, first: first, second: second) else {
+            try StateDict.load(probe, into: network)
+            throw bad("optimizer state does not match the network")
+        }
+        return RunState(
+            epoch: epoch, badEpochs: badEpochs, bestScore: bestScore, best: best.isEmpty ? nil : best, history: history)
+    }
+}

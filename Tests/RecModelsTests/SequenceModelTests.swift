@@ -1,0 +1,183 @@
+import Foundation
+import NeuralNet
+import RecData
+import Tensors
+import Testing
+import _RecTestSupport
+
+@testable import RecModels
+
+/// The sequence models and their shared training loop, on planted sequences.
+struct SequenceModelTests {
+    static let kinds: [ModelKind] = [.sasrec, .gru4rec, .lstm, .caser]
+
+    /// Small networks that learn ``Fixtures/cycles(users:items:length:)`` in seconds, even in a
+    /// debug build.
+    static func small(_ kind: ModelKind, _ extra: [String: String] = [:]) -> [String: String] {
+        var parameters = [
+            "epochs": "40", "batch_size": "16", "learning_rate": "0.01", "dropout": "0", "patience": "100",
+        ]
+        switch kind {
+        case .sasrec:
+            parameters.merge(["hidden_size": "16", "blocks": "1", "inner_size": "32", "max_length": "7"]) { $1 }
+        case .gru4rec, .lstm: parameters.merge(["hidden_size": "16", "embedding_size": "16", "max_length": "7"]) { $1 }
+        case .caser: parameters.merge(["hidden_size": "16", "max_length": "3", "horizontal_filters": "4"]) { $1 }
+        case .neumf: parameters.merge(["embedding_size": "8", "mlp_sizes": "16,8", "batch_size": "32"]) { $1 }
+        default: break
+        }
+        return parameters.merging(extra) { $1 }
+    }
+
+    func trained(_ kind: ModelKind, _ data: TrainingData, _ extra: [String: String] = [:]) throws -> any Recommender {
+        var model = try kind.make(parameters: Self.small(kind, extra))
+        try model.fit(data, progress: nil)
+        return model
+    }
+
+    @Test(arguments: kinds)
+    func theNextItemOfAPlantedCycleComesFirst(kind: ModelKind) throws {
+        let (log, next) = Fixtures.cycles()
+        let model = try trained(kind, TrainingData(log: log))
+        for start in 0..<Int32(12) {
+            // A user the model never saw, after three steps of the cycle.
+            var history = [start]
+            for _ in 0..<2 { history.append(next[Int(history[history.count - 1])]) }
+            let top = try model.recommend(ScoringContext(history: history), count: 1)
+            #expect(top.first?.item == next[Int(history[2])], "\(kind) after \(history)")
+        }
+    }
+
+    @Test func neuMFRanksTheWithheldItemOfACheckerboardFirst() throws {
+        let (log, withheld) = Fixtures.checkerboard()
+        let model = try trained(
+            .neumf, TrainingData(log: log), ["epochs": "300", "negatives": "4", "learning_rate": "0.003"])
+        let histories = log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }
+        for user in 0..<log.userCount {
+            let context = ScoringContext(user: Int32(user), history: histories[user])
+            let top = try model.recommend(context, count: 1, excluding: Set(histories[user]))
+            #expect(top.first?.item == withheld[user], "user \(user)")
+        }
+    }
+
+    @Test(arguments: [SequenceLoss.bpr, .binaryCrossEntropy])
+    func sampledLossesLearnTheCycleToo(loss: SequenceLoss) throws {
+        let (log, next) = Fixtures.cycles()
+        let model = try trained(.sasrec, TrainingData(log: log), ["loss": loss.rawValue, "epochs": "60"])
+        var hits = 0
+        for item in 0..<Int32(12) {
+            let top = try model.recommend(ScoringContext(history: [item]), count: 1)
+            if top.first?.item == next[Int(item)] { hits += 1 }
+        }
+        #expect(hits >= 11, "\(loss): \(hits) of 12")
+    }
+
+    @Test func theSameSeedGivesTheSameWeights() throws {
+        let log = Fixtures.randomLog(users: 30, items: 20, eventsPerUser: 3...12, seed: 7)
+        let parameters = ["dropout": "0.3", "epochs": "3"]
+        let a = try trained(.sasrec, TrainingData(log: log), parameters).weights()
+        let b = try trained(.sasrec, TrainingData(log: log), parameters).weights()
+        let c = try trained(.sasrec, TrainingData(log: log), parameters.merging(["seed": "9"]) { $1 }).weights()
+        #expect(a == b)
+        #expect(a != c)
+    }
+
+    @Test func aResumedRunMatchesAnUnbrokenOne() throws {
+        let log = Fixtures.randomLog(users: 30, items: 20, eventsPerUser: 3...12, seed: 8)
+        let folder = temporaryDirectory("resume")
+        var unbroken = TrainingData(log: log)
+        unbroken.control = TrainingControl(checkpoint: folder.appendingPathComponent("a.ckpt"))
+        let whole = try trained(.gru4rec, unbroken, ["dropout": "0.2", "epochs": "4"])
+        var broken = TrainingData(log: log)
+        broken.control = TrainingControl(
+            checkpoint: folder.appendingPathComponent("b.ckpt"), epochLog: folder.appendingPathComponent("b.jsonl"))
+        _ = try trained(.gru4rec, broken, ["dropout": "0.2", "epochs": "2"])
+        let resumed = try trained(.gru4rec, broken, ["dropout": "0.2", "epochs": "4"])
+        #expect(try whole.weights() == resumed.weights())
+        #expect(whole.epochs.map(\.loss) == resumed.epochs.map(\.loss))
+        #expect(resumed.epochs.map(\.epoch) == [1, 2, 3, 4])
+        let lines = try String(contentsOf: folder.appendingPathComponent("b.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(lines.count == 4)
+        // A checkpoint of another model is refused, with nothing trained.
+        #expect(throws: CheckpointError.self) { try trained(.sasrec, broken, ["epochs": "5"]) }
+    }
+
+    @Test func validationDrivesEarlyStoppingAndTheBestEpochIsKept() throws {
+        let (log, next) = Fixtures.cycles()
+        var data = TrainingData(log: log)
+        data.validation = (0..<Int32(12)).map { item in
+            ValidationCase(user: -1, history: [item], targets: [next[Int(item)]])
+        }
+        let model = try trained(.gru4rec, data, ["epochs": "200", "patience": "3", "learning_rate": "0.003"])
+        let records = model.epochs
+        let scores = records.map { $0.validation["ndcg@10"] ?? -1 }
+        let best = try #require(scores.max())
+        // Stopped after three epochs without a better score, long before the cap.
+        #expect(records.count < 200)
+        #expect(scores.suffix(3).allSatisfy { $0 <= best } && scores.dropLast(3).contains(best))
+        // The kept weights are the best epoch's: recomputing its NDCG@10 gives the same value.
+        var total = 0.0
+        for item in 0..<Int32(12) {
+            let top = try model.recommend(ScoringContext(history: [item]), count: 10)
+            if let rank = top.firstIndex(where: { $0.item == next[Int(item)] }) { total += 1 / log2(Double(rank) + 2) }
+        }
+        #expect(abs(total / 12 - best) < 1e-9, "\(scores)")
+    }
+
+    @Test func leaveOneOutExplanationsAreScoreDifferences() throws {
+        let (log, next) = Fixtures.cycles()
+        let model = try trained(.sasrec, TrainingData(log: log))
+        let history: [Int32] = [0, next[0], next[Int(next[0])]]
+        let target = next[Int(history[2])]
+        let parts = try model.explain(ScoringContext(history: history), item: target, count: 10)
+        var full: [Float] = []
+        try model.score(ScoringContext(history: history), into: &full)
+        for part in parts {
+            let item = try #require(part.item)
+            var shorter: [Float] = []
+            try model.score(ScoringContext(history: history.filter { $0 != item }), into: &shorter)
+            #expect(abs(part.weight - (full[Int(target)] - shorter[Int(target)])) < 1e-4)
+        }
+        // The newest item decides what comes next in a cycle.
+        #expect(parts.first?.item == history[2])
+    }
+
+    @Test func aNetworkThatDivergesStopsWithTheEpochAndStep() throws {
+        let (log, _) = Fixtures.cycles(users: 8)
+        var generator = SplitMix64(seed: 1)
+        let network = ExplodingNetwork(items: log.itemCount, generator: &generator)
+        var reader = ParameterReader(model: .sasrec, ["batch_size": "4"])
+        let options = try SequenceTrainingOptions(reading: &reader, defaultMaxLength: 5)
+        let trainer = SequenceTrainer(
+            network: network, options: options,
+            sequences: log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }, itemCount: log.itemCount,
+            validation: [], control: TrainingControl(), model: "exploding")
+        #expect(throws: ModelError.nonFinite("in the loss (nan) at epoch 1, step 1")) {
+            _ = try trainer.run(progress: nil) { _, _ in Matrix(rows: 0, columns: 0) }
+        }
+    }
+}
+
+/// A network whose output is multiplied by infinity and zero: its loss is NaN at the first step.
+private struct ExplodingNetwork: SequenceNetwork {
+    let embedding: Embedding<Float>
+    let scale: Parameter<Float>
+    static var predictsEveryPosition: Bool { true }
+
+    init(items: Int, generator: inout SplitMix64) {
+        embedding = Embedding(count: items + 1, dimension: 4, paddingIndex: 0, using: &generator)
+        scale = Parameter(Tensor(shape: [2], scalars: [.infinity, 0]))
+    }
+
+    var namedParameters: [(name: String, parameter: Parameter<Float>)] {
+        [("embedding", embedding.weight), ("scale", scale)]
+    }
+    var outputWeight: Parameter<Float> { embedding.weight }
+    var outputBias: Parameter<Float>? { nil }
+
+    func encode(_ batch: SequenceBatch, on tape: Tape<Float>, generator: inout SplitMix64) -> Variable<Float> {
+        let x = embedding(batch.tokens, shape: [batch.rows * batch.length], on: tape)
+        let s = x.parameter(scale)
+        return x * s.slice(axis: 0, 0..<1) * s.slice(axis: 0, 1..<2)
+    }
+}
