@@ -12,7 +12,7 @@ public struct RecKitCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DataCommand.self, TrainCommand.self, EvaluateCommand.self, RecommendCommand.self, SimilarCommand.self,
-            QuickstartCommand.self, BenchCommand.self, ServeCommand.self, DatabaseCommand.self,
+            QuickstartCommand.self, BenchCommand.self, ServeCommand.self, DatabaseCommand.self, CompareCommand.self,
         ]
     )
 

@@ -106,3 +106,59 @@ public func allClose<T: BinaryFloatingPoint>(_ actual: [T], _ expected: [T], rto
     guard actual.count == expected.count else { return false }
     return zip(actual, expected).allSatisfy { abs($0 - $1) <= atol + rtol * abs($1) }
 }
+
+/// A folder for files a test leaves behind on purpose (screenshots): `$RECKIT_ARTIFACTS`, else
+/// `.build/test-artifacts` under the working directory.
+public func artifactsDirectory() -> URL {
+    let path = ProcessInfo.processInfo.environment["RECKIT_ARTIFACTS"] ?? ".build/test-artifacts"
+    let url = URL(fileURLWithPath: path)
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Headless Chromium (Debian's `chromium` package, installed by `scripts/install-deps.sh`).
+public enum Chromium {
+    public struct Rendered {
+        /// The DOM after the page's scripts ran.
+        public var dom: String
+        /// The size of the PNG screenshot written.
+        public var screenshotBytes: Int
+    }
+
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String { "chromium is not installed: run scripts/install-deps.sh" }
+    }
+
+    static var executable: String? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+    }
+
+    /// Loads `page` headless, returns its DOM after scripts, and writes a full-page screenshot.
+    public static func render(_ page: URL, screenshot: URL) throws -> Rendered {
+        guard let executable else { throw Missing() }
+        let common = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--user-data-dir=\(temporaryDirectory("chromium").path)",
+        ]
+        let dom = try run(executable, common + ["--dump-dom", page.absoluteString])
+        _ = try run(
+            executable, common + ["--window-size=1200,2600", "--screenshot=\(screenshot.path)", page.absoluteString])
+        let size = (try? FileManager.default.attributesOfItem(atPath: screenshot.path)[.size] as? NSNumber)?.intValue
+        return Rendered(dom: dom, screenshotBytes: size ?? 0)
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -76,6 +76,53 @@ struct CLITests {
         #expect(throws: ExitCode.failure) { try unknown.run() }
     }
 
+    @Test func aSequenceModelTrainsWithAnEpochLogAndACheckpointAndRecommends() throws {
+        let folder = fixtureFolder()
+        let out = temporaryDirectory("cli-seq")
+        let log = out.appendingPathComponent("epochs.jsonl")
+        let checkpoint = out.appendingPathComponent("run.ckpt")
+        var train = try RecKitCommand.parseAsRoot([
+            "train", "--data", folder.path, "--model", "gru4rec", "--protocol", "seq-loo", "--param", "epochs=3",
+            "--param", "hidden_size=8", "--param", "embedding_size=8", "--epoch-log", log.path, "--checkpoint",
+            checkpoint.path, "--out", out.appendingPathComponent("model").path,
+        ])
+        try train.run()
+        let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3)
+        let first = try JSONDecoder().decode(EpochRecord.self, from: Data(lines[0].utf8))
+        #expect(first.epoch == 1 && first.validation["ndcg@10"] != nil)
+        #expect(FileManager.default.fileExists(atPath: checkpoint.path))
+        let bundle = try ModelBundle.load(from: out.appendingPathComponent("model"))
+        #expect(bundle.epochs.count == 3)
+        #expect(try bundle.recommendations(user: "u0-0", count: 3).count == 3)
+    }
+
+    @Test func compareWritesATableJSONAndAReportThatChromiumRenders() throws {
+        let folder = fixtureFolder()
+        let out = temporaryDirectory("cli-compare")
+        let html = out.appendingPathComponent("report.html")
+        var compare = try RecKitCommand.parseAsRoot([
+            "compare", "--data", folder.path, "--models", "pop,itemknn,gru4rec", "--param", "gru4rec.epochs=4",
+            "--param", "gru4rec.hidden_size=8", "--param", "itemknn.k=5", "--report", html.path,
+        ])
+        try compare.run()
+        let text = try String(contentsOf: html, encoding: .utf8)
+        // Bars, Recall@K, popularity deciles, and two training-curve charts for gru4rec.
+        #expect(text.contains("data-charts=\"5\""))
+        #expect(!text.contains("http://") || !text.contains("src=\"http"))
+        #expect(text.contains("k = 5"))
+        let rendered = try Chromium.render(
+            html, screenshot: artifactsDirectory().appendingPathComponent("compare-report.png"))
+        #expect(rendered.dom.contains("data-rendered=\"5\""), "\(rendered.dom.prefix(300))")
+        #expect(rendered.screenshotBytes > 10_000)
+    }
+
+    @Test func compareRejectsParametersForModelsItDoesNotRun() {
+        #expect(throws: (any Error).self) {
+            try RecKitCommand.parseAsRoot(["compare", "--data", "x", "--models", "pop", "--param", "ease.lambda=3"])
+        }
+    }
+
     @Test func splitWritesAtomicFilesThatLoadBack() throws {
         let folder = fixtureFolder()
         let out = temporaryDirectory("cli-split")
