@@ -3,6 +3,7 @@ import Foundation
 import RecData
 import RecEval
 import RecModels
+import Tensors
 import Testing
 import _RecTestSupport
 
@@ -121,6 +122,71 @@ struct CLITests {
         #expect(throws: (any Error).self) {
             try RecKitCommand.parseAsRoot(["compare", "--data", "x", "--models", "pop", "--param", "ease.lambda=3"])
         }
+    }
+
+    @Test func searchDimensionsParse() throws {
+        #expect(try SearchDimension(parsing: "10,50,100") == .choice(["10", "50", "100"]))
+        #expect(try SearchDimension(parsing: "1..8") == .interval(low: 1, high: 8, log: false, integer: true))
+        #expect(
+            try SearchDimension(parsing: "1e-4..1e-2:log")
+                == .interval(low: 1e-4, high: 1e-2, log: true, integer: false))
+        #expect(try SearchDimension(parsing: "0.5..2log") == .interval(low: 0.5, high: 2, log: true, integer: false))
+        #expect(throws: (any Error).self) { try SearchDimension(parsing: "5..1") }
+        #expect(throws: (any Error).self) { try SearchDimension(parsing: "0..1:log") }
+        var generator = SplitMix64(seed: 3)
+        for _ in 0..<200 {
+            let value = try #require(
+                Double(
+                    SearchDimension.interval(low: 1e-4, high: 1e-2, log: true, integer: false)
+                        .sample(using: &generator)))
+            #expect(value >= 1e-4 && value <= 1e-2)
+        }
+    }
+
+    @Test func tuningSearchesValidationResumesFromItsLogAndTestsOnce() throws {
+        let folder = fixtureFolder()
+        let log = temporaryDirectory("tune").appendingPathComponent("trials.jsonl")
+        var config = ExperimentConfiguration(data: folder.path)
+        config.model = .itemKNN
+        let space = ["k": try SearchDimension(parsing: "1,2,3,5,8,13")]
+        var first: [TuningTrial] = []
+        let short = try Tuner.run(config, space: space, trials: 3, log: log, onTrial: { first.append($0) })
+        #expect(first.map(\.trial) == [0, 1, 2])
+        #expect(first[0].parameters.isEmpty)
+        var second: [TuningTrial] = []
+        let long = try Tuner.run(config, space: space, trials: 5, log: log, onTrial: { second.append($0) })
+        #expect(second.map(\.trial) == [3, 4])
+        #expect(Array(long.trials.prefix(3)) == short.trials)
+        let best = try #require(long.trials.map { $0.metrics["ndcg@10"] ?? 0 }.max())
+        #expect(long.best.metrics["ndcg@10"] == best)
+        #expect(long.bestTest["ndcg@10"] != nil && long.defaultTest["ndcg@10"] != nil)
+        #expect(try String(contentsOf: log, encoding: .utf8).split(separator: "\n").count == 5)
+    }
+
+    @Test func featureSelectionRanksEveryGroupAndForwardStepsOnlyImprove() throws {
+        let folder = fixtureFolder()
+        // A genre that names the item's block (informative) and a column of noise.
+        let (log, _) = Fixtures.checkerboard(groups: 3, size: 8)
+        writeFile(
+            folder, "board.item",
+            "item_id:token\tgenre:token\tnoise:token\n"
+                + log.itemIDs.externalIDs.enumerated().map { index, id in
+                    "\(id)\tG\(id.dropFirst().prefix(1))\tN\(index * 7 % 5)"
+                }.joined(separator: "\n") + "\n")
+        var config = ExperimentConfiguration(data: folder.path)
+        config.model = .hybrid
+        config.parameters = ["epochs": "5", "factors": "8"]
+        var runs: [String] = []
+        let result = try FeatureSelection.run(config, onRun: { label, _ in runs.append(label) })
+        #expect(Set(result.ablation.map(\.group.description)) == ["item.genre", "item.noise"])
+        #expect(zip(result.ablation, result.ablation.dropFirst()).allSatisfy { $0.contribution >= $1.contribution })
+        for effect in result.ablation { #expect(abs(effect.contribution - (result.withAll - effect.without)) < 1e-12) }
+        var previous = result.withNone
+        for step in result.forward {
+            #expect(step.objective > previous)
+            previous = step.objective
+        }
+        #expect(runs.count >= 4)
     }
 
     @Test func splitWritesAtomicFilesThatLoadBack() throws {

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import RecData
+import RecEval
+import RecModels
+
+struct FeaturesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "features",
+        abstract: "Rank feature groups: leave-one-group-out ablation and greedy forward selection on validation.")
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var model: ModelOptions
+    @Option(name: .long, help: "gen-rs, seq-loo, temporal or cold-user.")
+    var `protocol`: String = "gen-rs"
+    @Option(name: .long, help: "Seed of the split.")
+    var seed: UInt64 = 2020
+    @Flag(name: .long, help: "Ablation only: skip greedy forward selection.")
+    var noForward = false
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws { _ = try parseProtocol(`protocol`) }
+
+    func run() throws {
+        let progress = ProgressBar()
+        try runReporting {
+            var config = ExperimentConfiguration(data: data.data)
+            config.loadOptions = data.loadOptions
+            config.preprocessing = data.preprocessing
+            config.splitProtocol = try parseProtocol(`protocol`)
+            config.seed = seed
+            config.evaluation.seed = seed
+            config.model = try model.kind
+            config.parameters = try model.parsedParameters
+            let result = try FeatureSelection.run(config, forward: !noForward, progress: progress.handler) {
+                printError(String(format: "%@: validation NDCG@10 %.4f", $0, $1))
+            }
+            print(json ? try jsonText(result) : Self.describe(result))
+        }
+    }
+
+    static func describe(_ result: FeatureSelectionResult) -> String {
+        let rows = result.ablation.map {
+            [$0.group.description, String(format: "%.4f", $0.without), String(format: "%+.4f", $0.contribution)]
+        }
+        var text = String(
+            format: "%@, validation %@: all groups %.4f, none %.4f\n", result.model, result.objective, result.withAll,
+            result.withNone)
+        text += formatTable(header: ["group (most useful first)", "without it", "contribution"], rows: rows)
+        if !result.forward.isEmpty {
+            text += "\nforward selection: "
+            text += result.forward.map { String(format: "+%@ → %.4f", $0.added.description, $0.objective) }
+                .joined(separator: ", ")
+        }
+        return text
+    }
+}
