@@ -9,6 +9,7 @@ public enum SplitProtocol: String, Sendable, Codable, CaseIterable {
     /// New users: 10% of the users with more than 5 events (seeded) are held out of training; their
     /// first 5 events (in time) are the visible history (the validation part), the rest the test.
     case coldUser = "cold-user"
+    case coldItem = "cold-item"
 }
 
 /// A split of an interaction log into training, validation and test events.
@@ -86,6 +87,24 @@ public struct DataSplit: Sendable, Equatable {
                 } else {
                     train += events
                 }
+            }
+        case .coldItem:
+            // 10% of the items (seeded) are new: every event on them is a test event. The other
+            // items' events are split per user into training and validation as gen-rs does
+            // (without a test part: the test is the new items).
+            var generator = SeededGenerator(seed: seed)
+            var items = Array(0..<Int32(log.itemCount))
+            generator.shuffle(&items)
+            let newCount = max(1, Int((Double(log.itemCount) * testFraction).rounded()))
+            var isNew = [Bool](repeating: false, count: log.itemCount)
+            for item in items.prefix(newCount) { isNew[Int(item)] = true }
+            for var events in log.eventsByUser() {
+                test += events.filter { isNew[Int(log.items[$0])] }
+                events.removeAll { isNew[Int(log.items[$0])] }
+                generator.shuffle(&events)
+                let (trainCount, validCount, _) = ratioCounts(events.count, validation: validationFraction, test: 0)
+                train += events[0..<trainCount]
+                validation += events[trainCount..<(trainCount + validCount)]
             }
         case .temporal:
             var order = Array(0..<log.count)

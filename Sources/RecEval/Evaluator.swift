@@ -81,6 +81,13 @@ public enum Evaluator {
         for index in split.test { part[index] = 3 }
         let targetPart: UInt8 = phase == .validation && split.splitProtocol != .coldUser ? 2 : 3
         var cases: [EvaluationCase] = []
+        // cold-item ranks the new items only: every other item is masked (one shared array).
+        var oldItems: [Int32] = []
+        if split.splitProtocol == .coldItem && phase == .test {
+            var isNew = [Bool](repeating: false, count: log.itemCount)
+            for index in split.test { isNew[Int(log.items[index])] = true }
+            oldItems = (0..<Int32(log.itemCount)).filter { !isNew[Int($0)] }
+        }
         for (user, events) in log.chronologicalEventsByUser().enumerated() {
             let targets = events.filter { part[$0] == targetPart }.map { log.items[$0] }
             guard !targets.isEmpty else { continue }
@@ -104,7 +111,9 @@ public enum Evaluator {
                 for item in heldOut where seenItems.insert(item).inserted { unique.append(item) }
                 guard !unique.isEmpty else { continue }
                 cases.append(EvaluationCase(user: Int32(user), history: visible, targets: unique, mask: visible))
-            case .generalRandom, .temporal:
+            case .coldItem where phase == .test:
+                cases.append(EvaluationCase(user: Int32(user), history: train, targets: distinct, mask: oldItems))
+            case .generalRandom, .temporal, .coldItem:
                 var mask = train
                 if phase == .test { mask += events.filter { part[$0] == 2 }.map { log.items[$0] } }
                 cases.append(EvaluationCase(user: Int32(user), history: train, targets: distinct, mask: mask))

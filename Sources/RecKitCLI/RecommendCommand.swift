@@ -57,7 +57,13 @@ struct SimilarCommand: ParsableCommand {
     @Option(name: .long, help: "Model directory.")
     var model: String
     @Option(name: .long, help: "Item id (as in the data) or an exact title.")
-    var item: String
+    var item: String?
+    @Option(
+        name: .customLong("field"),
+        help: "Describe a new item instead, column=text (repeatable), e.g. movie_title=\"Heat (1995)\" (textcnn).")
+    var fields: [String] = []
+    @Option(name: .long, help: "With --field: also print this user's score for the described item.")
+    var user: String?
     @Option(name: [.customShort("k"), .long], help: "How many items.")
     var count: Int = 10
     @Flag(name: .long, help: "Print JSON.")
@@ -65,11 +71,42 @@ struct SimilarCommand: ParsableCommand {
 
     func validate() throws {
         guard count > 0 && count <= 10_000 else { throw ValidationError("-k must be in 1...10000") }
+        guard (item == nil) != fields.isEmpty else { throw ValidationError("give --item or --field, not both") }
+        _ = try parsedFields()
+    }
+
+    func parsedFields() throws -> [String: String] {
+        var result: [String: String] = [:]
+        for field in fields {
+            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ValidationError("--field takes column=text, got '\(field)'")
+            }
+            result[parts[0]] = parts[1]
+        }
+        return result
     }
 
     func run() throws {
         try runReporting {
             let bundle = try ModelBundle.load(from: URL(fileURLWithPath: model))
+            guard let item else {
+                let described = try parsedFields()
+                guard let list = try bundle.similarItems(toFields: described, count: count) else {
+                    throw ModelError.unsuitableData("this model cannot describe new items; train --model textcnn")
+                }
+                let score = try user.flatMap { try bundle.contentScore(fields: described, user: UserID($0)) }
+                if json {
+                    print(try jsonText(list))
+                    return
+                }
+                if let user, let score { print(String(format: "score for user %@: %.4f", user, score)) }
+                print("similar to the described item:")
+                for (rank, entry) in list.enumerated() {
+                    print(String(format: "%2d. %@  (%.3f)", rank + 1, entry.title, entry.score))
+                }
+                return
+            }
             var id = ItemID(item)
             if bundle.itemIndex(id) == nil, let byTitle = bundle.itemTitles.firstIndex(of: item) {
                 id = ItemID(bundle.itemIDs.externalIDs[byTitle])

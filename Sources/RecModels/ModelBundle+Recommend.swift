@@ -61,6 +61,23 @@ extension ModelBundle {
         }
     }
 
+    /// Catalogue items closest to an item described only by its fields (no retraining), or
+    /// `nil` when the model cannot read item content.
+    public func similarItems(toFields fields: [String: String], count: Int) throws -> [ExplainedRecommendation]? {
+        guard let encoder = model as? any ContentDescribing else { return nil }
+        return try encoder.similarItems(toFields: fields, count: count).map {
+            ExplainedRecommendation(
+                itemID: itemIDs[$0.item], title: itemTitles[Int($0.item)], score: $0.score, reasons: [])
+        }
+    }
+
+    /// A known user's score for an item described only by its fields, or `nil` when the model
+    /// cannot read item content or the user is unknown.
+    public func contentScore(fields: [String: String], user: UserID) throws -> Float? {
+        guard let encoder = model as? any ContentDescribing, let context = context(forUser: user) else { return nil }
+        return try encoder.contentScore(fields: fields, context: context)
+    }
+
     private func explained(_ scored: ScoredItem, context: ScoringContext, reasons: Int) throws
         -> ExplainedRecommendation
     {

@@ -14,6 +14,8 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     case lstm
     case sasrec
     case neumf
+    case genrePopularity = "genrepop"
+    case textCNN = "textcnn"
 
     /// Whether the kind is a neural model trained in epochs with validation-based early stopping.
     public var isNeural: Bool {
@@ -40,6 +42,8 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .lstm: return LSTMRec.self
         case .sasrec: return SASRec.self
         case .neumf: return NeuMF.self
+        case .genrePopularity: return GenrePopularity.self
+        case .textCNN: return TextCNN.self
         }
     }
 

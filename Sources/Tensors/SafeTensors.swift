@@ -182,7 +182,8 @@ public enum SafeTensors {
             tensors[name] = SafeTensor(
                 dtype: dtype, shape: shape, bytes: Array(bytes[(dataStart + begin)..<(dataStart + end)]))
         }
-        ranges.sort { $0.0 < $1.0 }
+        // Empty tensors (begin == end) occupy no bytes and overlap nothing.
+        ranges = ranges.filter { $0.0 < $0.1 }.sorted { $0.0 < $1.0 }
         for (previous, next) in zip(ranges, ranges.dropFirst()) where next.0 < previous.1 {
             throw CheckpointError.malformed(path: path, reason: "\(previous.2) and \(next.2) overlap")
         }

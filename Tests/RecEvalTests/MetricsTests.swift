@@ -143,3 +143,23 @@ struct EvaluatorTests {
         #expect(again.metrics == result.metrics)
     }
 }
+
+struct ColdItemProtocolTests {
+    /// Test users rank the new items only: every other item is masked, the targets are new items,
+    /// and the history is the user's training items.
+    @Test func casesRankTheNewItemsOnly() throws {
+        let log = Fixtures.randomLog(users: 40, items: 30, eventsPerUser: 5...15, seed: 12)
+        let split = try DataSplit.make(.coldItem, log: log, seed: 5)
+        let newItems = Set(split.test.map { log.items[$0] })
+        let cases = Evaluator.cases(for: split, phase: .test)
+        #expect(!cases.isEmpty)
+        let train = Set(split.train)
+        for item in cases {
+            #expect(Set(item.mask) == Set((0..<Int32(log.itemCount)).filter { !newItems.contains($0) }))
+            #expect(item.targets.allSatisfy { newItems.contains($0) })
+            let trainingItems = log.chronologicalEventsByUser()[Int(item.user)].filter { train.contains($0) }
+                .map { log.items[$0] }
+            #expect(item.history == trainingItems)
+        }
+    }
+}

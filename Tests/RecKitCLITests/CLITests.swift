@@ -189,6 +189,31 @@ struct CLITests {
         #expect(runs.count >= 4)
     }
 
+    @Test func similarDescribesANewItemThroughTheContentEncoder() throws {
+        let folder = fixtureFolder()
+        let directory = temporaryDirectory("cli-textcnn")
+        var train = try RecKitCommand.parseAsRoot([
+            "train", "--data", folder.path, "--model", "textcnn", "--param", "factors=8", "--param", "epochs=20",
+            "--out", directory.path,
+        ])
+        try train.run()
+        let bundle = try ModelBundle.load(from: directory)
+        let list = try #require(try bundle.similarItems(toFields: ["title": "Movie i1-9"], count: 5))
+        #expect(list.count == 5)
+        #expect(try bundle.contentScore(fields: ["title": "Movie i1-9"], user: UserID("u1-0")) != nil)
+        var similar = try RecKitCommand.parseAsRoot([
+            "similar", "--model", directory.path, "--field", "title=Movie i1-9", "--user", "u1-0",
+        ])
+        try similar.run()
+        let knn = temporaryDirectory("cli-knn")
+        var trainKNN = try RecKitCommand.parseAsRoot([
+            "train", "--data", folder.path, "--model", "itemknn", "--out", knn.path,
+        ])
+        try trainKNN.run()
+        var refused = try RecKitCommand.parseAsRoot(["similar", "--model", knn.path, "--field", "title=Movie"])
+        #expect(throws: ExitCode.failure) { try refused.run() }
+    }
+
     @Test func splitWritesAtomicFilesThatLoadBack() throws {
         let folder = fixtureFolder()
         let out = temporaryDirectory("cli-split")

@@ -87,6 +87,8 @@ struct SafeTensorsTests {
             "c": SafeTensor([Int32.min, 0, Int32.max]),
             "d": SafeTensor([Int64.max]),
             "empty": SafeTensor([Float](), shape: [0, 4]),
+            // An empty tensor between two others shares its offset with the next one.
+            "a.empty": SafeTensor([Int32](), shape: [0]),
         ]
         try SafeTensors.write(tensors, metadata: ["format": "test"], to: url)
         let (read, metadata) = try SafeTensors.read(from: url)

@@ -1,0 +1,550 @@
+import Foundation
+import NeuralNet
+import RecData
+import Tensors
+
+/// A model that places an item from its description alone: an item added a minute ago, with
+/// only a title and genres, gets similar items and a score for a user.
+public protocol ContentDescribing: Recommender {
+    /// Catalogue items closest to the described item; `fields` maps item columns to text.
+    func similarItems(toFields fields: [String: String], count: Int) throws -> [ScoredItem]
+    /// The user's score for the described item.
+    func contentScore(fields: [String: String], context: ScoringContext) throws -> Float
+}
+
+/// A content encoder for items (Kim 2014's TextCNN over the words of the title and other text
+/// fields, beside the mean embedding of the item's categorical attributes) that places every
+/// item, including one nobody has touched, where a collaborative model would.
+///
+/// Two ways to train it (`mode`):
+/// - `regress` (ConvMF-style, the default): fit ALS on the interactions, then train the encoder
+///   to reproduce ALS's item factors (mean squared error) for the items that have interactions.
+///   A user is ALS's user vector (fold-in for a new one); an item's vector blends its ALS
+///   factors and its content vector by how many interactions it has, `n / (n + blend)`.
+/// - `twotower`: a user tower (the mean id embedding of the user's newest 50 items, then a linear
+///   layer) against the content tower, trained with in-batch sampled softmax on the log; items
+///   are their content vectors.
+///
+/// Parameters: `mode` [regress], `factors` [64], `word_size` [32], `filters` [32] per width,
+/// `widths` [1,2,3], `max_words` [16], `epochs` [60 for regress, 5 for twotower],
+/// `learning_rate` [0.003], `batch_size` [128], `blend` [10], `seed` [2020].
+public struct TextCNN: Recommender, ContentDescribing {
+    public static let kind = ModelKind.textCNN
+    public let twoTower: Bool
+    public let factors: Int
+    public let wordSize: Int
+    public let filters: Int
+    public let widths: [Int]
+    public let maxWords: Int
+    public let epochCount: Int
+    public let learningRate: Float
+    public let batchSize: Int
+    public let blend: Float
+    public let seed: UInt64
+
+    private var encoder: Encoder?
+    private var userTower: UserTower?
+    private var vocabulary = Vocabulary()
+    private var itemTokens = ItemTokens()
+    private var collaborative: ALS?
+    private var itemCounts: [Int] = []
+    /// `(items, factors)`: the content vector of every item.
+    public private(set) var contentVectors = Matrix<Float>(rows: 0, columns: 0)
+    /// `(items, factors)`: what users are scored against (blended in `regress` mode).
+    private var scoringVectors = Matrix<Float>(rows: 0, columns: 0)
+
+    public init(parameters: [String: String] = [:]) throws {
+        var reader = ParameterReader(model: Self.kind, parameters)
+        twoTower = try reader.choice("mode", default: "regress", in: ["regress", "twotower"]) == "twotower"
+        factors = try reader.int("factors", default: 64, in: 1...1024)
+        wordSize = try reader.int("word_size", default: 32, in: 1...1024)
+        filters = try reader.int("filters", default: 32, in: 1...1024)
+        let widthText = reader.string("widths", default: "1,2,3")
+        let parsed = widthText.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ModelError.invalidParameter(
+                model: Self.kind.rawValue, key: "widths", value: widthText,
+                reason: "needs positive integers, e.g. 1,2,3")
+        }
+        widths = parsed.compactMap { $0 }
+        maxWords = try reader.int("max_words", default: 16, in: 1...1024)
+        guard let widest = widths.max(), widest <= maxWords else {
+            throw ModelError.invalidParameter(
+                model: Self.kind.rawValue, key: "widths", value: widthText, reason: "widths must not exceed max_words")
+        }
+        epochCount = try reader.int("epochs", default: twoTower ? 5 : 60, in: 0...100_000)
+        learningRate = Float(try reader.double("learning_rate", default: 0.003, in: 1e-9...100))
+        batchSize = try reader.int("batch_size", default: 128, in: 1...1_000_000)
+        blend = Float(try reader.double("blend", default: 10, in: 0...1e9))
+        seed = try reader.uint64("seed", default: 2020)
+        try reader.finish()
+    }
+
+    public var parameters: [String: String] {
+        [
+            "mode": twoTower ? "twotower" : "regress", "factors": String(factors), "word_size": String(wordSize),
+            "filters": String(filters), "widths": widths.map(String.init).joined(separator: ","),
+            "max_words": String(maxWords), "epochs": String(epochCount), "learning_rate": String(learningRate),
+            "batch_size": String(batchSize), "blend": String(blend), "seed": String(seed),
+        ]
+    }
+
+    public var itemCount: Int { scoringVectors.rows }
+
+    // MARK: Training
+
+    public mutating func fit(_ data: TrainingData, progress: ProgressHandler? = nil) throws {
+        guard let table = data.itemFeatures else { throw ModelError.unsuitableData("textcnn needs item features") }
+        guard data.log.count > 0 else { throw ModelError.unsuitableData("textcnn needs interactions") }
+        let tokens = FeatureTokens.tokens(of: table.aligned(to: data.log.itemIDs))
+        vocabulary = Vocabulary(tokens: tokens)
+        itemTokens = ItemTokens(tokens: tokens, vocabulary: vocabulary, maxWords: maxWords)
+        itemCounts = data.log.itemCounts()
+        var generator = SplitMix64(seed: seed)
+        let fresh = Encoder(
+            words: vocabulary.words.count, attributes: vocabulary.attributes.count, wordSize: wordSize,
+            filters: filters, widths: widths, factors: factors, generator: &generator)
+        if twoTower {
+            let tower = UserTower(items: data.itemCount, factors: factors, generator: &generator)
+            try trainTwoTower(fresh, tower, data: data, progress: progress)
+            userTower = tower
+        } else {
+            var als = try ALS(parameters: ["factors": String(factors)])
+            try als.fit(data, progress: progress)
+            try trainRegression(fresh, targets: als.scoringItems, progress: progress)
+            collaborative = als
+        }
+        encoder = fresh
+        refreshVectors()
+    }
+
+    private func trainRegression(_ encoder: Encoder, targets: Matrix<Float>, progress: ProgressHandler?) throws {
+        let warm = itemCounts.indices.filter { itemCounts[$0] > 0 }.map(Int32.init)
+        guard !warm.isEmpty else { return }
+        var optimizer = Adam(parameters: encoder.parameters, learningRate: learningRate)
+        for epoch in 0..<epochCount {
+            var generator = SplitMix64(seed: seed ^ UInt64(epoch + 1) &* 0x9E37_79B9_7F4A_7C15)
+            var order = warm
+            order.shuffle(using: &generator)
+            for start in stride(from: 0, to: order.count, by: batchSize) {
+                let batch = Array(order[start..<min(order.count, start + batchSize)])
+                let tape = Tape<Float>()
+                let predicted = encoder(batch, tokens: itemTokens, on: tape)
+                var target = [Float](repeating: 0, count: batch.count * factors)
+                for (r, item) in batch.enumerated() {
+                    for k in 0..<factors { target[r * factors + k] = targets[Int(item), k] }
+                }
+                let difference = predicted - tape.constant(Tensor(shape: [batch.count, factors], scalars: target))
+                let loss = (difference * difference).mean()
+                guard loss.value.scalar.isFinite else {
+                    throw ModelError.nonFinite("in the textcnn loss at epoch \(epoch + 1)")
+                }
+                tape.backward(loss)
+                optimizer.step()
+                optimizer.zeroGradients()
+            }
+            progress?("textcnn (regress onto ALS)", epoch + 1, epochCount)
+        }
+    }
+
+    private func trainTwoTower(_ encoder: Encoder, _ tower: UserTower, data: TrainingData, progress: ProgressHandler?)
+        throws
+    {
+        let log = data.log
+        let histories = log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }
+        var pairs: [(user: Int32, position: Int32)] = []
+        for (user, history) in histories.enumerated() {
+            for position in history.indices { pairs.append((Int32(user), Int32(position))) }
+        }
+        var optimizer = Adam(parameters: encoder.parameters + tower.parameters, learningRate: learningRate)
+        for epoch in 0..<epochCount {
+            var generator = SplitMix64(seed: seed ^ UInt64(epoch + 1) &* 0x9E37_79B9_7F4A_7C15)
+            pairs.shuffle(using: &generator)
+            for start in stride(from: 0, to: pairs.count, by: batchSize) {
+                let batch = pairs[start..<min(pairs.count, start + batchSize)]
+                // The user's newest 50 other items describe them; the held item is the positive.
+                let contexts = batch.map { pair -> [Int32] in
+                    var history = histories[Int(pair.user)]
+                    history.remove(at: Int(pair.position))
+                    return Array(history.suffix(50))
+                }
+                let positives = batch.map { histories[Int($0.user)][Int($0.position)] }
+                let tape = Tape<Float>()
+                let users = tower(contexts, on: tape)
+                let items = encoder(positives, tokens: itemTokens, on: tape)
+                let logits = users.matmul(items, transposeOther: true)
+                let loss = logits.crossEntropy(targets: (0..<Int32(batch.count)).map { $0 })
+                guard loss.value.scalar.isFinite else {
+                    throw ModelError.nonFinite("in the textcnn loss at epoch \(epoch + 1)")
+                }
+                tape.backward(loss)
+                optimizer.step()
+                optimizer.zeroGradients()
+                progress?("textcnn (two-tower) epoch \(epoch + 1)/\(epochCount)", start + batch.count, pairs.count)
+            }
+        }
+    }
+
+    /// Recomputes the content vectors of every item and the vectors users are scored against.
+    private mutating func refreshVectors() {
+        guard let encoder else { return }
+        let items = itemTokens.count
+        var content = Matrix<Float>(rows: items, columns: factors)
+        let tape = Tape<Float>(recording: false)
+        for start in stride(from: 0, to: items, by: 512) {
+            let batch = (start..<min(items, start + 512)).map(Int32.init)
+            let vectors = encoder(batch, tokens: itemTokens, on: tape).value.scalars
+            for (r, item) in batch.enumerated() {
+                for k in 0..<factors { content[Int(item), k] = vectors[r * factors + k] }
+            }
+        }
+        contentVectors = content
+        guard let collaborative, !twoTower else {
+            scoringVectors = content
+            return
+        }
+        var blended = content
+        let factorsMatrix = collaborative.scoringItems
+        for item in 0..<items {
+            let n = Float(item < itemCounts.count ? itemCounts[item] : 0)
+            let weight = n + blend > 0 ? n / (n + blend) : 1
+            for k in 0..<factors {
+                blended[item, k] = weight * factorsMatrix[item, k] + (1 - weight) * content[item, k]
+            }
+        }
+        scoringVectors = blended
+    }
+
+    // MARK: Scoring
+
+    private func userVector(_ context: ScoringContext) throws -> [Float] {
+        guard encoder != nil else { throw ModelError.notFitted }
+        for item in context.history where item < 0 || Int(item) >= itemCount { throw ModelError.unknownItem(item) }
+        if let userTower {
+            let tape = Tape<Float>(recording: false)
+            return userTower([Array(context.history.suffix(50))], on: tape).value.scalars
+        }
+        guard let collaborative else { throw ModelError.notFitted }
+        return try collaborative.userVector(context)
+    }
+
+    public func score(_ context: ScoringContext, into scores: inout [Float]) throws {
+        let user = try userVector(context)
+        scores = (0..<itemCount).map { item in
+            var dot: Float = 0
+            for k in 0..<factors { dot += user[k] * scoringVectors[item, k] }
+            return dot
+        }
+    }
+
+    public func similarItems(to item: Int32, count: Int) throws -> [ScoredItem] {
+        guard encoder != nil else { throw ModelError.notFitted }
+        guard item >= 0, Int(item) < itemCount else { throw ModelError.unknownItem(item) }
+        return TopK.select(count, from: contentVectors.cosineSimilarities(to: Int(item))) { $0 != item }
+    }
+
+    /// The history items whose content is closest to `item` (cosine of content vectors).
+    public func explain(_ context: ScoringContext, item: Int32, count: Int) throws -> [Contribution] {
+        guard encoder != nil else { throw ModelError.notFitted }
+        guard item >= 0, Int(item) < itemCount else { throw ModelError.unknownItem(item) }
+        let similarity = contentVectors.cosineSimilarities(to: Int(item))
+        var seen = Set<Int32>()
+        return context.history.filter { seen.insert($0).inserted && $0 != item }
+            .map { Contribution(item: $0, weight: similarity[Int($0)]) }
+            .sorted { $0.weight > $1.weight }.prefix(count).map { $0 }
+    }
+
+    // MARK: New items
+
+    /// The content vector of an item described only by its fields (column name → text, e.g.
+    /// `["movie_title": "Heat (1995)", "class": "Action Crime"]`), with no retraining: words
+    /// and attributes the model never saw are left out.
+    public func contentVector(fields: [String: String]) throws -> [Float] {
+        guard let encoder else { throw ModelError.notFitted }
+        let table = FeatureTable(
+            keyField: "item_id", keys: ["new"],
+            columns: fields.sorted { $0.key < $1.key }.map {
+                FeatureColumn(name: $0.key, type: .token, values: .token([$0.value]))
+            })
+        let tokens = ItemTokens(tokens: FeatureTokens.tokens(of: table), vocabulary: vocabulary, maxWords: maxWords)
+        return encoder([0], tokens: tokens, on: Tape<Float>(recording: false)).value.scalars
+    }
+
+    /// The catalogue items whose content is closest to a described item.
+    public func similarItems(toFields fields: [String: String], count: Int) throws -> [ScoredItem] {
+        let vector = try contentVector(fields: fields)
+        var scores = [Float](repeating: 0, count: itemCount)
+        let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        for item in 0..<itemCount {
+            var dot: Float = 0
+            var other: Float = 0
+            for k in 0..<factors {
+                dot += vector[k] * contentVectors[item, k]
+                other += contentVectors[item, k] * contentVectors[item, k]
+            }
+            scores[item] = norm > 0 && other > 0 ? dot / (norm * other.squareRoot()) : 0
+        }
+        return TopK.select(count, from: scores)
+    }
+
+    /// A user's score for a described item (its content vector: it has no interactions).
+    public func contentScore(fields: [String: String], context: ScoringContext) throws -> Float {
+        let vector = try contentVector(fields: fields)
+        let user = try userVector(context)
+        return zip(user, vector).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+
+    // MARK: Saving
+
+    public func weights() throws -> [String: SafeTensor] {
+        guard let encoder else { throw ModelError.notFitted }
+        var result: [String: SafeTensor] = [:]
+        for (key, value) in StateDict.tensors(of: encoder) { result["encoder." + key] = value }
+        if let userTower {
+            for (key, value) in StateDict.tensors(of: userTower) { result["user_tower." + key] = value }
+        }
+        if let collaborative {
+            for (key, value) in try collaborative.weights() { result["als." + key] = value }
+        }
+        result.merge(vocabulary.tensors()) { $1 }
+        result.merge(itemTokens.tensors()) { $1 }
+        result["item_counts"] = SafeTensor(itemCounts.map(Int64.init))
+        return result
+    }
+
+    public mutating func load(weights: [String: SafeTensor]) throws {
+        func part(_ prefix: String) -> [String: SafeTensor] {
+            var result: [String: SafeTensor] = [:]
+            for (key, value) in weights where key.hasPrefix(prefix) {
+                result[String(key.dropFirst(prefix.count))] = value
+            }
+            return result
+        }
+        let loadedVocabulary = try Vocabulary(tensors: weights)
+        let loadedTokens = try ItemTokens(tensors: weights)
+        guard let counts = try weights["item_counts"]?.int64s(key: "item_counts"), counts.count == loadedTokens.count
+        else { throw CheckpointError.missingKeys(["item_counts"]) }
+        var generator = SplitMix64(seed: seed)
+        let loaded = Encoder(
+            words: loadedVocabulary.words.count, attributes: loadedVocabulary.attributes.count, wordSize: wordSize,
+            filters: filters, widths: widths, factors: factors, generator: &generator)
+        try StateDict.load(part("encoder."), into: loaded)
+        if twoTower {
+            let tower = UserTower(items: loadedTokens.count, factors: factors, generator: &generator)
+            try StateDict.load(part("user_tower."), into: tower)
+            userTower = tower
+        } else {
+            var als = try ALS(parameters: ["factors": String(factors)])
+            try als.load(weights: part("als."))
+            collaborative = als
+        }
+        (vocabulary, itemTokens, itemCounts, encoder) = (loadedVocabulary, loadedTokens, counts.map(Int.init), loaded)
+        refreshVectors()
+    }
+}
+
+extension TextCNN {
+    /// Word tokens (from title-like columns, in order) and attribute tokens (everything else).
+    struct Vocabulary: Equatable {
+        var words: [String] = []
+        var attributes: [String] = []
+        var wordIndex: [String: Int32] = [:]
+        var attributeIndex: [String: Int32] = [:]
+
+        init() {}
+
+        init(tokens: [[String]]) {
+            for row in tokens {
+                for token in row {
+                    if Self.isWord(token) {
+                        if wordIndex[token] == nil {
+                            words.append(token)
+                            wordIndex[token] = Int32(words.count)  // 0 is padding
+                        }
+                    } else if attributeIndex[token] == nil {
+                        attributes.append(token)
+                        attributeIndex[token] = Int32(attributes.count)
+                    }
+                }
+            }
+        }
+
+        static func isWord(_ token: String) -> Bool {
+            token.split(separator: ":", maxSplits: 1).first.map { FeatureTokens.isTextColumn(String($0)) } ?? false
+        }
+
+        func tensors() -> [String: SafeTensor] {
+            func pack(_ strings: [String], _ name: String) -> [String: SafeTensor] {
+                var bytes: [Int32] = []
+                var offsets: [Int64] = [0]
+                for string in strings {
+                    bytes += string.utf8.map { Int32($0) }
+                    offsets.append(Int64(bytes.count))
+                }
+                return [
+                    "vocabulary.\(name).bytes": SafeTensor(bytes), "vocabulary.\(name).offsets": SafeTensor(offsets),
+                ]
+            }
+            return pack(words, "words").merging(pack(attributes, "attributes")) { $1 }
+        }
+
+        init(tensors: [String: SafeTensor]) throws {
+            func unpack(_ name: String) throws -> [String] {
+                let bytesKey = "vocabulary.\(name).bytes"
+                let offsetsKey = "vocabulary.\(name).offsets"
+                guard let bytes = try tensors[bytesKey]?.int32s(key: bytesKey),
+                    let offsets = try tensors[offsetsKey]?.int64s(key: offsetsKey), offsets.first == 0,
+                    offsets.last == Int64(bytes.count), zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 })
+                else { throw CheckpointError.missingKeys([bytesKey, offsetsKey]) }
+                return (0..<(offsets.count - 1)).map { i in
+                    String(
+                        decoding: bytes[Int(offsets[i])..<Int(offsets[i + 1])].map { UInt8(truncatingIfNeeded: $0) },
+                        as: UTF8.self)
+                }
+            }
+            self.init()
+            words = try unpack("words")
+            attributes = try unpack("attributes")
+            for (i, word) in words.enumerated() { wordIndex[word] = Int32(i + 1) }
+            for (i, attribute) in attributes.enumerated() { attributeIndex[attribute] = Int32(i + 1) }
+        }
+    }
+
+    /// Each item's word ids (padded to `maxWords` with 0) and attribute ids (a ragged list).
+    struct ItemTokens: Equatable {
+        var maxWords = 1
+        var words: [[Int32]] = []
+        var attributes: [[Int32]] = []
+        var count: Int { words.count }
+
+        init() {}
+
+        init(tokens: [[String]], vocabulary: Vocabulary, maxWords: Int) {
+            self.maxWords = maxWords
+            words = tokens.map { row in Array(row.compactMap { vocabulary.wordIndex[$0] }.prefix(maxWords)) }
+            attributes = tokens.map { row in Array(Set(row.compactMap { vocabulary.attributeIndex[$0] })).sorted() }
+        }
+
+        func tensors() -> [String: SafeTensor] {
+            func pack(_ rows: [[Int32]], _ name: String) -> [String: SafeTensor] {
+                var offsets: [Int64] = [0]
+                for row in rows { offsets.append(offsets[offsets.count - 1] + Int64(row.count)) }
+                return [
+                    "items.\(name).indices": SafeTensor(rows.flatMap { $0 }),
+                    "items.\(name).offsets": SafeTensor(offsets),
+                ]
+            }
+            var result = pack(words, "words").merging(pack(attributes, "attributes")) { $1 }
+            result["items.max_words"] = SafeTensor([Int64(maxWords)])
+            return result
+        }
+
+        init(tensors: [String: SafeTensor]) throws {
+            func unpack(_ name: String) throws -> [[Int32]] {
+                let (indicesKey, offsetsKey) = ("items.\(name).indices", "items.\(name).offsets")
+                guard let indices = try tensors[indicesKey]?.int32s(key: indicesKey),
+                    let offsets = try tensors[offsetsKey]?.int64s(key: offsetsKey), offsets.first == 0,
+                    offsets.last == Int64(indices.count), zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 })
+                else { throw CheckpointError.missingKeys([indicesKey, offsetsKey]) }
+                return (0..<(offsets.count - 1)).map { Array(indices[Int(offsets[$0])..<Int(offsets[$0 + 1])]) }
+            }
+            self.init()
+            words = try unpack("words")
+            attributes = try unpack("attributes")
+            guard words.count == attributes.count, let width = try tensors["items.max_words"]?.int64s().first,
+                width > 0
+            else { throw CheckpointError.missingKeys(["items.max_words"]) }
+            maxWords = Int(width)
+        }
+    }
+
+    /// Word embeddings → parallel convolutions → max over time, beside the mean attribute
+    /// embedding, → a linear layer to `factors`.
+    struct Encoder: Layer {
+        typealias Scalar = Float
+        let wordEmbedding: Embedding<Float>
+        let attributeEmbedding: Embedding<Float>
+        let convolutions: [Conv1d<Float>]
+        let projection: Linear<Float>
+
+        init(
+            words: Int, attributes: Int, wordSize: Int, filters: Int, widths: [Int], factors: Int,
+            generator: inout SplitMix64
+        ) {
+            wordEmbedding = Embedding(
+                count: words + 1, dimension: wordSize, paddingIndex: 0, standardDeviation: 0.1, using: &generator)
+            attributeEmbedding = Embedding(
+                count: attributes + 1, dimension: wordSize, paddingIndex: 0, standardDeviation: 0.1, using: &generator)
+            convolutions = widths.map {
+                Conv1d(inputChannels: wordSize, outputChannels: filters, kernelSize: $0, using: &generator)
+            }
+            projection = Linear(inputSize: filters * widths.count + wordSize, outputSize: factors, using: &generator)
+        }
+
+        var namedParameters: [(name: String, parameter: Parameter<Float>)] {
+            wordEmbedding.namedParameters(prefix: "word_embedding")
+                + attributeEmbedding.namedParameters(prefix: "attribute_embedding")
+                + convolutions.enumerated().flatMap { $0.element.namedParameters(prefix: "convs.\($0.offset)") }
+                + projection.namedParameters(prefix: "projection")
+        }
+
+        /// `(items, factors)` content vectors for `items` (indices into `tokens`).
+        func callAsFunction(_ items: [Int32], tokens: ItemTokens, on tape: Tape<Float>) -> Variable<Float> {
+            let n = items.count
+            let width = tokens.maxWords
+            var wordIDs = [Int32](repeating: 0, count: n * width)
+            for (r, item) in items.enumerated() {
+                for (t, word) in tokens.words[Int(item)].enumerated() { wordIDs[r * width + t] = word }
+            }
+            let text = wordEmbedding(wordIDs, shape: [n, width], on: tape).permuted([0, 2, 1])  // (N, E, T)
+            let pooled = convolutions.map { conv -> Variable<Float> in
+                let extent = width - conv.weight.shape[2] + 1
+                return conv(text).relu().maxPool1d(kernel: extent).reshaped([n, conv.weight.shape[0]])
+            }
+            let longest = max(1, items.map { tokens.attributes[Int($0)].count }.max() ?? 1)
+            var attributeIDs = [Int32](repeating: 0, count: n * longest)
+            var scale = [Float](repeating: 0, count: n)
+            for (r, item) in items.enumerated() {
+                let row = tokens.attributes[Int(item)]
+                for (t, attribute) in row.enumerated() { attributeIDs[r * longest + t] = attribute }
+                scale[r] = row.isEmpty ? 0 : 1 / Float(row.count)
+            }
+            let attributes =
+                attributeEmbedding(attributeIDs, shape: [n, longest], on: tape).sum(alongAxes: [1])
+                * tape.constant(Tensor(shape: [n, 1], scalars: scale))
+            return projection(Variable.concatenate(pooled + [attributes], axis: 1))
+        }
+    }
+
+    /// The mean id embedding of a user's items, then a linear layer.
+    struct UserTower: Layer {
+        typealias Scalar = Float
+        let itemEmbedding: Embedding<Float>
+        let projection: Linear<Float>
+
+        init(items: Int, factors: Int, generator: inout SplitMix64) {
+            itemEmbedding = Embedding(
+                count: items + 1, dimension: factors, paddingIndex: 0, standardDeviation: 0.1, using: &generator)
+            projection = Linear(inputSize: factors, outputSize: factors, using: &generator)
+        }
+
+        var namedParameters: [(name: String, parameter: Parameter<Float>)] {
+            itemEmbedding.namedParameters(prefix: "item_embedding") + projection.namedParameters(prefix: "projection")
+        }
+
+        func callAsFunction(_ histories: [[Int32]], on tape: Tape<Float>) -> Variable<Float> {
+            let n = histories.count
+            let longest = max(1, histories.map(\.count).max() ?? 1)
+            var ids = [Int32](repeating: 0, count: n * longest)
+            var scale = [Float](repeating: 0, count: n)
+            for (r, history) in histories.enumerated() {
+                for (t, item) in history.enumerated() { ids[r * longest + t] = item + 1 }
+                scale[r] = history.isEmpty ? 0 : 1 / Float(history.count)
+            }
+            let mean =
+                itemEmbedding(ids, shape: [n, longest], on: tape).sum(alongAxes: [1])
+                * tape.constant(Tensor(shape: [n, 1], scalars: scale))
+            return projection(mean)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import RecData
+import Tensors
+import Testing
+import _RecTestSupport
+
+@testable import RecModels
+
+/// The TextCNN item encoder and the cold-item baselines, on a checkerboard whose item titles and
+/// genres name their block.
+struct ContentEncoderTests {
+    /// Items `i{g}-{j}` titled "g{g}word film{j}" in genre `G{g}`.
+    static func data() -> (log: InteractionLog, features: FeatureTable) {
+        let (log, _) = Fixtures.checkerboard(groups: 3, size: 8)
+        let ids = log.itemIDs.externalIDs
+        let group = ids.map { String($0.dropFirst().prefix(1)) }
+        let features = FeatureTable(
+            keyField: "item_id", keys: ids,
+            columns: [
+                FeatureColumn(
+                    name: "movie_title", type: .token,
+                    values: .token(ids.indices.map { "g\(group[$0])word film\(ids[$0].suffix(1))" })),
+                FeatureColumn(name: "class", type: .tokenSequence, values: .tokenSequence(group.map { ["G\($0)"] })),
+            ])
+        return (log, features)
+    }
+
+    static let small = ["factors": "8", "word_size": "8", "filters": "4", "epochs": "150", "learning_rate": "0.01"]
+
+    @Test(arguments: ["regress", "twotower"])
+    func aNewItemDescribedByItsTitleAndGenreLandsInItsBlock(mode: String) throws {
+        let (log, features) = Self.data()
+        var model = try TextCNN(
+            parameters: Self.small.merging(["mode": mode, "epochs": mode == "regress" ? "150" : "30"]) { $1 })
+        try model.fit(TrainingData(log: log, itemFeatures: features), progress: nil)
+        for block in 0..<3 {
+            let fields = ["movie_title": "g\(block)word film9", "class": "G\(block)"]
+            let similar = try model.similarItems(toFields: fields, count: 8)
+            let inBlock = similar.filter { log.itemIDs[$0.item].hasPrefix("i\(block)-") }.count
+            #expect(inBlock == 8, "\(mode) block \(block): \(similar.map { log.itemIDs[$0.item] })")
+            // A user of the block scores the new item of their block above the other blocks'.
+            let user = try #require(log.userIDs.index(of: "u\(block)-0"))
+            let history = log.chronologicalEventsByUser()[Int(user)].map { log.items[$0] }
+            let context = ScoringContext(user: user, history: history)
+            let own = try model.contentScore(fields: fields, context: context)
+            for other in 0..<3 where other != block {
+                let theirs = try model.contentScore(
+                    fields: ["movie_title": "g\(other)word film9", "class": "G\(other)"], context: context)
+                #expect(own > theirs, "\(mode) user of block \(block) vs block \(other)")
+            }
+        }
+    }
+
+    @Test func aSavedEncoderGivesTheSameVectorsAndScores() throws {
+        let (log, features) = Self.data()
+        var model = try TextCNN(parameters: Self.small)
+        try model.fit(TrainingData(log: log, itemFeatures: features), progress: nil)
+        var loaded = try TextCNN(parameters: Self.small)
+        try loaded.load(weights: try model.weights())
+        #expect(loaded.contentVectors == model.contentVectors)
+        let fields = ["movie_title": "g1word film3", "class": "G1"]
+        #expect(try loaded.contentVector(fields: fields) == model.contentVector(fields: fields))
+        var a: [Float] = []
+        var b: [Float] = []
+        try model.score(ScoringContext(history: [0, 1]), into: &a)
+        try loaded.score(ScoringContext(history: [0, 1]), into: &b)
+        #expect(a == b)
+    }
+
+    /// Genre G0 items have 2, 4 events, G1 items 6: every G0 item scores 3, every G1 item 6; an
+    /// item in both genres scores (3 + 6) / 2 averaged over genres with its own count included.
+    @Test func genrePopularityIsTheMeanPopularityOfTheGenre() throws {
+        var pairs: [(user: String, item: String)] = []
+        for (item, count) in [("a", 2), ("b", 4), ("c", 6)] {
+            for u in 0..<count { pairs.append(("u\(u)", item)) }
+        }
+        let log = InteractionLog(pairs: pairs)
+        let table = FeatureTable(
+            keyField: "item_id", keys: log.itemIDs.externalIDs,
+            columns: [
+                FeatureColumn(
+                    name: "genre", type: .tokenSequence,
+                    values: .tokenSequence(log.itemIDs.externalIDs.map { $0 == "c" ? ["G1"] : ["G0"] }))
+            ])
+        var model = try GenrePopularity()
+        try model.fit(TrainingData(log: log, itemFeatures: table), progress: nil)
+        var scores: [Float] = []
+        try model.score(ScoringContext(history: []), into: &scores)
+        for (id, expected) in [("a", Float(3)), ("b", 3), ("c", 6)] {
+            #expect(scores[Int(log.itemIDs.index(of: id) ?? -1)] == expected, "\(id)")
+        }
+    }
+
+    @Test func coldItemSplitHoldsOutEveryEventOfTheNewItems() throws {
+        let log = Fixtures.randomLog(users: 60, items: 50, eventsPerUser: 5...20, seed: 11)
+        let split = try DataSplit.make(.coldItem, log: log, seed: 3)
+        let newItems = Set(split.test.map { log.items[$0] })
+        #expect(newItems.count == 5)
+        #expect(!split.train.contains { newItems.contains(log.items[$0]) })
+        #expect(!split.validation.contains { newItems.contains(log.items[$0]) })
+        #expect(split.train.count + split.validation.count + split.test.count == log.count)
+        #expect(split.test.count == log.items.filter { newItems.contains($0) }.count)
+    }
+}
