@@ -137,14 +137,18 @@ enum NumericProbe {
 
     /// Runs `step` `warmup + steps` times, clearing gradients before each (untimed), and returns
     /// the timed steps' durations in seconds.
+    /// Steps run as training runs them: OpenBLAS single-threaded, RecKit splitting the work.
     private static func timeSteps(warmup: Int, steps: Int, layer: some Layer, _ step: () -> Void) -> [Double] {
-        var times: [Double] = []
-        for index in 0..<(warmup + steps) {
-            layer.zeroGradients()
-            let elapsed = seconds(of: step)
-            if index >= warmup { times.append(elapsed) }
+        MemoryTuning.keepFreedBuffers()
+        return BLAS.withSingleThreadedKernels {
+            var times: [Double] = []
+            for index in 0..<(warmup + steps) {
+                layer.zeroGradients()
+                let elapsed = seconds(of: step)
+                if index >= warmup { times.append(elapsed) }
+            }
+            return times
         }
-        return times
     }
 
     private static func summary(_ name: String, _ configuration: String, warmup: Int, times: [Double])

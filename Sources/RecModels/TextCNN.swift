@@ -100,6 +100,7 @@ public struct TextCNN: Recommender, ContentDescribing {
         vocabulary = Vocabulary(tokens: tokens)
         itemTokens = ItemTokens(tokens: tokens, vocabulary: vocabulary, maxWords: maxWords)
         itemCounts = data.log.itemCounts()
+        MemoryTuning.keepFreedBuffers()
         var generator = SplitMix64(seed: seed)
         let fresh = Encoder(
             words: vocabulary.words.count, attributes: vocabulary.attributes.count, wordSize: wordSize,

@@ -15,7 +15,12 @@ struct LinearAlgebraTests {
     ])
     func gemmMatchesTheReference(transA: Transpose, transB: Transpose) {
         var generator = SeededGenerator(seed: 11)
-        for (m, n, k) in [(1, 1, 1), (7, 5, 3), (33, 17, 65), (64, 64, 64)] {
+        // The last size is large enough that, with single-threaded kernels, RecKit splits C's rows.
+        let cases = [
+            (1, 1, 1, false), (7, 5, 3, false), (33, 17, 65, false), (64, 64, 64, false), (61, 70, 1000, true),
+        ]
+        for (m, n, k, split) in cases {
+            if split { #expect(Double(m * n * k) >= 4e6 && m >= 2 * Parallel.threadCount) }
             let a = random(m * k, &generator)
             let b = random(k * n, &generator)
             var c = random(m * n, &generator)
@@ -25,16 +30,19 @@ struct LinearAlgebraTests {
             BLAS.gemmReference(
                 transA, transB, m: m, n: n, k: k, alpha: 0.5, a: a.map(Double.init), lda: lda, b: b.map(Double.init),
                 ldb: ldb, beta: 2, c: &expected, ldc: n)
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    c.withUnsafeMutableBufferPointer { pc in
-                        BLAS.gemm(
-                            transA, transB, m: m, n: n, k: k, alpha: 0.5, a: pa.baseAddress!, lda: lda,
-                            b: pb.baseAddress!,
-                            ldb: ldb, beta: 2, c: pc.baseAddress!, ldc: n)
+            let product = {
+                a.withUnsafeBufferPointer { pa in
+                    b.withUnsafeBufferPointer { pb in
+                        c.withUnsafeMutableBufferPointer { pc in
+                            BLAS.gemm(
+                                transA, transB, m: m, n: n, k: k, alpha: 0.5, a: pa.baseAddress!, lda: lda,
+                                b: pb.baseAddress!,
+                                ldb: ldb, beta: 2, c: pc.baseAddress!, ldc: n)
+                        }
                     }
                 }
             }
+            if split { BLAS.withSingleThreadedKernels(product) } else { product() }
             #expect(allClose(c.map(Double.init), expected, rtol: 1e-4, atol: 1e-5), "\(m)×\(n)×\(k)")
         }
     }

@@ -79,7 +79,19 @@ struct EpochTrainer<Network: Layer> where Network.Scalar == Float {
     >
 
     /// Trains `network` in place on `exampleCount` examples and leaves it holding the best weights seen.
+    ///
+    /// OpenBLAS runs single-threaded meanwhile, and RecKit splits products and batches across
+    /// the cores itself (see ``BLAS/withSingleThreadedKernels(_:)``).
     func run(exampleCount: Int, progress: ProgressHandler?, scorer: Scorer, loss batchLoss: BatchLoss) throws
+        -> [EpochRecord]
+    {
+        MemoryTuning.keepFreedBuffers()
+        return try BLAS.withSingleThreadedKernels {
+            try loop(exampleCount: exampleCount, progress: progress, scorer: scorer, loss: batchLoss)
+        }
+    }
+
+    private func loop(exampleCount: Int, progress: ProgressHandler?, scorer: Scorer, loss batchLoss: BatchLoss) throws
         -> [EpochRecord]
     {
         let parameters = network.parameters

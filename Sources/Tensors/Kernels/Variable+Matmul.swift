@@ -107,10 +107,15 @@ extension Variable {
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     guard let pa = pa.baseAddress, let pb = pb.baseAddress else { return }
-                    for e in 0..<batch {
-                        Scalar._gemm(
-                            ta, tb, m: m, n: n, k: k, alpha: 1, a: pa + e * strideA, lda: max(1, lda),
-                            b: pb + e * strideB, ldb: max(1, ldb), beta: beta, c: pc + e * strideC, ldc: max(1, ldc))
+                    // With single-threaded kernels, the batch entries are what spreads over the cores.
+                    let chunk = BLAS.kernelThreads == 1 && batch > 1 ? 1 : max(1, batch)
+                    Parallel.forEachChunk(of: 0..<batch, minimumChunk: chunk) { entries in
+                        for e in entries {
+                            Scalar._gemm(
+                                ta, tb, m: m, n: n, k: k, alpha: 1, a: pa + e * strideA, lda: max(1, lda),
+                                b: pb + e * strideB, ldb: max(1, ldb), beta: beta, c: pc + e * strideC,
+                                ldc: max(1, ldc))
+                        }
                     }
                 }
             }
