@@ -93,7 +93,9 @@ let package = Package(
         ),
         .target(name: "_RecTestSupport", dependencies: ["RecData", "RecModels", "Tensors"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "_RecTestSupport"]),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"]),
+        .testTarget(
+            name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "_RecTestSupport"]),
         .testTarget(name: "RecStoreTests", dependencies: ["RecStore", "RecData", "_RecTestSupport"]),
         .testTarget(
