@@ -22,6 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
     var apiKey: String?
     @Option(name: .long, help: "Feedback types that count as positive, comma-separated (default: all).")
     var positiveTypes: String = ""
+    @Flag(name: .long, help: "Log every request (method, path, status, ms) as structured metadata.")
+    var logRequests = false
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535") }
@@ -43,6 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.apiKey = apiKey
+        configuration.logRequests = logRequests
         let service = RecommendationService(
             store: store, registry: ModelRegistry(bundle: bundle),
             positiveTypes: Set(positiveTypes.split(separator: ",").map(String.init)))

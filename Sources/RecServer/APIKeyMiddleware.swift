@@ -9,7 +9,10 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        if request.uri.path.hasPrefix("/api/health") { return try await next(request, context) }
+        // The probes and the page itself are open; the page sends the key it is given.
+        if request.uri.path.hasPrefix("/api/health") || request.uri.path == "/" {
+            return try await next(request, context)
+        }
         guard let name = HTTPField.Name("X-API-Key"), let given = request.headers[name],
             Self.constantTimeEqual(Array(given.utf8), key)
         else { throw HTTPError(.unauthorized, message: "missing or wrong X-API-Key") }

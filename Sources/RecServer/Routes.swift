@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var apiKey: String?
     /// The largest `n` a request may ask for.
     public var maximumCount = 1000
+    /// Log every request (method, path, status, duration) as structured metadata at `info`.
+    public var logRequests = false
 
     public init() {}
 }
@@ -27,6 +29,7 @@ public enum RecKitServer {
         service: RecommendationService, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics()
     ) -> Router<BasicRequestContext> {
         let router = Router()
+        if configuration.logRequests { router.add(middleware: RequestLogMiddleware()) }
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMappingMiddleware())
         if let key = configuration.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
@@ -220,6 +223,14 @@ public enum RecKitServer {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
+        router.get("/") { _, _ -> Response in
+            guard let url = Bundle.module.url(forResource: "index", withExtension: "html"),
+                let data = try? Data(contentsOf: url)
+            else { throw HTTPError(.internalServerError, message: "the page is missing") }
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         router.get("/api/openapi.json") { _, _ -> Response in
             guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
                 let data = try? Data(contentsOf: url)
@@ -302,6 +313,37 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             context.logger.error("request failed: \(error)")
             throw HTTPError(.internalServerError, message: "internal error")
+        }
+    }
+}
+
+/// One structured log line per request, after it is answered: `method`, `path`, `status` and
+/// `ms` as metadata (with Hummingbird's request id), so a log collector can query them.
+struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        func log(_ status: Int) {
+            let elapsed = ContinuousClock.now - start
+            let ms = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15
+            context.logger.info(
+                "request",
+                metadata: [
+                    "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
+                    "ms": "\(String(format: "%.3f", ms))",
+                ])
+        }
+        do {
+            let response = try await next(request, context)
+            log(response.status.code)
+            return response
+        } catch let error as HTTPResponseError {
+            log(error.status.code)
+            throw error
+        } catch {
+            log(500)
+            throw error
         }
     }
 }

@@ -118,7 +118,7 @@ public func artifactsDirectory() -> URL {
 
 /// Headless Chromium (Debian's `chromium` package, installed by `scripts/install-deps.sh`).
 public enum Chromium {
-    public struct Rendered {
+    public struct Rendered: Sendable {
         /// The DOM after the page's scripts ran.
         public var dom: String
         /// The size of the PNG screenshot written.
@@ -136,12 +136,14 @@ public enum Chromium {
     }
 
     /// Loads `page` headless, returns its DOM after scripts, and writes a full-page screenshot.
-    public static func render(_ page: URL, screenshot: URL) throws -> Rendered {
+    /// `waitMilliseconds` lets the page's asynchronous work (fetches) finish first.
+    public static func render(_ page: URL, screenshot: URL, waitMilliseconds: Int = 0) throws -> Rendered {
         guard let executable else { throw Missing() }
-        let common = [
+        var common = [
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--user-data-dir=\(temporaryDirectory("chromium").path)",
         ]
+        if waitMilliseconds > 0 { common.append("--virtual-time-budget=\(waitMilliseconds)") }
         let dom = try run(executable, common + ["--dump-dom", page.absoluteString])
         _ = try run(
             executable, common + ["--window-size=1200,2600", "--screenshot=\(screenshot.path)", page.absoluteString])

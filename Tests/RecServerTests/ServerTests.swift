@@ -41,6 +41,34 @@ struct ServerTests {
         try JSONSerialization.jsonObject(with: Data(text(response).utf8), options: [.fragmentsAllowed])
     }
 
+    /// The page at `/`, loaded in headless Chromium against a live server: it shows the model
+    /// card, the user's history, recommendations with their reasons and similar items.
+    @Test func thePageShowsHistoryRecommendationsReasonsAndTheModelInChromium() async throws {
+        let (app, _) = try app(apiKey: "secret")
+        try await app.test(.live) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+            }
+            let port = try #require(client.port)
+            let page = try #require(URL(string: "http://127.0.0.1:\(port)/?user=u0-0&key=secret"))
+            let shot = artifactsDirectory().appendingPathComponent("server-page.png")
+            let rendered = try await Task.detached {
+                try Chromium.render(page, screenshot: shot, waitMilliseconds: 8000)
+            }
+            .value
+            let dom = rendered.dom
+            #expect(dom.contains("data-ready=\"1\""), "\(dom.suffix(600))")
+            #expect(dom.contains("itemknn · 24 users · 24 items"))
+            // The top recommendation is the block's withheld item, with history items as reasons.
+            #expect(dom.contains("data-item=\"i0-0\""))
+            #expect(dom.contains("because of i0-"))
+            #expect(dom.contains("i0-1 (like)"))
+            #expect(!dom.contains("class=\"error\">4"))
+            #expect(rendered.screenshotBytes > 10_000)
+        }
+    }
+
     @Test func recommendationsExcludeSeenItemsAndFollowNewFeedback() async throws {
         let (app, _) = try app()
         try await app.test(.router) { client in
