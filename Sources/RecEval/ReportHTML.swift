@@ -83,6 +83,93 @@ public enum ReportHTML {
             """
     }
 
+    /// A tuning run: validation NDCG@10 per trial (and the best so far), and the trials' settings.
+    public static func render(_ result: TuningResult) -> String {
+        let objective = result.objective
+        let values = result.trials.map { (Double($0.trial), $0.metrics[objective] ?? 0) }
+        var best = -Double.infinity
+        let bestSoFar = values.map { point -> (Double, Double) in
+            best = max(best, point.1)
+            return (point.0, best)
+        }
+        let chart = section(
+            "Tuning trials: validation \(objective) (trial 0 = defaults)",
+            lineChart(series: [("trial", values), ("best so far", bestSoFar)], xLabel: "trial", yLabel: objective))
+        let keys = Set(result.trials.flatMap { $0.parameters.keys }).sorted()
+        let rows = result.trials.map { trial in
+            "<tr><td class=\"n\">\(trial.trial)</td>"
+                + keys.map { "<td class=\"n\">\(escape(trial.parameters[$0] ?? "default"))</td>" }.joined()
+                + "<td class=\"n\">\(f4(trial.metrics[objective]))</td><td class=\"n\">\(String(format: "%.1f", trial.seconds))</td></tr>"
+        }.joined(separator: "\n")
+        let table =
+            "<table><tr><th>trial</th>" + keys.map { "<th>\(escape($0))</th>" }.joined()
+            + "<th>validation \(escape(objective))</th><th>seconds</th></tr>\n\(rows)</table>"
+        let summary = """
+            <p>Best: trial \(result.best.trial), validation \(f4(result.best.metrics[objective])) against \
+            \(f4(result.defaults.metrics[objective])) for the defaults. Test (once each): best \
+            \(f4(result.bestTest["ndcg@10"])) NDCG@10, defaults \(f4(result.defaultTest["ndcg@10"])).</p>
+            """
+        return page(title: "RecKit tuning: \(result.model)", charts: [chart], body: summary + table)
+    }
+
+    /// A feature selection: contribution per group (bars) and the forward path.
+    public static func render(_ result: FeatureSelectionResult) -> String {
+        let groups = result.ablation.map(\.group.description)
+        let chart = section(
+            "Contribution of each feature group (validation \(result.objective) with all groups − without it)",
+            barChart(groups: groups, series: [("contribution", result.ablation.map { max(0, $0.contribution) })]))
+        let forward =
+            result.forward.isEmpty
+            ? ""
+            : section(
+                "Greedy forward selection",
+                lineChart(
+                    series: [
+                        (
+                            "forward",
+                            [(0, result.withNone)]
+                                + result.forward.enumerated().map { (Double($0.offset + 1), $0.element.objective) }
+                        )
+                    ], xLabel: "groups added", yLabel: result.objective))
+        let rows = result.ablation.map {
+            "<tr><td>\(escape($0.group.description))</td><td class=\"n\">\(f4($0.without))</td><td class=\"n\">\(String(format: "%+.4f", $0.contribution))</td></tr>"
+        }.joined(separator: "\n")
+        let body = """
+            <p>\(escape(result.model)): all groups \(f4(result.withAll)), none \(f4(result.withNone)). \
+            Forward path: \(result.forward.map { escape($0.added.description) }.joined(separator: " → ")).</p>
+            <table><tr><th>group (most useful first)</th><th>without it</th><th>contribution</th></tr>
+            \(rows)</table>
+            """
+        return page(
+            title: "RecKit feature selection: \(result.model)", charts: [chart] + (forward.isEmpty ? [] : [forward]),
+            body: body)
+    }
+
+    /// A page around some chart sections, with the same style and render check as the comparison.
+    static func page(title: String, charts: [String], body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <style>
+        body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+        table { border-collapse: collapse; margin: 1em 0; } td, th { padding: 3px 8px; border-bottom: 1px solid #ddd; }
+        td.n { text-align: right; font-variant-numeric: tabular-nums; } svg text { font: 11px system-ui, sans-serif; }
+        </style></head>
+        <body data-charts="\(charts.count)">
+        <h1>\(escape(title))</h1>
+        \(body)
+        \(charts.joined(separator: "\n"))
+        <script>
+        const ok = [...document.querySelectorAll("svg.chart")].filter(s => {
+          const b = s.getBBox(); return b.width > 0 && b.height > 0 && s.querySelectorAll("path,rect,circle").length > 0;
+        }).length;
+        document.body.setAttribute("data-rendered", String(ok));
+        </script>
+        </body></html>
+
+        """
+    }
+
     static func section(_ title: String, _ svg: String) -> String { "<h2>\(escape(title))</h2>\n\(svg)" }
 
     static func figuresTable(_ report: ComparisonReport) -> String {

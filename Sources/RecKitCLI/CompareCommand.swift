@@ -62,15 +62,7 @@ struct CompareCommand: ParsableCommand {
             config.evaluation.seed = seed
             config.historyLimit = maxHistory
             let comparison = try Comparison.run(config, models: try plan(), progress: progress.handler)
-            if let report {
-                do {
-                    try Data(ReportHTML.render(comparison).utf8).write(
-                        to: URL(fileURLWithPath: report), options: .atomic)
-                } catch {
-                    throw ReportWriteError("cannot write the report \(report): \(error.localizedDescription)")
-                }
-                printError("report: \(report)")
-            }
+            try writeReport(ReportHTML.render(comparison), to: report)
             print(json ? try jsonText(comparison) : Self.table(comparison))
         }
     }
@@ -100,4 +92,15 @@ struct CompareCommand: ParsableCommand {
 struct ReportWriteError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Writes an HTML report when a path is given.
+func writeReport(_ html: String, to path: String?) throws {
+    guard let path else { return }
+    do {
+        try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw ReportWriteError("cannot write the report \(path): \(error.localizedDescription)")
+    }
+    printError("report: \(path)")
 }

@@ -17,6 +17,8 @@ struct FeaturesCommand: ParsableCommand {
     var seed: UInt64 = 2020
     @Flag(name: .long, help: "Ablation only: skip greedy forward selection.")
     var noForward = false
+    @Option(name: .long, help: "Write a self-contained HTML report with its charts to this file.")
+    var report: String?
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
@@ -36,6 +38,7 @@ struct FeaturesCommand: ParsableCommand {
             let result = try FeatureSelection.run(config, forward: !noForward, progress: progress.handler) {
                 printError(String(format: "%@: validation NDCG@10 %.4f", $0, $1))
             }
+            try writeReport(ReportHTML.render(result), to: report)
             print(json ? try jsonText(result) : Self.describe(result))
         }
     }

@@ -24,6 +24,8 @@ struct TuneCommand: ParsableCommand {
     var seed: UInt64 = 2020
     @Option(name: .long, help: "Append every trial as a JSON line; an existing log is resumed.")
     var log: String?
+    @Option(name: .long, help: "Write a self-contained HTML report with its charts to this file.")
+    var report: String?
     @Flag(name: .long, help: "Print the whole result as JSON.")
     var json = false
 
@@ -69,6 +71,7 @@ struct TuneCommand: ParsableCommand {
                         trial.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
                             .joined(separator: " ")))
             }
+            try writeReport(ReportHTML.render(result), to: report)
             if json {
                 print(try jsonText(result))
                 return

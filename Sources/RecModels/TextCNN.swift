@@ -157,6 +157,7 @@ public struct TextCNN: Recommender, ContentDescribing {
         for (user, history) in histories.enumerated() {
             for position in history.indices { pairs.append((Int32(user), Int32(position))) }
         }
+        let counts = log.itemCounts()
         var optimizer = Adam(parameters: encoder.parameters + tower.parameters, learningRate: learningRate)
         for epoch in 0..<epochCount {
             var generator = SplitMix64(seed: seed ^ UInt64(epoch + 1) &* 0x9E37_79B9_7F4A_7C15)
@@ -173,7 +174,13 @@ public struct TextCNN: Recommender, ContentDescribing {
                 let tape = Tape<Float>()
                 let users = tower(contexts, on: tape)
                 let items = encoder(positives, tokens: itemTokens, on: tape)
-                let logits = users.matmul(items, transposeOther: true)
+                // logQ correction (Yi et al. 2019): in-batch negatives are drawn in proportion to
+                // popularity, so subtract log(frequency) from each column; the model then learns
+                // the full softmax, popularity included, instead of a popularity-discounted one.
+                let correction = positives.map { -Float(Foundation.log(Double(max(1, counts[Int($0)])))) }
+                let logits =
+                    users.matmul(items, transposeOther: true)
+                    + tape.constant(Tensor(shape: [1, batch.count], scalars: correction))
                 let loss = logits.crossEntropy(targets: (0..<Int32(batch.count)).map { $0 })
                 guard loss.value.scalar.isFinite else {
                     throw ModelError.nonFinite("in the textcnn loss at epoch \(epoch + 1)")

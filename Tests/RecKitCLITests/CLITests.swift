@@ -161,6 +161,16 @@ struct CLITests {
         #expect(long.best.metrics["ndcg@10"] == best)
         #expect(long.bestTest["ndcg@10"] != nil && long.defaultTest["ndcg@10"] != nil)
         #expect(try String(contentsOf: log, encoding: .utf8).split(separator: "\n").count == 5)
+        try expectChartsRender(ReportHTML.render(long), named: "tune-report", charts: 1)
+    }
+
+    /// Writes `html`, loads it in headless Chromium and checks that every chart laid out.
+    func expectChartsRender(_ html: String, named name: String, charts: Int) throws {
+        let page = temporaryDirectory(name).appendingPathComponent("\(name).html")
+        try Data(html.utf8).write(to: page)
+        #expect(html.contains("data-charts=\"\(charts)\""))
+        let rendered = try Chromium.render(page, screenshot: artifactsDirectory().appendingPathComponent("\(name).png"))
+        #expect(rendered.dom.contains("data-rendered=\"\(charts)\""), "\(name)")
     }
 
     @Test func featureSelectionRanksEveryGroupAndForwardStepsOnlyImprove() throws {
@@ -187,6 +197,8 @@ struct CLITests {
             previous = step.objective
         }
         #expect(runs.count >= 4)
+        try expectChartsRender(
+            ReportHTML.render(result), named: "features-report", charts: result.forward.isEmpty ? 1 : 2)
     }
 
     @Test func similarDescribesANewItemThroughTheContentEncoder() throws {

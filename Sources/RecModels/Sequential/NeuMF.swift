@@ -8,7 +8,7 @@ import Tensors
 /// unit; trained with binary cross-entropy against uniformly sampled negatives on the shared
 /// epoch loop (validation NDCG@10, early stopping, checkpoints).
 ///
-/// Parameters: `embedding_size` [64], `mlp_sizes` [128,64], `dropout` [0.1], `negatives` [1]
+/// Parameters: `embedding_size` [64], `mlp_sizes` [128,64], `dropout` [0.1], `negatives` [4, as He et al.]
 /// per positive, plus `epochs` [200], `batch_size` [2048], `learning_rate` [0.001],
 /// `weight_decay`, `patience` [10], `seed`. A user the model never saw is scored as the mean
 /// trained user (its row `users` in every user table).
@@ -36,7 +36,7 @@ public struct NeuMF: Recommender {
         }
         mlpSizes = sizes.compactMap { $0 }
         dropout = Float(try reader.double("dropout", default: 0.1, in: 0...0.95))
-        negatives = try reader.int("negatives", default: 1, in: 1...1000)
+        negatives = try reader.int("negatives", default: 4, in: 1...1000)
         try reader.finish()
     }
 
