@@ -24,13 +24,26 @@ public protocol ContentDescribing: Recommender {
 /// - `twotower`: a user tower (the mean id embedding of the user's newest 50 items, then a linear
 ///   layer) against the content tower, trained with in-batch sampled softmax on the log; items
 ///   are their content vectors.
+/// - `profile`: as `twotower`, but a user is the projected mean *content* vector of their newest
+///   50 items, so both sides are described by content.
 ///
 /// Parameters: `mode` [regress], `factors` [64], `word_size` [32], `filters` [32] per width,
 /// `widths` [1,2,3], `max_words` [16], `epochs` [60 for regress, 5 for twotower],
 /// `learning_rate` [0.003], `batch_size` [128], `blend` [10], `seed` [2020].
 public struct TextCNN: Recommender, ContentDescribing {
     public static let kind = ModelKind.textCNN
-    public let twoTower: Bool
+    /// How the encoder is trained and users are represented.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Regress onto ALS's item factors; users are ALS user vectors.
+        case regress
+        /// In-batch softmax against a user tower over the id embeddings of the user's items.
+        case twoTower = "twotower"
+        /// In-batch softmax against the user's content profile: the projected mean content
+        /// vector of their items, so users too are described by content.
+        case profile
+    }
+    public let mode: Mode
+    var twoTower: Bool { mode == .twoTower }
     public let factors: Int
     public let wordSize: Int
     public let filters: Int
@@ -44,6 +57,7 @@ public struct TextCNN: Recommender, ContentDescribing {
 
     private var encoder: Encoder?
     private var userTower: UserTower?
+    private var profileProjection: Linear<Float>?
     private var vocabulary = Vocabulary()
     private var itemTokens = ItemTokens()
     private var collaborative: ALS?
@@ -55,7 +69,8 @@ public struct TextCNN: Recommender, ContentDescribing {
 
     public init(parameters: [String: String] = [:]) throws {
         var reader = ParameterReader(model: Self.kind, parameters)
-        twoTower = try reader.choice("mode", default: "regress", in: ["regress", "twotower"]) == "twotower"
+        mode =
+            Mode(rawValue: try reader.choice("mode", default: "regress", in: Mode.allCases.map(\.rawValue))) ?? .regress
         factors = try reader.int("factors", default: 64, in: 1...1024)
         wordSize = try reader.int("word_size", default: 32, in: 1...1024)
         filters = try reader.int("filters", default: 32, in: 1...1024)
@@ -72,7 +87,7 @@ public struct TextCNN: Recommender, ContentDescribing {
             throw ModelError.invalidParameter(
                 model: Self.kind.rawValue, key: "widths", value: widthText, reason: "widths must not exceed max_words")
         }
-        epochCount = try reader.int("epochs", default: twoTower ? 5 : 60, in: 0...100_000)
+        epochCount = try reader.int("epochs", default: mode == .regress ? 60 : 5, in: 0...100_000)
         learningRate = Float(try reader.double("learning_rate", default: 0.003, in: 1e-9...100))
         batchSize = try reader.int("batch_size", default: 128, in: 1...1_000_000)
         blend = Float(try reader.double("blend", default: 10, in: 0...1e9))
@@ -82,7 +97,7 @@ public struct TextCNN: Recommender, ContentDescribing {
 
     public var parameters: [String: String] {
         [
-            "mode": twoTower ? "twotower" : "regress", "factors": String(factors), "word_size": String(wordSize),
+            "mode": mode.rawValue, "factors": String(factors), "word_size": String(wordSize),
             "filters": String(filters), "widths": widths.map(String.init).joined(separator: ","),
             "max_words": String(maxWords), "epochs": String(epochCount), "learning_rate": String(learningRate),
             "batch_size": String(batchSize), "blend": String(blend), "seed": String(seed),
@@ -105,10 +120,14 @@ public struct TextCNN: Recommender, ContentDescribing {
         let fresh = Encoder(
             words: vocabulary.words.count, attributes: vocabulary.attributes.count, wordSize: wordSize,
             filters: filters, widths: widths, factors: factors, generator: &generator)
-        if twoTower {
+        if mode == .twoTower {
             let tower = UserTower(items: data.itemCount, factors: factors, generator: &generator)
             try trainTwoTower(fresh, tower, data: data, progress: progress)
             userTower = tower
+        } else if mode == .profile {
+            let projection = Linear<Float>(inputSize: factors, outputSize: factors, using: &generator)
+            try trainProfile(fresh, projection, data: data, progress: progress)
+            profileProjection = projection
         } else {
             var als = try ALS(parameters: ["factors": String(factors)])
             try als.fit(data, progress: progress)
@@ -193,6 +212,62 @@ public struct TextCNN: Recommender, ContentDescribing {
         }
     }
 
+    private func trainProfile(
+        _ encoder: Encoder, _ projection: Linear<Float>, data: TrainingData, progress: ProgressHandler?
+    )
+        throws
+    {
+        let log = data.log
+        let histories = log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }
+        var pairs: [(user: Int32, position: Int32)] = []
+        for (user, history) in histories.enumerated() where history.count > 1 {
+            for position in history.indices { pairs.append((Int32(user), Int32(position))) }
+        }
+        let allItems = (0..<Int32(itemTokens.count)).map { $0 }
+        var optimizer = Adam(parameters: encoder.parameters + projection.parameters, learningRate: learningRate)
+        for epoch in 0..<epochCount {
+            var generator = SplitMix64(seed: seed ^ UInt64(epoch + 1) &* 0x9E37_79B9_7F4A_7C15)
+            pairs.shuffle(using: &generator)
+            for start in stride(from: 0, to: pairs.count, by: batchSize) {
+                let batch = pairs[start..<min(pairs.count, start + batchSize)]
+                let tape = Tape<Float>()
+                // Every item's content vector once per step (the catalogue is small); users and
+                // positives are rows of it, so the gradient reaches the encoder through both.
+                let content = encoder(allItems, tokens: itemTokens, on: tape)
+                var profileIndices: [Int] = []
+                var scale = [Float](repeating: 0, count: batch.count * factors)
+                let width = 50
+                for (r, pair) in batch.enumerated() {
+                    var history = histories[Int(pair.user)]
+                    history.remove(at: Int(pair.position))
+                    let recent = history.suffix(width)
+                    for slot in 0..<width {
+                        let item = slot < recent.count ? Int(recent[recent.startIndex + slot]) : -1
+                        for k in 0..<factors { profileIndices.append(item < 0 ? -1 : item * factors + k) }
+                    }
+                    for k in 0..<factors { scale[r * factors + k] = 1 / Float(max(1, recent.count)) }
+                }
+                let profiles =
+                    content.gatherElements(profileIndices, shape: [batch.count, width, factors]).sum(alongAxes: [1])
+                    * tape.constant(Tensor(shape: [batch.count, factors], scalars: scale))
+                let positives = batch.map { histories[Int($0.user)][Int($0.position)] }
+                let items = content.gatherElements(
+                    positives.flatMap { item in (0..<factors).map { Int(item) * factors + $0 } },
+                    shape: [batch.count, factors])
+                let logits = projection(profiles).matmul(items, transposeOther: true)
+                let loss = logits.crossEntropy(targets: (0..<Int32(batch.count)).map { $0 })
+                guard loss.value.scalar.isFinite else {
+                    throw ModelError.nonFinite("in the textcnn loss at epoch \(epoch + 1)")
+                }
+                tape.backward(loss)
+                optimizer.step()
+                optimizer.zeroGradients()
+                progress?(
+                    "textcnn (content profile) epoch \(epoch + 1)/\(epochCount)", start + batch.count, pairs.count)
+            }
+        }
+    }
+
     /// Recomputes the content vectors of every item and the vectors users are scored against.
     private mutating func refreshVectors() {
         guard let encoder else { return }
@@ -207,7 +282,7 @@ public struct TextCNN: Recommender, ContentDescribing {
             }
         }
         contentVectors = content
-        guard let collaborative, !twoTower else {
+        guard let collaborative, mode == .regress else {
             scoringVectors = content
             return
         }
@@ -231,6 +306,15 @@ public struct TextCNN: Recommender, ContentDescribing {
         if let userTower {
             let tape = Tape<Float>(recording: false)
             return userTower([Array(context.history.suffix(50))], on: tape).value.scalars
+        }
+        if let profileProjection {
+            let recent = context.history.suffix(50)
+            var mean = [Float](repeating: 0, count: factors)
+            for item in recent {
+                for k in 0..<factors { mean[k] += contentVectors[Int(item), k] / Float(recent.count) }
+            }
+            let tape = Tape<Float>(recording: false)
+            return profileProjection(tape.constant(Tensor(shape: [1, factors], scalars: mean))).value.scalars
         }
         guard let collaborative else { throw ModelError.notFitted }
         return try collaborative.userVector(context)
@@ -311,6 +395,9 @@ public struct TextCNN: Recommender, ContentDescribing {
         if let userTower {
             for (key, value) in StateDict.tensors(of: userTower) { result["user_tower." + key] = value }
         }
+        if let profileProjection {
+            for (key, value) in StateDict.tensors(of: profileProjection) { result["profile." + key] = value }
+        }
         if let collaborative {
             for (key, value) in try collaborative.weights() { result["als." + key] = value }
         }
@@ -337,10 +424,14 @@ public struct TextCNN: Recommender, ContentDescribing {
             words: loadedVocabulary.words.count, attributes: loadedVocabulary.attributes.count, wordSize: wordSize,
             filters: filters, widths: widths, factors: factors, generator: &generator)
         try StateDict.load(part("encoder."), into: loaded)
-        if twoTower {
+        if mode == .twoTower {
             let tower = UserTower(items: loadedTokens.count, factors: factors, generator: &generator)
             try StateDict.load(part("user_tower."), into: tower)
             userTower = tower
+        } else if mode == .profile {
+            let projection = Linear<Float>(inputSize: factors, outputSize: factors, using: &generator)
+            try StateDict.load(part("profile."), into: projection)
+            profileProjection = projection
         } else {
             var als = try ALS(parameters: ["factors": String(factors)])
             try als.load(weights: part("als."))
