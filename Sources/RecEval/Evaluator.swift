@@ -122,6 +122,13 @@ public enum Evaluator {
         return cases
     }
 
+    /// The validation phase's cases in the form the neural models stop early on.
+    public static func validationCases(for split: DataSplit, historyLimit: Int? = nil) -> [ValidationCase] {
+        cases(for: split, phase: .validation, historyLimit: historyLimit).map {
+            ValidationCase(user: $0.user, history: $0.history, targets: $0.targets, mask: $0.mask)
+        }
+    }
+
     /// Evaluates `model` on `cases`.
     ///
     /// - Parameters:

@@ -93,8 +93,7 @@ public enum Experiment {
         let dataset = data.dataset
         let validation =
             configuration.model.isNeural
-            ? Evaluator.cases(for: data.split, phase: .validation, historyLimit: historyLimit(configuration, data))
-                .map { ValidationCase(user: $0.user, history: $0.history, targets: $0.targets, mask: $0.mask) } : []
+            ? Evaluator.validationCases(for: data.split, historyLimit: historyLimit(configuration, data)) : []
         let bundle = try ModelBundle.train(
             configuration.model, parameters: configuration.parameters, dataset: dataset, events: data.split.train,
             validation: validation, control: configuration.control,

@@ -52,35 +52,16 @@ public enum ReportHTML {
         }
         let table = figuresTable(report)
         let cards = entries.map(card).joined(separator: "\n")
-        return """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8">
-            <title>RecKit comparison — \(escape(report.dataset)) \(escape(report.splitProtocol))</title>
-            <style>
-            body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-            table { border-collapse: collapse; margin: 1em 0; } td, th { padding: 3px 8px; border-bottom: 1px solid #ddd; }
-            td.n { text-align: right; font-variant-numeric: tabular-nums; } h2 { margin-top: 1.6em; }
-            .card { display: inline-block; vertical-align: top; border: 1px solid #ccc; border-radius: 6px;
-                    padding: 6px 12px; margin: 4px; font-size: 12px; }
-            svg text { font: 11px system-ui, sans-serif; }
-            </style></head>
-            <body data-charts="\(charts.count)">
-            <h1>RecKit comparison: \(escape(report.dataset)), protocol <code>\(escape(report.splitProtocol))</code></h1>
+        let summary = """
             <p>Seed \(report.seed); \(report.users) users, \(report.items) items, \(report.interactions) interactions; \
             \(report.evaluatedUsers) users evaluated with full ranking. RecKit \(escape(report.reckitVersion)), \(escape(report.date)).</p>
             \(table)
-            \(charts.joined(separator: "\n"))
-            <h2>Model cards</h2>
-            \(cards)
-            <script>
-            const ok = [...document.querySelectorAll("svg.chart")].filter(s => {
-              const b = s.getBBox(); return b.width > 0 && b.height > 0 && s.querySelectorAll("path,rect,circle").length > 0;
-            }).length;
-            document.body.setAttribute("data-rendered", String(ok));
-            </script>
-            </body></html>
-
             """
+        return page(
+            title: "RecKit comparison — \(report.dataset) \(report.splitProtocol)",
+            heading:
+                "RecKit comparison: \(escape(report.dataset)), protocol <code>\(escape(report.splitProtocol))</code>",
+            charts: charts, body: summary, footer: "<h2>Model cards</h2>\n\(cards)")
     }
 
     /// A tuning run: validation NDCG@10 per trial (and the best so far), and the trials' settings.
@@ -145,20 +126,28 @@ public enum ReportHTML {
             body: body)
     }
 
-    /// A page around some chart sections, with the same style and render check as the comparison.
-    static func page(title: String, charts: [String], body: String) -> String {
+    /// One self-contained page: the shared style, `body`, the chart sections, `footer`, and the
+    /// inline script that marks how many charts laid out (`data-rendered`, read by the tests).
+    /// `heading` is HTML; it defaults to the escaped title.
+    static func page(title: String, heading: String? = nil, charts: [String], body: String, footer: String = "")
+        -> String
+    {
         """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
         <style>
         body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
         table { border-collapse: collapse; margin: 1em 0; } td, th { padding: 3px 8px; border-bottom: 1px solid #ddd; }
-        td.n { text-align: right; font-variant-numeric: tabular-nums; } svg text { font: 11px system-ui, sans-serif; }
+        td.n { text-align: right; font-variant-numeric: tabular-nums; } h2 { margin-top: 1.6em; }
+        .card { display: inline-block; vertical-align: top; border: 1px solid #ccc; border-radius: 6px;
+                padding: 6px 12px; margin: 4px; font-size: 12px; }
+        svg text { font: 11px system-ui, sans-serif; }
         </style></head>
         <body data-charts="\(charts.count)">
-        <h1>\(escape(title))</h1>
+        <h1>\(heading ?? escape(title))</h1>
         \(body)
         \(charts.joined(separator: "\n"))
+        \(footer)
         <script>
         const ok = [...document.querySelectorAll("svg.chart")].filter(s => {
           const b = s.getBBox(); return b.width > 0 && b.height > 0 && s.querySelectorAll("path,rect,circle").length > 0;

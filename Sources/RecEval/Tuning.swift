@@ -97,7 +97,7 @@ public enum Tuner {
                 trial: index, parameters: parameters, metrics: record.metrics,
                 seconds: Date().timeIntervalSince(trialStart))
             done.append(trial)
-            if let log { try append(trial, to: log) }
+            if let log { try JSONLines.append(trial, to: log, name: "trial log") }
             onTrial?(trial)
         }
         done.sort { $0.trial < $1.trial }
@@ -136,21 +136,5 @@ public enum Tuner {
                 throw DatasetError.invalidOption("\(url.path):\(number + 1): not a trial record: \(error)")
             }
         }
-    }
-
-    static func append(_ trial: TuningTrial, to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var line = try encoder.encode(trial)
-        line.append(0x0A)
-        if !FileManager.default.fileExists(atPath: url.path) {
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                throw CheckpointError.io(path: url.path, reason: "cannot create the trial log")
-            }
-        }
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
     }
 }

@@ -54,12 +54,7 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         let progress = ProgressBar()
         try runReporting {
-            var config = ExperimentConfiguration(data: data.data)
-            config.loadOptions = data.loadOptions
-            config.preprocessing = data.preprocessing
-            config.splitProtocol = try parseProtocol(`protocol`)
-            config.seed = seed
-            config.evaluation.seed = seed
+            var config = try data.experiment(protocol: `protocol`, seed: seed)
             config.historyLimit = maxHistory
             let comparison = try Comparison.run(config, models: try plan(), progress: progress.handler)
             try writeReport(ReportHTML.render(comparison), to: report)

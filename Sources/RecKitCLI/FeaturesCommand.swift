@@ -27,12 +27,7 @@ struct FeaturesCommand: ParsableCommand {
     func run() throws {
         let progress = ProgressBar()
         try runReporting {
-            var config = ExperimentConfiguration(data: data.data)
-            config.loadOptions = data.loadOptions
-            config.preprocessing = data.preprocessing
-            config.splitProtocol = try parseProtocol(`protocol`)
-            config.seed = seed
-            config.evaluation.seed = seed
+            var config = try data.experiment(protocol: `protocol`, seed: seed)
             config.model = try model.kind
             config.parameters = try model.parsedParameters
             let result = try FeatureSelection.run(config, forward: !noForward, progress: progress.handler) {

@@ -65,6 +65,17 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Loads and cleans the data set, reporting skipped rows on standard error.
+    /// An experiment on this data under `protocol`, with `seed` for the split and the evaluator.
+    func experiment(protocol name: String, seed: UInt64) throws -> ExperimentConfiguration {
+        var config = ExperimentConfiguration(data: data)
+        config.loadOptions = loadOptions
+        config.preprocessing = preprocessing
+        config.splitProtocol = try parseProtocol(name)
+        config.seed = seed
+        config.evaluation.seed = seed
+        return config
+    }
+
     func load() throws -> Dataset {
         var dataset = try DatasetCatalog.load(data, options: loadOptions)
         if !preprocessing.isIdentity { dataset = try preprocessing.apply(to: dataset).dataset }

@@ -31,11 +31,7 @@ struct TrainCommand: ParsableCommand {
                 let split = try DataSplit.make(try parseProtocol(p), log: dataset.interactions, seed: seed)
                 events = split.train
                 protocolName = p
-                if kind.isNeural {
-                    validation = Evaluator.cases(for: split, phase: .validation).map {
-                        ValidationCase(user: $0.user, history: $0.history, targets: $0.targets, mask: $0.mask)
-                    }
-                }
+                if kind.isNeural { validation = Evaluator.validationCases(for: split) }
             }
             let bundle = try ModelBundle.train(
                 kind, parameters: try model.parsedParameters, dataset: dataset, events: events,
@@ -111,16 +107,11 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func configuration() throws -> ExperimentConfiguration {
-        var config = ExperimentConfiguration(data: data.data)
-        config.loadOptions = data.loadOptions
-        config.preprocessing = data.preprocessing
-        config.splitProtocol = try parseProtocol(`protocol`)
-        config.seed = seed
+        var config = try data.experiment(protocol: `protocol`, seed: seed)
         config.model = try model.kind
         config.parameters = try model.parsedParameters
         config.phase = EvaluationPhase(rawValue: phase) ?? .test
         config.evaluation.ks = parsedKs ?? [10, 20]
-        config.evaluation.seed = seed
         config.evaluation.keepLists = exportLists != nil
         if let n = sampledNegatives {
             config.evaluation.sampling = sampling == "popularity" ? .popularity : .uniform

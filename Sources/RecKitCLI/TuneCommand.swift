@@ -52,12 +52,7 @@ struct TuneCommand: ParsableCommand {
     func run() throws {
         let progress = ProgressBar()
         try runReporting {
-            var config = ExperimentConfiguration(data: data.data)
-            config.loadOptions = data.loadOptions
-            config.preprocessing = data.preprocessing
-            config.splitProtocol = try parseProtocol(`protocol`)
-            config.seed = seed
-            config.evaluation.seed = seed
+            var config = try data.experiment(protocol: `protocol`, seed: seed)
             config.model = try model.kind
             let result = try Tuner.run(
                 config, space: try parsedSpace(), base: try model.parsedParameters, trials: trials,

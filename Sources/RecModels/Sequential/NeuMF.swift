@@ -146,17 +146,8 @@ public struct NeuMF: Recommender {
         let network = try fitted()
         guard item >= 0, Int(item) < network.items else { throw ModelError.unknownItem(item) }
         let table = network.itemGMF.weight.value
-        let d = table.shape[1]
-        func row(_ i: Int) -> ArraySlice<Float> { table.scalars[(i * d)..<((i + 1) * d)] }
-        func norm(_ v: ArraySlice<Float>) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
-        let anchor = row(Int(item))
-        let anchorNorm = norm(anchor)
-        let scores = (0..<network.items).map { i -> Float in
-            let other = row(i)
-            let dot = zip(anchor, other).reduce(Float(0)) { $0 + $1.0 * $1.1 }
-            let denominator = anchorNorm * norm(other)
-            return denominator > 0 ? dot / denominator : 0
-        }
+        let scores = Matrix(rows: table.shape[0], columns: table.shape[1], storage: table.scalars)
+            .cosineSimilarities(to: Int(item))
         return TopK.select(count, from: scores) { $0 != item }
     }
 

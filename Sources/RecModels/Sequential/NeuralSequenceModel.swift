@@ -144,21 +144,9 @@ public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommend
         let network = try fitted()
         guard item >= 0, Int(item) < counts.items else { throw ModelError.unknownItem(item) }
         let table = network.outputWeight.value
-        let d = table.shape[1]
-        func norm(_ row: Int) -> Float {
-            var sum: Float = 0
-            for j in 0..<d { sum += table.scalars[row * d + j] * table.scalars[row * d + j] }
-            return sum.squareRoot()
-        }
-        let anchor = Int(item) + 1
-        let anchorNorm = norm(anchor)
-        var scores = [Float](repeating: 0, count: counts.items)
-        for i in 0..<counts.items {
-            var dot: Float = 0
-            for j in 0..<d { dot += table.scalars[anchor * d + j] * table.scalars[(i + 1) * d + j] }
-            let denominator = anchorNorm * norm(i + 1)
-            scores[i] = denominator > 0 ? dot / denominator : 0
-        }
+        // Row i + 1 of the output table is item i; row 0 (padding) is left out.
+        let rows = Matrix(rows: table.shape[0], columns: table.shape[1], storage: table.scalars)
+        let scores = Array(rows.cosineSimilarities(to: Int(item) + 1).dropFirst())
         return TopK.select(count, from: scores) { $0 != item }
     }
 

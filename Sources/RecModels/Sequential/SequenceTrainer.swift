@@ -311,24 +311,8 @@ extension EpochTrainer {
 
     private func appendEpochLog(_ record: EpochRecord) throws {
         guard let url = control.epochLog else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var line = try encoder.encode(record)
-        line.append(0x0A)
-        if record.epoch == 1 || !FileManager.default.fileExists(atPath: url.path) {
-            try? FileManager.default.removeItem(at: url)
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                throw CheckpointError.io(path: url.path, reason: "cannot create the epoch log")
-            }
-        }
-        do {
-            let handle = try FileHandle(forWritingTo: url)
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line)
-        } catch {
-            throw CheckpointError.io(path: url.path, reason: "cannot append to the epoch log: \(error)")
-        }
+        // A run that starts at epoch 1 starts a fresh log; a resumed run appends to its own.
+        try JSONLines.append(record, to: url, restart: record.epoch == 1, name: "epoch log")
     }
 }
 
