@@ -24,10 +24,10 @@ struct SafetensorsInteropTests {
         #expect(allClose(output.value.scalars, expected, rtol: 1e-5, atol: 1e-6))
     }
 
-    @Test func aFileRecKitWritesReadsBackByteForByteInTheSameLayout() throws {
-        // Write what we read: the header's key order, offsets and alignment are the reference
-        // writer's, so rewriting torch's file gives the same tensors (Python reads it back in
-        // benchmarks/safetensors_interop.sh).
+    @Test func rewritingTorchsFileKeepsEveryTensorTheMetadataAndTheSize() throws {
+        // Rewriting torch's file gives the same tensors and metadata, and a file of the same
+        // size: the same 8-byte header alignment as the reference writer (Python reads RecKit's
+        // files back in benchmarks/safetensors_interop.sh).
         let (tensors, metadata) = try SafeTensors.read(from: Self.fixture)
         let copy = temporaryDirectory("interop").appendingPathComponent("copy.safetensors")
         try SafeTensors.write(tensors, metadata: metadata, to: copy)
