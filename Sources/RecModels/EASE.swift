@@ -54,13 +54,13 @@ public struct EASE: Recommender {
         let items = itemCount
         guard items > 0 else { throw ModelError.notFitted }
         if scores.count != items { scores = [Float](repeating: 0, count: items) }
-        for j in 0..<items { scores[j] = 0 }
         let history = try context.historyCounts(items: items)
         itemWeights.storage.withUnsafeBufferPointer { b in
             scores.withUnsafeMutableBufferPointer { s in
+                guard let weights = b.baseAddress, let out = s.baseAddress else { return }
+                out.update(repeating: 0, count: items)
                 for (item, count) in history {
-                    let row = Int(item) * items
-                    for j in 0..<items { s[j] += count * b[row + j] }
+                    FactorKernels.axpy(count, weights + Int(item) * items, out, items)
                 }
             }
         }

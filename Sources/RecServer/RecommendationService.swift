@@ -24,26 +24,27 @@ public struct RecommendationService: Sendable {
 
     struct Request {
         var history: [String]
+        /// Items never to recommend: those seen and the hidden ones.
         var excluded: Set<String>
         var category: String?
         var count: Int
         var offset: Int
     }
 
-    /// The user's positive items (oldest first, from the store) and every item they touched.
-    func history(of user: String) throws -> (positive: [String], seen: Set<String>) {
-        let feedback = try store.feedback(ofUser: user)
-        let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.feedbackType) }.map(
-            \.itemID)
-        return (positive, Set(feedback.map(\.itemID)))
+    /// The user's positive items (oldest first, from the store), every item they touched, and the
+    /// hidden items, from one read.
+    func history(of user: String) throws -> (positive: [String], seen: Set<String>, hidden: Set<String>) {
+        let (feedback, hidden) = try store.rankingInputs(ofUser: user)
+        let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.type) }.map(\.itemID)
+        return (positive, Set(feedback.map(\.itemID)), hidden)
     }
 
     /// Recommendations for a user: their newest history from the store, so the next request
     /// reflects every acknowledged event; seen and hidden items never appear.
     public func recommend(user: String, count: Int, offset: Int = 0, category: String? = nil) async throws -> [Scored] {
-        let (positive, seen) = try history(of: user)
+        let (positive, seen, hidden) = try history(of: user)
         return try await rank(
-            Request(history: positive, excluded: seen, category: category, count: count, offset: offset))
+            Request(history: positive, excluded: seen.union(hidden), category: category, count: count, offset: offset))
     }
 
     /// Recommendations for an anonymous session from the feedback it sent.
@@ -52,11 +53,12 @@ public struct RecommendationService: Sendable {
             \.itemID)
         return try await rank(
             Request(
-                history: positive, excluded: Set(feedback.map(\.itemID)), category: nil, count: count, offset: offset))
+                history: positive, excluded: Set(feedback.map(\.itemID)).union(try store.hiddenItems()), category: nil,
+                count: count, offset: offset))
     }
 
     func rank(_ request: Request) async throws -> [Scored] {
-        var excluded = request.excluded.union(try store.hiddenItems())
+        var excluded = request.excluded
         let allowedCategory = try request.category.map { try store.items(inCategory: $0) }
         if let snapshot = await registry.current() {
             let bundle = snapshot.bundle
@@ -64,9 +66,10 @@ public struct RecommendationService: Sendable {
             if !history.isEmpty {
                 var scores = [Float](repeating: 0, count: bundle.model.itemCount)
                 try bundle.model.score(ScoringContext(history: history), into: &scores)
-                let blocked = Set(excluded.compactMap { bundle.itemIndex(ItemID($0)) })
+                var blocked = [Bool](repeating: false, count: scores.count)
+                for item in excluded { if let index = bundle.itemIndex(ItemID(item)) { blocked[Int(index)] = true } }
                 let top = TopK.select(request.count + request.offset, from: scores) { index in
-                    !blocked.contains(index) && (allowedCategory?.contains(bundle.itemIDs[index]) ?? true)
+                    !blocked[Int(index)] && (allowedCategory?.contains(bundle.itemIDs[index]) ?? true)
                 }
                 return top.dropFirst(request.offset).map { Scored(itemID: bundle.itemIDs[$0.item], score: $0.score) }
             }
@@ -97,7 +100,7 @@ public struct RecommendationService: Sendable {
     /// The user's recommendations, each with the history items that produced it.
     public func explain(user: String, count: Int, category: String? = nil) async throws -> [ExplainedRecommendation] {
         guard let bundle = await registry.current()?.bundle else { return [] }
-        let (positive, _) = try history(of: user)
+        let (positive, _, _) = try history(of: user)
         let context = ScoringContext(history: positive.compactMap { bundle.itemIndex(ItemID($0)) })
         return try await recommend(user: user, count: count, category: category).compactMap {
             scored -> ExplainedRecommendation? in

@@ -52,6 +52,10 @@ public final class EventStore: Sendable {
                     CREATE INDEX feedback_by_item ON feedback (item_id);
                     """)
         }
+        migrator.registerMigration("v2: index hidden items") { db in
+            // Every recommendation reads the hidden items; a partial index keeps that off a table scan.
+            try db.execute(sql: "CREATE INDEX items_hidden ON items (id) WHERE is_hidden = 1")
+        }
         return migrator
     }
 
@@ -217,7 +221,11 @@ public final class EventStore: Sendable {
 
     /// Identifiers of hidden items.
     public func hiddenItems() throws -> Set<String> {
-        try database.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM items WHERE is_hidden = 1")) }
+        try database.read(Self.hiddenItems)
+    }
+
+    static func hiddenItems(_ db: Database) throws -> Set<String> {
+        Set(try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM items WHERE is_hidden = 1")))
     }
 
     /// Identifiers of the items in `category`.
@@ -280,6 +288,21 @@ public final class EventStore: Sendable {
                 + " ORDER BY timestamp, rowid"
             let arguments: StatementArguments = type.map { [user, $0] } ?? [user]
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.feedback)
+        }
+    }
+
+    /// What ranking needs for a user, read in one transaction: the type and item of each of their
+    /// feedback rows, oldest first (as `feedback(ofUser:)` orders them), and the hidden items.
+    public func rankingInputs(ofUser user: String) throws -> (
+        feedback: [(type: String, itemID: String)], hidden: Set<String>
+    ) {
+        try database.read { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT type, item_id FROM feedback WHERE user_id = ? ORDER BY timestamp, rowid")
+            var feedback: [(type: String, itemID: String)] = []
+            let rows = try Row.fetchCursor(statement, arguments: [user])
+            while let row = try rows.next() { feedback.append((row[0], row[1])) }
+            return (feedback, try Self.hiddenItems(db))
         }
     }
 
