@@ -14,6 +14,12 @@ public protocol TensorScalar: Real, BinaryFloatingPoint, Sendable {
         c: UnsafeMutablePointer<Self>, ldc: Int)
     /// The safetensors dtype with this element type.
     static var safeTensorDType: SafeTensor.DType { get }
+    /// GELU over `count` elements, `y = x · Φ(x)`: SIMD for `Float` (``VectorMath``), the
+    /// library's `erf` for `Double`.
+    static func _gelu(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ count: Int)
+    /// GELU's backward, `dx += dy · (Φ(x) + x · φ(x))`.
+    static func _geluBackward(
+        _ x: UnsafePointer<Self>, _ dy: UnsafePointer<Self>, _ dx: UnsafeMutablePointer<Self>, _ count: Int)
 }
 
 extension Float: TensorScalar {
@@ -27,6 +33,14 @@ extension Float: TensorScalar {
             ldc: ldc)
     }
     public static var safeTensorDType: SafeTensor.DType { .f32 }
+    public static func _gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        VectorMath.gelu(x, y, count)
+    }
+    public static func _geluBackward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ count: Int
+    ) {
+        VectorMath.geluBackward(x, dy, dx, count)
+    }
 }
 
 extension Double: TensorScalar {
@@ -40,6 +54,17 @@ extension Double: TensorScalar {
             ldc: ldc)
     }
     public static var safeTensorDType: SafeTensor.DType { .f64 }
+    public static func _gelu(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
+        for i in 0..<count { y[i] = x[i] * (1 + .erf(x[i] / .sqrt(2))) / 2 }
+    }
+    public static func _geluBackward(
+        _ x: UnsafePointer<Double>, _ dy: UnsafePointer<Double>, _ dx: UnsafeMutablePointer<Double>, _ count: Int
+    ) {
+        for i in 0..<count {
+            let cdf = (1 + Double.erf(x[i] / .sqrt(2))) / 2
+            dx[i] += dy[i] * (cdf + x[i] * .exp(-x[i] * x[i] / 2) / .sqrt(2 * .pi))
+        }
+    }
 }
 
 extension TensorScalar {

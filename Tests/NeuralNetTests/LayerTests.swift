@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import Testing
+import _RecTestSupport
 
 @testable import NeuralNet
 
@@ -55,6 +56,30 @@ struct LayerTests {
             expectLayerGradient(block, input: [2, 3, 4], seed: seed) { x in
                 var rng = SplitMix64(seed: seed)
                 return block(x, causal: true, keep: [true, true, true, false, true, true], using: &rng)
+            }
+        }
+    }
+
+    @Test(arguments: seeds)
+    func lastStepOnlyIsTheLastRowOfTheFullOutput(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let keep = [true, true, true, true, false, true, true, true, true, true]
+        let input = Tensor<Double>(shape: [2, 5, 4], scalars: (0..<40).map { sin(Double($0 * (3 + Int(seed)))) })
+        for normFirst in [false, true] {
+            let block = TransformerBlock<Double>(
+                width: 4, heads: 2, feedForwardSize: 6, dropout: 0, normFirst: normFirst, using: &generator)
+            for mask in [nil, keep] {
+                var rng = SplitMix64(seed: 0)
+                let tape = Tape<Double>(recording: false)
+                let full = block(tape.constant(input), causal: true, keep: mask, using: &rng)
+                let last = block(tape.constant(input), causal: true, keep: mask, lastStepOnly: true, using: &rng)
+                #expect(last.shape == [2, 1, 4])
+                let expected = full.slice(axis: 1, 4..<5).value.scalars
+                #expect(allClose(last.value.scalars, expected, rtol: 1e-12, atol: 1e-12))
+            }
+            expectLayerGradient(block, input: [2, 3, 4], seed: seed) { x in
+                var rng = SplitMix64(seed: seed)
+                return block(x, causal: true, lastStepOnly: true, using: &rng)
             }
         }
     }

@@ -47,6 +47,27 @@ struct SequenceModelTests {
         }
     }
 
+    @Test func sasRecsLastStepShortcutMatchesTheFullEncoding() throws {
+        var reader = ParameterReader(
+            model: .sasrec, ["hidden_size": "8", "blocks": "2", "heads": "2", "inner_size": "12"])
+        let architecture = try SASRecArchitecture(reading: &reader)
+        var generator = SplitMix64(seed: 5)
+        let network = architecture.makeNetwork(items: 20, users: 0, maxLength: 6, generator: &generator)
+        let tape = Tape<Float>(recording: false)
+        // Unpadded rows take the shortcut; a padded batch takes the full encoding.
+        for sequences in [[[3, 1, 4, 1, 5, 9]], [[2, 7, 1, 8, 2, 8], [1, 6, 1, 8, 0, 3]], [[3, 1, 4], [1]]] {
+            let batch = SequenceBatch(
+                sequences: sequences.map { $0.map(Int32.init)[...] }, users: sequences.map { _ in -1 }, length: 6,
+                padLeft: false)
+            var rng = SplitMix64(seed: 0)
+            let full = SASRecArchitecture.Network.lastStates(
+                of: network.encode(batch, on: tape, generator: &rng).value, batch: batch)
+            let fast = network.lastStates(batch, on: tape)
+            #expect(fast.shape == [sequences.count, 8])
+            #expect(allClose(fast.scalars, full.scalars, rtol: 1e-5, atol: 1e-5))
+        }
+    }
+
     @Test func neuMFRanksTheWithheldItemOfACheckerboardFirst() throws {
         let (log, withheld) = Fixtures.checkerboard()
         let model = try trained(

@@ -49,9 +49,12 @@ public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
     ///   - causal: Step `i` attends only to steps `≤ i`.
     ///   - keep: Optional key-padding flags, `B · L`, false for padding keys. A query whose keys
     ///     are all hidden gets zeros (not NaN).
-    /// - Returns: `(B, L, E)`.
+    ///   - lastStepOnly: Compute the output of the last step only. Its query sees every step
+    ///     (the causal mask hides nothing from it), so this is the last row of the full output
+    ///     for a fraction of the work: what inference after a whole sequence needs.
+    /// - Returns: `(B, L, E)`, or `(B, 1, E)` with `lastStepOnly`.
     public func callAsFunction(
-        _ x: Variable<Scalar>, causal: Bool = false, keep: [Bool]? = nil,
+        _ x: Variable<Scalar>, causal: Bool = false, keep: [Bool]? = nil, lastStepOnly: Bool = false,
         using generator: inout some RandomNumberGenerator
     ) -> Variable<Scalar> {
         let width = inProjectionWeight.shape[1]
@@ -63,7 +66,9 @@ public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
             qkv.slice(axis: 2, (part * width)..<((part + 1) * width)).reshaped([batch, steps, heads, d])
                 .permuted([0, 2, 1, 3]).reshaped([batch * heads, steps, d])
         }
-        let (q, k, v) = (split(0), split(1), split(2))
+        let (k, v) = (split(1), split(2))
+        let q = lastStepOnly ? split(0).slice(axis: 1, (steps - 1)..<steps) : split(0)
+        let queries = lastStepOnly ? 1 : steps
         // Scaling q `(B·A, L, D)` rather than the scores `(B·A, L, L)` touches L / D times fewer
         // elements (torch does the same).
         var scores = q.affine(scale: 1 / Scalar.sqrt(Scalar(d))).matmul(k, transposeOther: true)
@@ -71,11 +76,13 @@ public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
             precondition(
                 keep.count == batch * steps, "MultiheadAttention: \(keep.count) padding flags for \(batch)×\(steps)")
             let mask = x.constant(Tensor.additiveMask(keep: keep, shape: [batch, 1, 1, steps]))
-            scores = (scores.reshaped([batch, heads, steps, steps]) + mask).reshaped([batch * heads, steps, steps])
+            scores = (scores.reshaped([batch, heads, queries, steps]) + mask).reshaped([
+                batch * heads, queries, steps,
+            ])
         }
-        let probabilities = dropout(scores.softmax(causal: causal), using: &generator)
-        let merged = probabilities.matmul(v).reshaped([batch, heads, steps, d]).permuted([0, 2, 1, 3])
-            .reshaped([batch, steps, width])
+        let probabilities = dropout(scores.softmax(causal: causal && !lastStepOnly), using: &generator)
+        let merged = probabilities.matmul(v).reshaped([batch, heads, queries, d]).permuted([0, 2, 1, 3])
+            .reshaped([batch, queries, width])
         return outProjection(merged)
     }
 }

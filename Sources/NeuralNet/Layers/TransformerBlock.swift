@@ -39,22 +39,28 @@ public struct TransformerBlock<Scalar: TensorScalar>: Layer {
             + norm2.namedParameters(prefix: "norm2")
     }
 
-    /// `x (B, L, E)` → `(B, L, E)`; `causal` and `keep` as in ``MultiheadAttention``.
+    /// `x (B, L, E)` → `(B, L, E)`, or `(B, 1, E)` with `lastStepOnly`; `causal`, `keep` and
+    /// `lastStepOnly` as in ``MultiheadAttention``.
     public func callAsFunction(
-        _ x: Variable<Scalar>, causal: Bool = false, keep: [Bool]? = nil,
+        _ x: Variable<Scalar>, causal: Bool = false, keep: [Bool]? = nil, lastStepOnly: Bool = false,
         using generator: inout some RandomNumberGenerator
     ) -> Variable<Scalar> {
         func attention(_ h: Variable<Scalar>) -> Variable<Scalar> {
-            dropout(selfAttention(h, causal: causal, keep: keep, using: &generator), using: &generator)
+            dropout(
+                selfAttention(h, causal: causal, keep: keep, lastStepOnly: lastStepOnly, using: &generator),
+                using: &generator)
         }
+        // The residual of the steps the block outputs.
+        let steps = x.shape[1]
+        let residual = lastStepOnly ? x.slice(axis: 1, (steps - 1)..<steps) : x
         func feedForward(_ h: Variable<Scalar>) -> Variable<Scalar> {
             dropout(linear2(dropout(linear1(h).gelu(), using: &generator)), using: &generator)
         }
         if normFirst {
-            let h = x + attention(norm1(x))
+            let h = residual + attention(norm1(x))
             return h + feedForward(norm2(h))
         }
-        let h = norm1(x + attention(x))
+        let h = norm1(residual + attention(x))
         return norm2(h + feedForward(h))
     }
 }

@@ -100,17 +100,8 @@ public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommend
         let batch = SequenceBatch(
             sequences: contexts.map { $0.history[...] }, users: contexts.map { $0.user ?? -1 },
             length: everyPosition ? max(1, longest) : maxLength, padLeft: !everyPosition)
-        let tape = Tape<Float>(recording: false)
-        var generator = SplitMix64(seed: 0)
-        let states = network.encode(batch, on: tape, generator: &generator).value
-        let d = states.shape[1]
-        var hidden = Matrix<Float>(rows: contexts.count, columns: d)
-        for r in 0..<contexts.count {
-            // An empty history reads the padding state at column 0, a learned "no history" start.
-            let row = everyPosition ? r * batch.length + max(0, batch.lengths[r] - 1) : r
-            for j in 0..<d { hidden.storage[r * d + j] = states.scalars[row * d + j] }
-        }
-        return hidden
+        let states = network.lastStates(batch, on: Tape<Float>(recording: false))
+        return Matrix(rows: contexts.count, columns: states.shape[1], storage: states.scalars)
     }
 
     private func fitted() throws -> Architecture.Network {

@@ -84,5 +84,22 @@ public struct SASRecArchitecture: SequenceArchitecture {
             for block in blocks { h = block(h, causal: true, using: &generator) }
             return finalNorm(h).reshaped([rows * length, d])
         }
+
+        /// When no row is padded (one sequence, as the server scores), the last block computes
+        /// only the newest step: its attention query, residual and feed-forward network for one
+        /// row instead of `length`.
+        public func lastStates(_ batch: SequenceBatch, on tape: Tape<Float>) -> Tensor<Float> {
+            var generator = SplitMix64(seed: 0)
+            guard batch.lengths.allSatisfy({ $0 == batch.length }), let lastBlock = blocks.last else {
+                return Self.lastStates(of: encode(batch, on: tape, generator: &generator).value, batch: batch)
+            }
+            let (rows, length) = (batch.rows, batch.length)
+            let items = itemEmbedding(batch.tokens, shape: [rows, length], on: tape)
+            let positions = positionEmbedding((0..<length).map(Int32.init), shape: [length], on: tape)
+            var h = items + positions
+            for block in blocks.dropLast() { h = block(h, causal: true, using: &generator) }
+            h = lastBlock(h, causal: true, lastStepOnly: true, using: &generator)
+            return finalNorm(h).reshaped([rows, itemEmbedding.weight.shape[1]]).value
+        }
     }
 }

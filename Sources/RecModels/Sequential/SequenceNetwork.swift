@@ -47,6 +47,11 @@ public protocol SequenceNetwork: Layer where Scalar == Float {
         _ batch: SequenceBatch, on tape: Tape<Float>, generator: inout SplitMix64
     ) -> Variable<Float>
 
+    /// `(rows, D)`: the state after each row's newest item, for inference (`tape` not recording).
+    /// A network may compute it more cheaply than ``encode(_:on:generator:)`` does every state;
+    /// the default picks it out of those.
+    func lastStates(_ batch: SequenceBatch, on tape: Tape<Float>) -> Tensor<Float>
+
     /// `(items + 1, D)`: row `i + 1` scores item `i`; row 0 is the padding token's.
     var outputWeight: Parameter<Float> { get }
     /// `(items + 1)` or `nil`.
@@ -54,6 +59,27 @@ public protocol SequenceNetwork: Layer where Scalar == Float {
     /// Whether ``encode(_:on:generator:)`` gives a state per position (trained on the next item
     /// at every position) or one per row (trained on the item after the window).
     static var predictsEveryPosition: Bool { get }
+}
+
+extension SequenceNetwork {
+    public func lastStates(_ batch: SequenceBatch, on tape: Tape<Float>) -> Tensor<Float> {
+        var generator = SplitMix64(seed: 0)
+        return Self.lastStates(of: encode(batch, on: tape, generator: &generator).value, batch: batch)
+    }
+
+    /// The rows of `states` (as ``encode(_:on:generator:)`` returns them) after each row's
+    /// newest item. An empty history reads the padding state at column 0, a learned "no history"
+    /// start.
+    static func lastStates(of states: Tensor<Float>, batch: SequenceBatch) -> Tensor<Float> {
+        guard predictsEveryPosition else { return states }
+        let d = states.shape[1]
+        var last = Tensor<Float>(zeros: [batch.rows, d])
+        for r in 0..<batch.rows {
+            let row = r * batch.length + max(0, batch.lengths[r] - 1)
+            for j in 0..<d { last.scalars[r * d + j] = states.scalars[row * d + j] }
+        }
+        return last
+    }
 }
 
 /// What distinguishes one sequence model from another: its hyper-parameters and network.

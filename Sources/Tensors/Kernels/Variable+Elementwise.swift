@@ -42,6 +42,28 @@ extension Variable {
         }
     }
 
+    /// `y[j] = op(x[j · sx], z[j · sz])` for `j < count`. The strides are 0 or 1 in practice;
+    /// those cases get loops of their own, which the compiler vectorizes.
+    @inline(__always)
+    static func combine(
+        _ run: (
+            y: UnsafeMutablePointer<Scalar>, x: UnsafePointer<Scalar>, sx: Int, z: UnsafePointer<Scalar>, sz: Int,
+            count: Int
+        ), _ op: (Scalar, Scalar) -> Scalar
+    ) {
+        let (y, x, sx, z, sz, count) = run
+        switch (sx, sz) {
+        case (1, 1): for j in 0..<count { y[j] = op(x[j], z[j]) }
+        case (1, 0):
+            let c = z[0]
+            for j in 0..<count { y[j] = op(x[j], c) }
+        case (0, 1):
+            let c = x[0]
+            for j in 0..<count { y[j] = op(c, z[j]) }
+        default: for j in 0..<count { y[j] = op(x[j * sx], z[j * sz]) }
+        }
+    }
+
     /// The shape two operands broadcast to.
     public static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
         let rank = max(a.count, b.count)
@@ -64,12 +86,14 @@ extension Variable {
         x.withUnsafeBufferPointer { x in
             z.withUnsafeBufferPointer { z in
                 out.scalars.withUnsafeMutableBufferPointer { y in
+                    guard let x = x.baseAddress, let z = z.baseAddress, let y = y.baseAddress else { return }
                     map.forEachRun { o, ia, ib, count, sa, sb in
+                        let run = (y + o, x + ia, sa, z + ib, sb, count)
                         switch kind {
-                        case .add: for j in 0..<count { y[o + j] = x[ia + j * sa] + z[ib + j * sb] }
-                        case .subtract: for j in 0..<count { y[o + j] = x[ia + j * sa] - z[ib + j * sb] }
-                        case .multiply: for j in 0..<count { y[o + j] = x[ia + j * sa] * z[ib + j * sb] }
-                        case .divide: for j in 0..<count { y[o + j] = x[ia + j * sa] / z[ib + j * sb] }
+                        case .add: Self.combine(run, +)
+                        case .subtract: Self.combine(run, -)
+                        case .multiply: Self.combine(run, *)
+                        case .divide: Self.combine(run, /)
                         }
                     }
                 }

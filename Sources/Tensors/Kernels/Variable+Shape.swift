@@ -19,6 +19,10 @@ extension Variable {
             permutation.sorted() == Array(shape.indices),
             "permute: \(permutation) is not a permutation of the axes of \(shape)")
         let outShape = permutation.map { shape[$0] }
+        // Moving only axes of length 1 leaves the elements in order: a reshape, no copy (the head
+        // split of one-head attention).
+        let moved = permutation.filter { shape[$0] != 1 }
+        if moved == moved.sorted() { return reshaped(outShape) }
         let inStrides = Tensor<Scalar>.strides(of: shape)
         // Output walk with the input as the "broadcast" operand, strides permuted.
         let map = BroadcastMap(strided: outShape, permutation.map { inStrides[$0] })

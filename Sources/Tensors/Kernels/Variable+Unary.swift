@@ -28,7 +28,11 @@ extension Variable {
         x.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
                 Parallel.forEachChunk(of: 0..<x.count, minimumChunk: 1 << 15) { range in
-                    for i in range { y[i] = Self.apply(kind, x[i]) }
+                    if kind == .gelu, let x = x.baseAddress, let y = y.baseAddress {
+                        Scalar._gelu(x + range.lowerBound, y + range.lowerBound, range.count)
+                    } else {
+                        for i in range { y[i] = Self.apply(kind, x[i]) }
+                    }
                 }
             }
         }
@@ -38,7 +42,14 @@ extension Variable {
                 x.withUnsafeBufferPointer { x in
                     output.value.scalars.withUnsafeBufferPointer { y in
                         Parallel.forEachChunk(of: 0..<dx.count, minimumChunk: 1 << 15) { range in
-                            for i in range { dx[i] += dy[i] * Self.derivative(kind, x[i], y[i]) }
+                            if kind == .gelu, let x = x.baseAddress, let dy = dy.baseAddress,
+                                let dx = dx.baseAddress
+                            {
+                                let start = range.lowerBound
+                                Scalar._geluBackward(x + start, dy + start, dx + start, range.count)
+                            } else {
+                                for i in range { dx[i] += dy[i] * Self.derivative(kind, x[i], y[i]) }
+                            }
                         }
                     }
                 }
