@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Load on `reckit serve` with wrk (Debian's package) on this machine: an ml-1m model (EASE)
-# over a store holding all of ml-1m. Measures /api/recommend/{user} throughput and latency
-# (random users), feedback ingestion (one event per POST, each committed before its 200), and
-# the server's RSS before, during and after a 60-second run. Loopback only; bounded in time.
+# Load on `reckit serve` with wrk (Debian's package) on this machine: an ml-1m model (SASRec by
+# default: 2 blocks, width 64, the newest 200 items, 3 epochs, since serving cost does not depend
+# on how long it trained) over a store holding all of ml-1m. Measures /api/recommend/{user}
+# throughput and latency (random users), feedback ingestion (one event per POST, each committed
+# before its 200), and the server's RSS before, during and after the run. wrk runs one thread
+# (it shares the 2 cores with the server) at `connections` and at 32 connections. Loopback only;
+# bounded in time.
 #
-# usage: benchmarks/server_load.sh [model] [seconds]
+# usage: benchmarks/server_load.sh [model] [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model="${1:-ease}"
+model="${1:-sasrec}"
 seconds="${2:-60}"
+connections="${3:-8}"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product reckit >/dev/null
 R=.build/release/reckit
@@ -16,7 +20,9 @@ $R data fetch ml-1m >/dev/null
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 $R db import ml-1m --db "$work/events.sqlite" >/dev/null
-$R train --data ml-1m --model "$model" --out "$work/model" >/dev/null 2>&1
+params=()
+[ "$model" = sasrec ] && params=(--param epochs=3 --param max_length=200)
+$R train --data ml-1m --model "$model" "${params[@]}" --out "$work/model" >/dev/null 2>&1
 port=18087
 $R serve --model "$work/model" --db "$work/events.sqlite" --port $port >/dev/null 2>&1 &
 server=$!
@@ -39,12 +45,14 @@ request = function()
   return wrk.format("POST", "/api/feedback", {["Content-Type"] = "application/json"}, body)
 end
 LUA
-echo "== recommend, ${seconds}s, 2 threads, 32 connections"
+echo "== recommend, ${seconds}s, 1 thread, $connections connections"
 ( for t in $(seq 1 6); do sleep $((seconds / 6)); echo "   RSS at ${t}/6: $(rss)"; done ) &
 sampler=$!
-wrk -t2 -c32 -d"${seconds}s" --latency -s "$work/recommend.lua" "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket"
+wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$work/recommend.lua" "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket"
 wait $sampler
 echo "server RSS after recommend load: $(rss)"
-echo "== feedback ingestion, 20s, 2 threads, 32 connections (one event per request)"
-wrk -t2 -c32 -d20s --latency -s "$work/feedback.lua" "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket"
+echo "== recommend, 20s, 1 thread, 32 connections"
+wrk -t1 -c32 -d20s --latency -s "$work/recommend.lua" "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket"
+echo "== feedback ingestion, 20s, 1 thread, $connections connections (one event per request)"
+wrk -t1 -c"$connections" -d20s --latency -s "$work/feedback.lua" "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket"
 echo "server RSS after ingestion: $(rss)"
