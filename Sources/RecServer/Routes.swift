@@ -126,13 +126,13 @@ public enum RecKitServer {
         // Feedback
         router.post("/api/feedback") { request, context -> RowAffected in
             let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
-            let changed = try store.insertFeedback(feedback.map(\.stored), overwrite: false)
+            let changed = try await store.commitFeedback(feedback.map(\.stored), overwrite: false)
             metrics.feedbackIngested.increment(by: Int64(changed))
             return RowAffected(RowAffected: changed)
         }
         router.put("/api/feedback") { request, context -> RowAffected in
             let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
-            let changed = try store.insertFeedback(feedback.map(\.stored), overwrite: true)
+            let changed = try await store.commitFeedback(feedback.map(\.stored), overwrite: true)
             metrics.feedbackIngested.increment(by: Int64(changed))
             return RowAffected(RowAffected: changed)
         }

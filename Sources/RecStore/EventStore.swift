@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// Users, items and feedback in one SQLite database (GRDB, WAL mode), the server's source of
 /// truth: a write returns only after its transaction has committed.
@@ -12,6 +13,9 @@ public final class EventStore: Sendable {
     public static let maximumIdentifierLength = 256
 
     private let database: DatabasePool
+    /// Feedback writes waiting for ``commitFeedback(_:overwrite:)``'s next transaction.
+    private let pending = Mutex(PendingWrites())
+    private let writeQueue = DispatchQueue(label: "reckit.store.feedback-commits")
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String, durableAgainstPowerLoss: Bool = false) throws {
@@ -52,9 +56,15 @@ public final class EventStore: Sendable {
                     CREATE INDEX feedback_by_item ON feedback (item_id);
                     """)
         }
-        migrator.registerMigration("v2: index hidden items") { db in
-            // Every recommendation reads the hidden items; a partial index keeps that off a table scan.
-            try db.execute(sql: "CREATE INDEX items_hidden ON items (id) WHERE is_hidden = 1")
+        migrator.registerMigration("v2: indexes for ranking reads") { db in
+            // Every recommendation reads the hidden items and the user's (type, item) history: a
+            // partial index keeps the first off a table scan, a covering one the second off the table.
+            try db.execute(
+                sql: """
+                    CREATE INDEX items_hidden ON items (id) WHERE is_hidden = 1;
+                    DROP INDEX feedback_by_user;
+                    CREATE INDEX feedback_by_user ON feedback (user_id, timestamp, type, item_id);
+                    """)
         }
         return migrator
     }
@@ -247,31 +257,102 @@ public final class EventStore: Sendable {
     /// - Returns: The rows inserted or replaced.
     @discardableResult
     public func insertFeedback(_ feedback: [StoredFeedback], overwrite: Bool) throws -> Int {
+        try Self.validate(feedback)
+        return try database.write { db in try Self.insert(feedback, overwrite: overwrite, db) }
+    }
+
+    /// ``insertFeedback(_:overwrite:)`` for concurrent callers (the server): writes that arrive
+    /// while a commit is running are committed together in the next transaction (group commit),
+    /// on a queue of their own, and each caller resumes once the transaction holding its rows has
+    /// committed. A transaction that fails is retried write by write, so one failing write
+    /// cannot fail the others.
+    ///
+    /// - Returns: The rows inserted or replaced by this caller's write.
+    public func commitFeedback(_ feedback: [StoredFeedback], overwrite: Bool) async throws -> Int {
+        try Self.validate(feedback)
+        return try await withCheckedThrowingContinuation { continuation in
+            let write = PendingWrite(feedback: feedback, overwrite: overwrite, continuation: continuation)
+            let startsCommitting = pending.withLock { state in
+                state.writes.append(write)
+                defer { state.committing = true }
+                return !state.committing
+            }
+            if startsCommitting { writeQueue.async { self.commitPending() } }
+        }
+    }
+
+    /// Commits pending writes, a group per transaction, until none are left.
+    private func commitPending() {
+        while true {
+            let group = pending.withLock { state in
+                defer { state.writes = [] }
+                if state.writes.isEmpty { state.committing = false }
+                return state.writes
+            }
+            if group.isEmpty { return }
+            do {
+                let changed = try database.write { db in
+                    try group.map { try Self.insert($0.feedback, overwrite: $0.overwrite, db) }
+                }
+                for (write, count) in zip(group, changed) { write.continuation.resume(returning: count) }
+            } catch {
+                for write in group {
+                    do {
+                        let changed = try database.write { db in
+                            try Self.insert(write.feedback, overwrite: write.overwrite, db)
+                        }
+                        write.continuation.resume(returning: changed)
+                    } catch {
+                        write.continuation.resume(throwing: error)
+                    }
+                }
+            }
+        }
+    }
+
+    struct PendingWrite: Sendable {
+        var feedback: [StoredFeedback]
+        var overwrite: Bool
+        var continuation: CheckedContinuation<Int, any Error>
+    }
+
+    struct PendingWrites: Sendable {
+        var writes: [PendingWrite] = []
+        /// Whether `commitPending` is scheduled or running.
+        var committing = false
+    }
+
+    static func validate(_ feedback: [StoredFeedback]) throws {
         for entry in feedback {
-            try Self.check(entry.feedbackType, "FeedbackType")
-            try Self.check(entry.userID, "UserId")
-            try Self.check(entry.itemID, "ItemId")
+            try check(entry.feedbackType, "FeedbackType")
+            try check(entry.userID, "UserId")
+            try check(entry.itemID, "ItemId")
             guard entry.value.isFinite else {
                 throw StoreError.invalid(field: "Value", reason: "must be a finite number")
             }
         }
-        return try database.write { db in
-            var changed = 0
-            for entry in feedback {
-                try db.execute(sql: "INSERT OR IGNORE INTO users (id) VALUES (?)", arguments: [entry.userID])
-                try db.execute(sql: "INSERT OR IGNORE INTO items (id) VALUES (?)", arguments: [entry.itemID])
-                try db.execute(
-                    sql: """
-                        INSERT OR \(overwrite ? "REPLACE" : "IGNORE") INTO feedback
-                        (type, user_id, item_id, value, timestamp, comment) VALUES (?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        entry.feedbackType, entry.userID, entry.itemID, entry.value, entry.timestamp, entry.comment,
-                    ])
-                changed += db.changesCount
-            }
-            return changed
+    }
+
+    static func insert(_ feedback: [StoredFeedback], overwrite: Bool, _ db: Database) throws -> Int {
+        var changed = 0
+        for entry in feedback {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO users (id) VALUES (?)").execute(arguments: [
+                entry.userID
+            ])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO items (id) VALUES (?)").execute(arguments: [
+                entry.itemID
+            ])
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR \(overwrite ? "REPLACE" : "IGNORE") INTO feedback
+                    (type, user_id, item_id, value, timestamp, comment) VALUES (?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                entry.feedbackType, entry.userID, entry.itemID, entry.value, entry.timestamp, entry.comment,
+            ])
+            changed += db.changesCount
         }
+        return changed
     }
 
     static func feedback(_ row: Row) -> StoredFeedback {

@@ -36,6 +36,35 @@ struct EventStoreTests {
         #expect(throws: StoreError.badCursor) { try store.users(count: 3, after: "%%%") }
     }
 
+    @Test func concurrentCommitsEachGetTheirOwnCountAndAllLand() async throws {
+        let store = try EventStore(path: path)
+        // 300 writers at once: each writes its own item twice (POST keeps the first, so 1 row
+        // changed) and every third also overwrites a shared row with PUT (1 row changed).
+        let counts = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for writer in 0..<300 {
+                group.addTask {
+                    let own = StoredFeedback(feedbackType: "click", userID: "u\(writer % 7)", itemID: "i\(writer)")
+                    let shared = StoredFeedback(feedbackType: "like", userID: "shared", itemID: "x", value: 1)
+                    let changed = try await store.commitFeedback(
+                        writer % 3 == 0 ? [own, own, shared] : [own, own], overwrite: writer % 3 == 0)
+                    return (writer, changed)
+                }
+            }
+            return try await group.reduce(into: [Int: Int]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(counts.count == 300)
+        for (writer, changed) in counts {
+            // With PUT the second copy replaces the first: 2 own rows written, plus the shared one.
+            #expect(changed == (writer % 3 == 0 ? 3 : 1), "writer \(writer)")
+        }
+        #expect(try store.counts() == (8, 301, 301))
+        await #expect(throws: StoreError.invalid(field: "UserId", reason: "must not be empty")) {
+            try await store.commitFeedback(
+                [StoredFeedback(feedbackType: "click", userID: "", itemID: "z")], overwrite: false)
+        }
+        #expect(try store.counts() == (8, 301, 301))
+    }
+
     @Test func popularCountsPositiveTypesOnly() throws {
         let store = try EventStore(path: path)
         try store.insertFeedback(
