@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Load on `reckit serve` with wrk (Debian's package) on this machine: an ml-1m model (SASRec by
-# default: 2 blocks, width 64, the newest 200 items, 3 epochs, since serving cost does not depend
+# default: 2 blocks, width 64, reading the newest MAX_LENGTH items (default 50, the model's own
+# default; 200 is the paper's ml-1m setting), trained 3 epochs, since serving cost does not depend
 # on how long it trained) over a store holding all of ml-1m. Measures /api/recommend/{user}
 # throughput and latency (random users), feedback ingestion (one event per POST, each committed
 # before its 200), and the server's RSS before, during and after the run. wrk runs one thread
 # (it shares the 2 cores with the server) at `connections` and at 32 connections. Loopback only;
 # bounded in time.
 #
-# usage: benchmarks/server_load.sh [model] [seconds] [connections]
+# usage: [MAX_LENGTH=50] benchmarks/server_load.sh [model] [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="${1:-sasrec}"
@@ -21,7 +22,7 @@ work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 $R db import ml-1m --db "$work/events.sqlite" >/dev/null
 params=()
-[ "$model" = sasrec ] && params=(--param epochs=3 --param max_length=200)
+[ "$model" = sasrec ] && params=(--param epochs=3 --param "max_length=${MAX_LENGTH:-50}")
 $R train --data ml-1m --model "$model" "${params[@]}" --out "$work/model" >/dev/null 2>&1
 port=18087
 $R serve --model "$work/model" --db "$work/events.sqlite" --port $port >/dev/null 2>&1 &
