@@ -20,6 +20,28 @@ public protocol TensorScalar: Real, BinaryFloatingPoint, Sendable {
     /// GELU's backward, `dx += dy · (Φ(x) + x · φ(x))`.
     static func _geluBackward(
         _ x: UnsafePointer<Self>, _ dy: UnsafePointer<Self>, _ dx: UnsafeMutablePointer<Self>, _ count: Int)
+    /// `log Σ exp(z[j])` over `count` elements, stable (shifted by the largest); NaN if any element
+    /// is NaN, `-inf` if all are `-inf`.
+    static func _logSumExp(_ z: UnsafePointer<Self>, _ count: Int) -> Self
+    /// `z[j] = scale · exp(z[j] - shift)` in place.
+    static func _scaledExp(_ z: UnsafeMutablePointer<Self>, _ count: Int, shift: Self, scale: Self)
+}
+
+extension TensorScalar {
+    /// The scalar reference of ``_logSumExp(_:_:)``, which `Double` uses.
+    static func scalarLogSumExp(_ z: UnsafePointer<Self>, _ count: Int) -> Self {
+        var peak = -Self.infinity
+        var hasNaN = false
+        for j in 0..<count {
+            let v = z[j]
+            if v.isNaN { hasNaN = true } else if v > peak { peak = v }
+        }
+        if hasNaN { return .nan }
+        if peak == -.infinity { return peak }
+        var sum: Self = 0
+        for j in 0..<count { sum += .exp(z[j] - peak) }
+        return peak + .log(sum)
+    }
 }
 
 extension Float: TensorScalar {
@@ -40,6 +62,12 @@ extension Float: TensorScalar {
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ count: Int
     ) {
         VectorMath.geluBackward(x, dy, dx, count)
+    }
+    public static func _logSumExp(_ z: UnsafePointer<Float>, _ count: Int) -> Float {
+        VectorMath.logSumExp(z, count)
+    }
+    public static func _scaledExp(_ z: UnsafeMutablePointer<Float>, _ count: Int, shift: Float, scale: Float) {
+        VectorMath.scaledExp(z, count, shift: shift, scale: scale)
     }
 }
 
@@ -64,6 +92,12 @@ extension Double: TensorScalar {
             let cdf = (1 + Double.erf(x[i] / .sqrt(2))) / 2
             dx[i] += dy[i] * (cdf + x[i] * .exp(-x[i] * x[i] / 2) / .sqrt(2 * .pi))
         }
+    }
+    public static func _logSumExp(_ z: UnsafePointer<Double>, _ count: Int) -> Double {
+        scalarLogSumExp(z, count)
+    }
+    public static func _scaledExp(_ z: UnsafeMutablePointer<Double>, _ count: Int, shift: Double, scale: Double) {
+        for j in 0..<count { z[j] = scale * .exp(z[j] - shift) }
     }
 }
 

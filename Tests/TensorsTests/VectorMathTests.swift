@@ -70,6 +70,30 @@ struct VectorMathTests {
         #expect(nanOut[0].isNaN && nanGradient[0].isNaN)
     }
 
+    @Test func logSumExpAndScaledExpMatchFloat64() {
+        for count in [1, 15, 16, 17, 100, 3_707] {
+            let z = (0..<count).map { Float(sin(Double($0) * 1.3) * 30 + Double($0 % 7)) }
+            let exact = z.map(Double.init).max().map { peak in
+                peak + Foundation.log(z.reduce(0) { $0 + Foundation.exp(Double($1) - peak) })
+            }
+            let approximation = VectorMath.logSumExp(z, count)
+            #expect(abs(Double(approximation) - (exact ?? 0)) < 1e-5, "count \(count)")
+            var scaled = z
+            VectorMath.scaledExp(&scaled, count, shift: approximation, scale: 0.5)
+            for j in 0..<count {
+                // The argument as the kernel forms it, in Float32: its rounding is not exp's error.
+                let reference = 0.5 * Foundation.exp(Double(z[j] - approximation))
+                #expect(abs(Double(scaled[j]) - reference) <= 4e-7 * reference, "count \(count), element \(j)")
+            }
+        }
+        // Masked (-inf) entries add nothing; all masked gives -inf; NaN anywhere gives NaN.
+        let masked: [Float] = [1, -.infinity, 2] + [Float](repeating: -.infinity, count: 20)
+        #expect(abs(VectorMath.logSumExp(masked, masked.count) - Float(Foundation.log(M_E + M_E * M_E))) < 1e-6)
+        #expect(VectorMath.logSumExp([Float](repeating: -.infinity, count: 20), 20) == -.infinity)
+        #expect(VectorMath.logSumExp([Float](repeating: 0, count: 20) + [.nan], 21).isNaN)
+        #expect(VectorMath.logSumExp([.nan] + [Float](repeating: 0, count: 20), 21).isNaN)
+    }
+
     @Test func floatGELUOnTheTapeAgreesWithDouble() {
         let values = Self.grid(-5, 5, 77)
         let p32 = Parameter(Tensor(shape: [7, 11], scalars: values))

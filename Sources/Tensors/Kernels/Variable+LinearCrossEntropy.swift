@@ -94,7 +94,9 @@ extension Variable {
                                 for j in 0..<c { z[r * c + j] = 0 }
                                 continue
                             }
-                            for j in 0..<c { z[r * c + j] = scale * .exp(z[r * c + j] - logSumExp[i]) }
+                            if let base = z.baseAddress {
+                                Scalar._scaledExp(base + r * c, c, shift: logSumExp[i], scale: scale)
+                            }
                             z[r * c + Int(targets[i])] -= scale
                         }
                     }
@@ -108,17 +110,8 @@ extension Variable {
 
     /// `log Σ exp(z)` over `count` elements, stable; NaN if any element is NaN.
     static func logSumExp(_ z: UnsafeBufferPointer<Scalar>, offset: Int, count: Int) -> Scalar {
-        var peak = -Scalar.infinity
-        var hasNaN = false
-        for j in 0..<count {
-            let v = z[offset + j]
-            if v.isNaN { hasNaN = true } else if v > peak { peak = v }
-        }
-        if hasNaN { return .nan }
-        if peak == -.infinity { return peak }
-        var sum: Scalar = 0
-        for j in 0..<count { sum += .exp(z[offset + j] - peak) }
-        return peak + .log(sum)
+        guard let base = z.baseAddress, count > 0 else { return -.infinity }
+        return Scalar._logSumExp(base + offset, count)
     }
 
     /// `dH_r += G · W`, `dW += Gᵀ · H_r`, `db += Σ G` for one chunk of logit gradients `G (rows, C)`.

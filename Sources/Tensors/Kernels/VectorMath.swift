@@ -1,3 +1,5 @@
+import Foundation
+
 /// `exp`, `erf` and GELU on `SIMD16<Float>` lanes, for the kernels where the scalar library
 /// calls (`expf`, `erff`) dominate: GELU in every Transformer block took 18% of a SASRec request
 /// on ml-1m through `erff`, one call per element.
@@ -7,8 +9,10 @@
 /// library functions (``TensorScalar/_gelu(_:_:_:)``), so the gradient checks in Float64 run the
 /// exact formulas.
 ///
-/// Clamps use `pointwiseMin` / `pointwiseMax`: `SIMD.clamped(lowerBound:upperBound:)` runs lane by
-/// lane, about 35 times slower on this machine.
+/// Clamps and maxima use `minimum` / `maximum` below, a compare and a blend:
+/// `SIMD.clamped(lowerBound:upperBound:)` and, inside this module, `pointwiseMax` compiled to a
+/// loop over lanes through the stack (NaN handling per lane), 35 times slower and a quarter of a
+/// SASRec training step respectively.
 public enum VectorMath {
     public typealias Vector = SIMD16<Float>
 
@@ -17,7 +21,7 @@ public enum VectorMath {
     /// clamped to `[-87.3, 88.7]`, so the result is a normal float (or `inf` above).
     @inline(__always)
     public static func exp(_ x: Vector) -> Vector {
-        let clamped = pointwiseMax(pointwiseMin(x, Vector(repeating: 88.7)), Vector(repeating: -87.3))
+        let clamped = maximum(minimum(x, Vector(repeating: 88.7)), Vector(repeating: -87.3))
         // Adding 1.5 · 2²³ rounds to an integer and leaves it in the low mantissa bits.
         let shifter = Vector(repeating: 12_582_912)
         let shifted = clamped * Vector(repeating: 1.442_695_040_888_963_4) + shifter
@@ -40,7 +44,7 @@ public enum VectorMath {
     /// `x²`, made with NumPy (`benchmarks/erf_fit.py`).
     @inline(__always)
     public static func erf(_ x: Vector) -> Vector {
-        let clamped = pointwiseMax(pointwiseMin(x, Vector(repeating: 4)), Vector(repeating: -4))
+        let clamped = maximum(minimum(x, Vector(repeating: 4)), Vector(repeating: -4))
         let u = clamped * clamped
         var p = Vector(repeating: 1.967_192_631_013_858_8e-08) * u + Vector(repeating: -1.942_183_871_506_131_3e-06)
         p = p * u + Vector(repeating: 0.000_141_264_565_172_605_22)
@@ -52,7 +56,7 @@ public enum VectorMath {
         q = q * u + Vector(repeating: 0.115_034_334_361_553_19)
         q = q * u + Vector(repeating: 0.510_615_229_606_628_4)
         q = q * u + Vector(repeating: 1)
-        return pointwiseMax(pointwiseMin(clamped * p / q, Vector(repeating: 1)), Vector(repeating: -1))
+        return maximum(minimum(clamped * p / q, Vector(repeating: 1)), Vector(repeating: -1))
     }
 
     /// `y[i] = x[i] · Φ(x[i])`, `Φ(x) = (1 + erf(x / √2)) / 2`.
@@ -89,6 +93,60 @@ public enum VectorMath {
             for lane in 0..<(count - i) { dx[i + lane] = result[lane] }
         }
     }
+
+    /// `log Σ exp(z[i])`, shifted by the largest element; NaN if any element is NaN, `-inf` if
+    /// all are `-inf` (or `count` is 0).
+    public static func logSumExp(_ z: UnsafePointer<Float>, _ count: Int) -> Float {
+        var peaks = Vector(repeating: -.infinity)
+        var nan = SIMDMask<SIMD16<Int32>>()
+        var i = 0
+        while i + 16 <= count {
+            let v = load(z + i)
+            nan .|= v .!= v
+            peaks = maximum(peaks, v)
+            i += 16
+        }
+        var peak = peaks.max()
+        for j in i..<count {
+            if z[j].isNaN { return .nan }
+            peak = Swift.max(peak, z[j])
+        }
+        if any(nan) { return .nan }
+        if peak == -.infinity { return peak }
+        let shift = Vector(repeating: peak)
+        var sums = Vector()
+        i = 0
+        while i + 16 <= count {
+            sums += exp(load(z + i) - shift)
+            i += 16
+        }
+        var sum = sums.sum()
+        if i < count {
+            var lanes = Vector(repeating: -.infinity)
+            for lane in 0..<(count - i) { lanes[lane] = z[i + lane] }
+            sum += exp(lanes - shift).replacing(with: 0, where: lanes .== Vector(repeating: -.infinity)).sum()
+        }
+        return peak + Foundation.log(sum)
+    }
+
+    /// `z[i] = scale · exp(z[i] - shift)` in place.
+    public static func scaledExp(_ z: UnsafeMutablePointer<Float>, _ count: Int, shift: Float, scale: Float) {
+        let (s, k) = (Vector(repeating: shift), Vector(repeating: scale))
+        var i = 0
+        while i + 16 <= count {
+            store(k * exp(load(z + i) - s), z + i)
+            i += 16
+        }
+        if i < count { tail(z, z, from: i, to: count) { k * exp($0 - s) } }
+    }
+
+    /// The larger of each pair of lanes; `a`'s lane where either is NaN.
+    @inline(__always)
+    static func maximum(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .> a) }
+
+    /// The smaller of each pair of lanes; `a`'s lane where either is NaN.
+    @inline(__always)
+    static func minimum(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: b .< a) }
 
     @inline(__always)
     static func cdf(_ v: Vector) -> Vector {
