@@ -64,6 +64,17 @@ extension Variable {
         }
     }
 
+    /// `d[j · step] += term(j)` for `j < count`; a step of 0 (a broadcast operand) adds the sum
+    /// of the terms to `d[0]`, in the four chains of ``rowSum(_:_:)``.
+    @inline(__always)
+    static func accumulate(_ d: UnsafeMutablePointer<Scalar>, _ step: Int, _ count: Int, _ term: (Int) -> Scalar) {
+        switch step {
+        case 1: for j in 0..<count { d[j] += term(j) }
+        case 0: d[0] += rowSum(count, term)
+        default: for j in 0..<count { d[j &* step] += term(j) }
+        }
+    }
+
     /// The shape two operands broadcast to.
     public static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
         let rank = max(a.count, b.count)
@@ -107,11 +118,13 @@ extension Variable {
             } else if a.requiresGradient {
                 a.withGradient { da in
                     z.withUnsafeBufferPointer { z in
+                        guard let da = da.baseAddress, let dy = dy.baseAddress, let z = z.baseAddress else { return }
                         map.forEachRun { o, ia, ib, count, sa, sb in
+                            let (g, w) = (dy + o, z + ib)
                             switch kind {
-                            case .add, .subtract: for j in 0..<count { da[ia + j * sa] += dy[o + j] }
-                            case .multiply: for j in 0..<count { da[ia + j * sa] += dy[o + j] * z[ib + j * sb] }
-                            case .divide: for j in 0..<count { da[ia + j * sa] += dy[o + j] / z[ib + j * sb] }
+                            case .add, .subtract: Self.accumulate(da + ia, sa, count) { g[$0] }
+                            case .multiply: Self.accumulate(da + ia, sa, count) { g[$0] * w[$0 &* sb] }
+                            case .divide: Self.accumulate(da + ia, sa, count) { g[$0] / w[$0 &* sb] }
                             }
                         }
                     }
@@ -123,16 +136,19 @@ extension Variable {
                 b.withGradient { db in
                     x.withUnsafeBufferPointer { x in
                         z.withUnsafeBufferPointer { z in
+                            guard let db = db.baseAddress, let dy = dy.baseAddress, let x = x.baseAddress,
+                                let z = z.baseAddress
+                            else { return }
                             map.forEachRun { o, ia, ib, count, sa, sb in
-                                for j in 0..<count {
-                                    let g = dy[o + j]
-                                    switch kind {
-                                    case .add: db[ib + j * sb] += g
-                                    case .subtract: db[ib + j * sb] -= g
-                                    case .multiply: db[ib + j * sb] += g * x[ia + j * sa]
-                                    case .divide:
-                                        let d = z[ib + j * sb]
-                                        db[ib + j * sb] -= g * x[ia + j * sa] / (d * d)
+                                let (g, v, w) = (dy + o, x + ia, z + ib)
+                                switch kind {
+                                case .add: Self.accumulate(db + ib, sb, count) { g[$0] }
+                                case .subtract: Self.accumulate(db + ib, sb, count) { -g[$0] }
+                                case .multiply: Self.accumulate(db + ib, sb, count) { g[$0] * v[$0 &* sa] }
+                                case .divide:
+                                    Self.accumulate(db + ib, sb, count) {
+                                        let d = w[$0 &* sb]
+                                        return -g[$0] * v[$0 &* sa] / (d * d)
                                     }
                                 }
                             }

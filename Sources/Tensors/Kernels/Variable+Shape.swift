@@ -67,16 +67,17 @@ extension Variable {
         var out = Tensor<Scalar>(zeros: outShape)
         value.scalars.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
-                for o in 0..<outer {
-                    for j in 0..<block { y[o * block + j] = x[o * width + start + j] }
-                }
+                guard let x = x.baseAddress, let y = y.baseAddress else { return }
+                for o in 0..<outer { (y + o * block).update(from: x + o * width + start, count: block) }
             }
         }
         let input = self
         return Variable.result(out, inputs: [self]) { _, dy in
             input.withGradient { dx in
+                guard let dx = dx.baseAddress, let dy = dy.baseAddress else { return }
                 for o in 0..<outer {
-                    for j in 0..<block { dx[o * width + start + j] += dy[o * block + j] }
+                    let (target, source) = (dx + o * width + start, dy + o * block)
+                    for j in 0..<block { target[j] += source[j] }
                 }
             }
         }
