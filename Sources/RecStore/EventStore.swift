@@ -239,13 +239,24 @@ public final class EventStore: Sendable {
     }
 
     /// Identifiers of the items in `category`.
+    ///
+    /// Categories are stored as JSON text written by one encoder, so SQLite first keeps the rows
+    /// whose text contains the category's own JSON string; only those are decoded, which also
+    /// drops the rare false match (a quoted category inside another's escaped text).
     public func items(inCategory category: String) throws -> Set<String> {
-        try database.read { db in
-            Set(
-                try Row.fetchAll(db, sql: "SELECT * FROM items").map(Self.item).filter {
-                    $0.categories.contains(category)
+        let needle = JSONValue.string(category).text
+        return try database.read { db in
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT id, categories FROM items WHERE instr(categories, ?) > 0"),
+                arguments: [needle])
+            var result = Set<String>()
+            while let row = try rows.next() {
+                guard case .array(let values) = JSONValue(text: row[1]), values.contains(.string(category)) else {
+                    continue
                 }
-                .map(\.itemID))
+                result.insert(row[0])
+            }
+            return result
         }
     }
 

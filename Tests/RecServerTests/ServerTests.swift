@@ -98,6 +98,31 @@ struct ServerTests {
         }
     }
 
+    @Test func aCategoryKeepsOnlyItsItems() async throws {
+        let (app, service) = try app()
+        // Two unseen items of other blocks, tagged; u0-0's best overall (i0-0) is not.
+        try service.store.upsertItems([
+            StoredItem(itemID: "i1-0", categories: ["blue", "green"]),
+            StoredItem(itemID: "i2-0", categories: ["blue"]),
+            StoredItem(itemID: "i2-1", categories: ["blue-ish"]),
+        ])
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/recommend/u0-0/blue?n=5", method: .get) { response in
+                #expect(response.status == .ok)
+                let ids = try #require(try json(response) as? [String])
+                #expect(Set(ids) == ["i1-0", "i2-0"])
+            }
+            try await client.execute(uri: "/api/recommend/u0-0/green?n=5", method: .get) { response in
+                let ids = try json(response) as? [String]
+                #expect(ids == ["i1-0"])
+            }
+            try await client.execute(uri: "/api/recommend/u0-0/none?n=5", method: .get) { response in
+                let ids = try json(response) as? [String]
+                #expect(ids == [])
+            }
+        }
+    }
+
     @Test func postLeavesExistingFeedbackAndPutOverwrites() async throws {
         let (app, service) = try app()
         try await app.test(.router) { client in

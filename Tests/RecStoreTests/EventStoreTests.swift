@@ -65,6 +65,28 @@ struct EventStoreTests {
         #expect(try store.counts() == (8, 301, 301))
     }
 
+    @Test func itemsInACategoryMatchWholeCategoriesOnly() throws {
+        let store = try EventStore(path: path)
+        try store.upsertItems([
+            StoredItem(itemID: "both", categories: ["Comedy", "Drama"]),
+            StoredItem(itemID: "longer", categories: ["Comedy Drama"]),
+            StoredItem(itemID: "quoted", categories: [#"a","b"#]),
+            StoredItem(itemID: "b", categories: ["b"]),
+            StoredItem(itemID: "accented", categories: ["Comédie", "é/ü"]),
+            StoredItem(itemID: "none"),
+        ])
+        #expect(try store.items(inCategory: "Comedy") == ["both"])
+        #expect(try store.items(inCategory: "Drama") == ["both"])
+        #expect(try store.items(inCategory: "Comedy Drama") == ["longer"])
+        // `"b"` occurs inside the escaped text of `a","b` too; only the whole category counts.
+        #expect(try store.items(inCategory: "b") == ["b"])
+        #expect(try store.items(inCategory: #"a","b"#) == ["quoted"])
+        #expect(try store.items(inCategory: "Comédie") == ["accented"])
+        #expect(try store.items(inCategory: "é/ü") == ["accented"])
+        #expect(try store.items(inCategory: "Com").isEmpty)
+        #expect(try store.items(inCategory: "").isEmpty)
+    }
+
     @Test func popularCountsPositiveTypesOnly() throws {
         let store = try EventStore(path: path)
         try store.insertFeedback(
