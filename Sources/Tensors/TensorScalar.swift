@@ -82,16 +82,15 @@ extension Double: TensorScalar {
             ldc: ldc)
     }
     public static var safeTensorDType: SafeTensor.DType { .f64 }
+    // The exact scalar formulas every other unary op uses (`Variable.apply` / `derivative`).
     public static func _gelu(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
-        for i in 0..<count { y[i] = x[i] * (1 + .erf(x[i] / .sqrt(2))) / 2 }
+        for i in 0..<count { y[i] = Variable<Double>.apply(.gelu, x[i]) }
     }
     public static func _geluBackward(
         _ x: UnsafePointer<Double>, _ dy: UnsafePointer<Double>, _ dx: UnsafeMutablePointer<Double>, _ count: Int
     ) {
-        for i in 0..<count {
-            let cdf = (1 + Double.erf(x[i] / .sqrt(2))) / 2
-            dx[i] += dy[i] * (cdf + x[i] * .exp(-x[i] * x[i] / 2) / .sqrt(2 * .pi))
-        }
+        // GELU's derivative reads only x; the output argument is unused.
+        for i in 0..<count { dx[i] += dy[i] * Variable<Double>.derivative(.gelu, x[i], 0) }
     }
     public static func _logSumExp(_ z: UnsafePointer<Double>, _ count: Int) -> Double {
         scalarLogSumExp(z, count)
