@@ -92,6 +92,38 @@ struct SequenceModelTests {
         #expect(hits >= 11, "\(loss): \(hits) of 12")
     }
 
+    /// A cycle that only the older part of each history shows: users walk a cycle over `c0…c11`
+    /// for 16 events, then see 8 shuffled items from `r0…r11`. The newest window (`max_length`
+    /// 7 reads the newest 8 events) holds no cycle step; `windows=all` trains on all of it.
+    @Test(arguments: [ModelKind.sasrec, .gru4rec])
+    func trainingOnEveryWindowLearnsWhatOnlyOlderEventsShow(kind: ModelKind) throws {
+        var pairs: [(user: String, item: String)] = []
+        var times: [Double] = []
+        var generator = SplitMix64(seed: 11)
+        for u in 0..<48 {
+            let recent = (0..<12).shuffled(using: &generator).prefix(8)
+            let items = (0..<16).map { "c\((u + $0) % 12)" } + recent.map { "r\($0)" }
+            for (t, item) in items.enumerated() {
+                pairs.append(("u\(u)", item))
+                times.append(Double(t))
+            }
+        }
+        let log = InteractionLog(pairs: pairs, timestamps: times)
+        func cycleHits(_ windows: TrainingWindows) throws -> Int {
+            let model = try trained(kind, TrainingData(log: log), ["windows": windows.rawValue])
+            var hits = 0
+            for start in 0..<12 {
+                let history = (0..<3).compactMap { log.itemIDs.index(of: "c\((start + $0) % 12)") }
+                let top = try model.recommend(ScoringContext(history: history), count: 1)
+                if top.first?.item == log.itemIDs.index(of: "c\((start + 3) % 12)") { hits += 1 }
+            }
+            return hits
+        }
+        let (all, newest) = (try cycleHits(.all), try cycleHits(.newest))
+        #expect(all >= 11, "\(kind), windows=all: \(all) of 12")
+        #expect(newest <= 3, "\(kind), windows=newest: \(newest) of 12")
+    }
+
     @Test func theSameSeedGivesTheSameWeights() throws {
         let log = Fixtures.randomLog(users: 30, items: 20, eventsPerUser: 3...12, seed: 7)
         let parameters = ["dropout": "0.3", "epochs": "3"]

@@ -13,6 +13,15 @@ public enum SequenceLoss: String, Sendable, CaseIterable {
     case binaryCrossEntropy = "bce"
 }
 
+/// Which stretches of a user's history an every-position model (SASRec, GRU4Rec) trains on.
+public enum TrainingWindows: String, Sendable, CaseIterable {
+    /// The newest `max_length + 1` items once per epoch, as Kang & McAuley's SASRec does.
+    case newest
+    /// The whole history cut into consecutive windows of `max_length` targets, newest first, so
+    /// every event after a user's first is a target once per epoch.
+    case all
+}
+
 /// Hyper-parameters of the shared training loop.
 public struct SequenceTrainingOptions: Sendable, Equatable {
     public var epochs: Int
@@ -21,6 +30,7 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
     public var weightDecay: Float
     public var maxLength: Int
     public var loss: SequenceLoss
+    public var windows: TrainingWindows
     public var patience: Int
     public var seed: UInt64
 
@@ -38,8 +48,11 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
             maxLength = try reader.int("max_length", default: defaultMaxLength, in: 1...100_000)
             let lossName = try reader.choice("loss", default: "ce", in: SequenceLoss.allCases.map(\.rawValue))
             loss = SequenceLoss(rawValue: lossName) ?? .crossEntropy
+            let windowsName = try reader.choice(
+                "windows", default: TrainingWindows.newest.rawValue, in: TrainingWindows.allCases.map(\.rawValue))
+            windows = TrainingWindows(rawValue: windowsName) ?? .newest
         } else {
-            (maxLength, loss) = (0, .binaryCrossEntropy)
+            (maxLength, loss, windows) = (0, .binaryCrossEntropy, .newest)
         }
         patience = try reader.int("patience", default: 10, in: 1...100_000)
         seed = try reader.uint64("seed", default: 2020)
@@ -53,6 +66,7 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
         if isSequential {
             result["max_length"] = String(maxLength)
             result["loss"] = loss.rawValue
+            result["windows"] = windows.rawValue
         }
         return result
     }
@@ -175,7 +189,12 @@ struct SequenceTrainer<Network: SequenceNetwork> {
         var result: [Example] = []
         for (user, sequence) in sequences.enumerated() where sequence.count >= 2 {
             if Network.predictsEveryPosition {
-                result.append(Example(user: Int32(user), end: sequence.count))
+                // Windows end at the newest item and step back `max_length` targets at a time.
+                var end = sequence.count
+                repeat {
+                    result.append(Example(user: Int32(user), end: end))
+                    end -= options.maxLength
+                } while options.windows == .all && end >= 2
             } else {
                 for end in 1..<sequence.count { result.append(Example(user: Int32(user), end: end + 1)) }
             }
