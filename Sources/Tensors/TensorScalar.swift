@@ -20,6 +20,11 @@ public protocol TensorScalar: Real, BinaryFloatingPoint, Sendable {
     /// GELU's backward, `dx += dy · (Φ(x) + x · φ(x))`.
     static func _geluBackward(
         _ x: UnsafePointer<Self>, _ dy: UnsafePointer<Self>, _ dx: UnsafeMutablePointer<Self>, _ count: Int)
+    /// The logistic function over `count` elements, `y = 1 / (1 + e^-x)` (`x` and `y` may be the
+    /// same buffer): SIMD for `Float`, the scalar formula for `Double`.
+    static func _sigmoid(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ count: Int)
+    /// `y = tanh(x)` over `count` elements (`x` and `y` may be the same buffer).
+    static func _tanh(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ count: Int)
     /// `log Σ exp(z[j])` over `count` elements, stable (shifted by the largest); NaN if any element
     /// is NaN, `-inf` if all are `-inf`.
     static func _logSumExp(_ z: UnsafePointer<Self>, _ count: Int) -> Self
@@ -63,6 +68,12 @@ extension Float: TensorScalar {
     ) {
         VectorMath.geluBackward(x, dy, dx, count)
     }
+    public static func _sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        VectorMath.sigmoid(x, y, count)
+    }
+    public static func _tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        VectorMath.tanh(x, y, count)
+    }
     public static func _logSumExp(_ z: UnsafePointer<Float>, _ count: Int) -> Float {
         VectorMath.logSumExp(z, count)
     }
@@ -91,6 +102,12 @@ extension Double: TensorScalar {
     ) {
         // GELU's derivative reads only x; the output argument is unused.
         for i in 0..<count { dx[i] += dy[i] * Variable<Double>.derivative(.gelu, x[i], 0) }
+    }
+    public static func _sigmoid(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
+        for i in 0..<count { y[i] = Variable<Double>.apply(.sigmoid, x[i]) }
+    }
+    public static func _tanh(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
+        for i in 0..<count { y[i] = Variable<Double>.apply(.tanh, x[i]) }
     }
     public static func _logSumExp(_ z: UnsafePointer<Double>, _ count: Int) -> Double {
         scalarLogSumExp(z, count)

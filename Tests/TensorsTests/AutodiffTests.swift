@@ -294,4 +294,30 @@ struct AutodiffTests {
         tape.backward(scores.sum())
         #expect(table.gradientRows == nil)
     }
+
+    /// The fused GRU step against the same step composed from slices, adds and activations, and
+    /// its gradients against finite differences, for every input.
+    @Test(arguments: seeds)
+    func fusedGRUCellMatchesTheComposedStepAndFiniteDifferences(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let (batch, h) = (3, 5)
+        let gi = parameter([batch, 3 * h], &generator, in: -2..<2)
+        let gh = parameter([batch, 3 * h], &generator, in: -2..<2)
+        let bias = parameter([3 * h], &generator)
+        let state = parameter([batch, h], &generator)
+        let tape = Tape<Double>(recording: false)
+        let (x, y, b, s) = (tape.parameter(gi), tape.parameter(gh), tape.parameter(bias), tape.parameter(state))
+        let fused = Variable.gruCell(inputGates: x, hiddenGates: y, hiddenBias: b, state: s)
+        let z = y + b
+        let r = (x.slice(axis: 1, 0..<h) + z.slice(axis: 1, 0..<h)).sigmoid()
+        let u = (x.slice(axis: 1, h..<(2 * h)) + z.slice(axis: 1, h..<(2 * h))).sigmoid()
+        let n = (x.slice(axis: 1, (2 * h)..<(3 * h)) + r * z.slice(axis: 1, (2 * h)..<(3 * h))).tanh()
+        let composed = n + u * (s - n)
+        #expect(allClose(fused.value.scalars, composed.value.scalars, rtol: 1e-12, atol: 1e-12))
+        expectGradient([gi, gh, bias, state], seed: seed) { tape in
+            Variable.gruCell(
+                inputGates: tape.parameter(gi), hiddenGates: tape.parameter(gh), hiddenBias: tape.parameter(bias),
+                state: tape.parameter(state))
+        }
+    }
 }

@@ -70,6 +70,28 @@ struct VectorMathTests {
         #expect(nanOut[0].isNaN && nanGradient[0].isNaN)
     }
 
+    @Test func sigmoidAndTanhAreWithinTheirStatedErrors() {
+        let x = Self.grid(-100, 100, 200_003) + Self.grid(-1e-3, 1e-3, 1_001) + [0, 1e-30, -1e-30]
+        var (s, t) = ([Float](repeating: 0, count: x.count), [Float](repeating: 0, count: x.count))
+        VectorMath.sigmoid(x, &s, x.count)
+        VectorMath.tanh(x, &t, x.count)
+        var (worstS, worstT) = (0.0, 0.0)
+        for i in x.indices {
+            let v = Double(x[i])
+            worstS = max(worstS, abs(Double(s[i]) - 1 / (1 + Foundation.exp(-v))))
+            worstT = max(worstT, abs(Double(t[i]) - Foundation.tanh(v)))
+            #expect(s[i] >= 0 && s[i] <= 1 && t[i] >= -1 && t[i] <= 1, "at \(v)")
+        }
+        #expect(worstS < 1e-7, "sigmoid: largest error \(worstS)")
+        #expect(worstT < 2.5e-7, "tanh: largest error \(worstT)")
+        // In place, and NaN propagates.
+        var inPlace: [Float] = [0.5, .nan, -3]
+        VectorMath.tanh(inPlace, &inPlace, 3)
+        #expect(abs(Double(inPlace[0]) - Foundation.tanh(0.5)) < 2.5e-7 && inPlace[1].isNaN)
+        VectorMath.sigmoid([.nan], &inPlace, 1)
+        #expect(inPlace[0].isNaN)
+    }
+
     @Test func logSumExpAndScaledExpMatchFloat64() {
         for count in [1, 15, 16, 17, 100, 3_707] {
             let z = (0..<count).map { Float(sin(Double($0) * 1.3) * 30 + Double($0 % 7)) }

@@ -11,8 +11,9 @@ import Tensors
 /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
 /// h' = (1 - z) ⊙ n + z ⊙ h
 /// ```
-/// The input projection of all steps is one GEMM; each step then does one `(B, H)·(H, 3H)` GEMM.
-/// Everything is composed from differentiable primitives, so backward-through-time is the tape's.
+/// The input projection of all steps is one GEMM; each step then does one `(B, H)·(H, 3H)` GEMM
+/// and one fused cell (``Variable/gruCell(inputGates:hiddenGates:hiddenBias:state:)``), so
+/// backward-through-time is the tape's.
 ///
 /// Keys per layer `k`: `weight_ih_l{k}` `(3H, I or H)`, `weight_hh_l{k}` `(3H, H)`,
 /// `bias_ih_l{k}`, `bias_hh_l{k}` `(3H)`.
@@ -61,11 +62,8 @@ public struct GRU<Scalar: TensorScalar>: Layer {
             var outputs: [Variable<Scalar>] = []
             for t in 0..<steps {
                 let gi = projected.slice(axis: 1, t..<(t + 1)).reshaped([batch, 3 * h])
-                let gh = state.matmul(w.hh, transposeOther: true) + w.bhh
-                let r = (gi.slice(axis: 1, 0..<h) + gh.slice(axis: 1, 0..<h)).sigmoid()
-                let z = (gi.slice(axis: 1, h..<(2 * h)) + gh.slice(axis: 1, h..<(2 * h))).sigmoid()
-                let n = (gi.slice(axis: 1, (2 * h)..<(3 * h)) + r * gh.slice(axis: 1, (2 * h)..<(3 * h))).tanh()
-                state = n + z * (state - n)
+                let gh = state.matmul(w.hh, transposeOther: true)
+                state = Variable.gruCell(inputGates: gi, hiddenGates: gh, hiddenBias: w.bhh, state: state)
                 outputs.append(state.reshaped([batch, 1, h]))
             }
             input = steps > 0 ? Variable.concatenate(outputs, axis: 1) : x.constant(Tensor(zeros: [batch, 0, h]))

@@ -28,8 +28,14 @@ extension Variable {
         x.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
                 Parallel.forEachChunk(of: 0..<x.count, minimumChunk: 1 << 15) { range in
-                    if kind == .gelu, let x = x.baseAddress, let y = y.baseAddress {
-                        Scalar._gelu(x + range.lowerBound, y + range.lowerBound, range.count)
+                    if let x = x.baseAddress, let y = y.baseAddress, kind == .gelu || kind == .sigmoid || kind == .tanh
+                    {
+                        let (x, y) = (x + range.lowerBound, y + range.lowerBound)
+                        switch kind {
+                        case .gelu: Scalar._gelu(x, y, range.count)
+                        case .sigmoid: Scalar._sigmoid(x, y, range.count)
+                        default: Scalar._tanh(x, y, range.count)
+                        }
                     } else {
                         for i in range { y[i] = Self.apply(kind, x[i]) }
                     }
