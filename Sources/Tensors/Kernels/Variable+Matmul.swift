@@ -37,7 +37,8 @@ extension Variable {
         let outShape = (a.count == 3 ? [batch] : []) + [m, n]
         let ta: Transpose = transposeSelf ? .transposed : .none
         let tb: Transpose = transposeOther ? .transposed : .none
-        var out = Tensor<Scalar>(zeros: outShape)
+        // A product over an empty inner extent is zeros; otherwise gemm (beta 0) writes every element.
+        var out = k == 0 ? Tensor<Scalar>(zeros: outShape) : Tensor<Scalar>(uninitialized: outShape)
         Self.batchedGemm(
             batch: batch, ta, tb, m: m, n: n, k: k, a: value.scalars, lda: ac, strideA: ar * ac,
             b: other.value.scalars, ldb: bc, strideB: br * bc, beta: 0, c: &out.scalars, ldc: n, strideC: m * n)

@@ -22,7 +22,12 @@ extension Variable {
         value.scalars.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
                 map.forEachRun { o, _, ib, count, _, sb in
-                    for j in 0..<count { y[ib + j * sb] += x[o + j] }
+                    if sb == 0 {
+                        // A run into one output: four chains instead of one long dependency.
+                        y[ib] += Self.rowSum(count) { x[o + $0] }
+                    } else {
+                        for j in 0..<count { y[ib + j * sb] += x[o + j] }
+                    }
                 }
             }
         }

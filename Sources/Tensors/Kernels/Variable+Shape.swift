@@ -26,7 +26,7 @@ extension Variable {
         let inStrides = Tensor<Scalar>.strides(of: shape)
         // Output walk with the input as the "broadcast" operand, strides permuted.
         let map = BroadcastMap(strided: outShape, permutation.map { inStrides[$0] })
-        var out = Tensor<Scalar>(zeros: outShape)
+        var out = Tensor<Scalar>(uninitialized: outShape)
         value.scalars.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
                 map.forEachRun { o, ia, _, count, sa, _ in
@@ -64,7 +64,7 @@ extension Variable {
         var outShape = shape
         outShape[axis] = range.count
         let (width, block, start) = (shape[axis] * inner, range.count * inner, range.lowerBound * inner)
-        var out = Tensor<Scalar>(zeros: outShape)
+        var out = Tensor<Scalar>(uninitialized: outShape)
         value.scalars.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
                 guard let x = x.baseAddress, let y = y.baseAddress else { return }
@@ -102,7 +102,7 @@ extension Variable {
         var outShape = first
         outShape[axis] = width / Swift.max(1, inner)
         if inner == 0 { outShape[axis] = parts.reduce(0) { $0 + $1.value.shape[axis] } }
-        var out = Tensor<Scalar>(zeros: outShape)
+        var out = Tensor<Scalar>(uninitialized: outShape)
         var offsets: [Int] = []
         var start = 0
         for (part, block) in zip(parts, blocks) {

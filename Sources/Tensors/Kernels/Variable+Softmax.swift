@@ -28,40 +28,37 @@ extension Variable {
         let visible: (Int) -> Int = { row in
             causal ? Swift.min(columns, Swift.max(0, row % queries + 1 + columns - queries)) : columns
         }
-        var out = Tensor<Scalar>(zeros: shape)
+        // Every element is written below: visible keys, hidden ones, or a whole NaN row.
+        var out = Tensor<Scalar>(uninitialized: shape)
         value.scalars.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
                 Parallel.forEachChunk(of: 0..<rows, minimumChunk: Swift.max(1, 16_384 / Swift.max(1, columns))) {
                     for row in $0 {
                         let base = row * columns
                         let n = visible(row)
-                        var peak = -Scalar.infinity
-                        var hasNaN = false
-                        for j in 0..<n {
-                            let v = x[base + j]
-                            if v.isNaN { hasNaN = true } else if v > peak { peak = v }
+                        let hidden: Scalar = log ? -.infinity : 0
+                        guard let x = x.baseAddress, let y = y.baseAddress else { continue }
+                        let peak = Self.rowMaximum(n) { x[base + $0] }
+                        if peak == -.infinity {
+                            // Fully masked, unless a NaN lost to the -inf's.
+                            let fill = (0..<n).contains { x[base + $0].isNaN } ? .nan : hidden
+                            for j in 0..<columns { y[base + j] = fill }
+                            continue
                         }
-                        if hasNaN {
+                        // exp(x - peak) on SIMD lanes; a NaN (or +inf) anywhere makes the sum NaN.
+                        (y + base).update(from: x + base, count: n)
+                        Scalar._scaledExp(y + base, n, shift: peak, scale: 1)
+                        let total = Self.rowSum(n) { y[base + $0] }
+                        if total.isNaN || peak.isNaN {
                             for j in 0..<columns { y[base + j] = .nan }
                             continue
                         }
-                        let hidden: Scalar = log ? -.infinity : 0
-                        if peak == -.infinity {
-                            for j in 0..<columns { y[base + j] = hidden }
-                            continue
-                        }
-                        // The exponentials go straight into `y`, so each is computed once.
-                        var total: Scalar = 0
-                        for j in 0..<n {
-                            let e = Scalar.exp(x[base + j] - peak)
-                            y[base + j] = e
-                            total += e
-                        }
                         if log {
-                            let logTotal = Scalar.log(total)
-                            for j in 0..<n { y[base + j] = x[base + j] - peak - logTotal }
+                            let shift = peak + Scalar.log(total)
+                            for j in 0..<n { y[base + j] = x[base + j] - shift }
                         } else {
-                            for j in 0..<n { y[base + j] /= total }
+                            let scale = 1 / total
+                            for j in 0..<n { y[base + j] *= scale }
                         }
                         for j in n..<columns { y[base + j] = hidden }
                     }
@@ -83,7 +80,7 @@ extension Variable {
                                     dx[base + j] += dy[base + j] - .exp(y[base + j]) * dot
                                 }
                             } else {
-                                for j in 0..<n { dot += dy[base + j] * y[base + j] }
+                                dot = Self.rowSum(n) { dy[base + $0] * y[base + $0] }
                                 for j in 0..<n { dx[base + j] += y[base + j] * (dy[base + j] - dot) }
                             }
                         }
@@ -104,5 +101,28 @@ extension Tensor {
         precondition(
             keep.count == count(of: shape), "additiveMask: \(keep.count) flags for shape \(shape)")
         return Tensor(shape: shape, scalars: keep.map { $0 ? 0 : -.infinity })
+    }
+
+}
+
+extension Variable {
+    /// The largest of `count` terms in four independent chains; `-inf` for none. A NaN term may
+    /// or may not win, so callers detect NaN separately.
+    @inline(__always)
+    static func rowMaximum(_ count: Int, _ term: (Int) -> Scalar) -> Scalar {
+        var (m0, m1, m2, m3) = (-Scalar.infinity, -Scalar.infinity, -Scalar.infinity, -Scalar.infinity)
+        var j = 0
+        while j + 4 <= count {
+            m0 = Swift.max(m0, term(j))
+            m1 = Swift.max(m1, term(j + 1))
+            m2 = Swift.max(m2, term(j + 2))
+            m3 = Swift.max(m3, term(j + 3))
+            j += 4
+        }
+        while j < count {
+            m0 = Swift.max(m0, term(j))
+            j += 1
+        }
+        return Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
     }
 }
