@@ -48,44 +48,47 @@ extension Variable {
             guard let dy = output.grad?.scalars else { return }
             if lhs.requiresGradient {
                 // op(A) = dC · op(B)ᵀ; if A is stored transposed, A = op(B) · dCᵀ.
-                lhs.withGradientArray { da in
+                lhs.withGradientArray { da, beta in
                     if transposeSelf {
                         Self.batchedGemm(
                             batch: batch, tb, .transposed, m: k, n: m, k: n, a: other.value.scalars, lda: bc,
-                            strideA: br * bc, b: dy, ldb: n, strideB: m * n, beta: 1, c: &da, ldc: ac,
+                            strideA: br * bc, b: dy, ldb: n, strideB: m * n, beta: beta, c: &da, ldc: ac,
                             strideC: ar * ac)
                     } else {
                         Self.batchedGemm(
                             batch: batch, .none, transposeOther ? .none : .transposed, m: m, n: k, k: n, a: dy,
-                            lda: n, strideA: m * n, b: other.value.scalars, ldb: bc, strideB: br * bc, beta: 1,
+                            lda: n, strideA: m * n, b: other.value.scalars, ldb: bc, strideB: br * bc, beta: beta,
                             c: &da, ldc: ac, strideC: ar * ac)
                     }
                 }
             }
             if other.requiresGradient {
                 // op(B) = op(A)ᵀ · dC; if B is stored transposed, B = dCᵀ · op(A).
-                other.withGradientArray { db in
+                other.withGradientArray { db, beta in
                     if transposeOther {
                         Self.batchedGemm(
                             batch: batch, .transposed, ta, m: n, n: k, k: m, a: dy, lda: n, strideA: m * n,
-                            b: lhs.value.scalars, ldb: ac, strideB: ar * ac, beta: 1, c: &db, ldc: bc,
+                            b: lhs.value.scalars, ldb: ac, strideB: ar * ac, beta: beta, c: &db, ldc: bc,
                             strideC: br * bc)
                     } else {
                         Self.batchedGemm(
                             batch: batch, transposeSelf ? .none : .transposed, .none, m: k, n: n, k: m,
                             a: lhs.value.scalars, lda: ac, strideA: ar * ac, b: dy, ldb: n, strideB: m * n,
-                            beta: 1, c: &db, ldc: bc, strideC: br * bc)
+                            beta: beta, c: &db, ldc: bc, strideC: br * bc)
                     }
                 }
             }
         }
     }
 
-    /// Gives `body` the gradient array (zeros on first use) to add to.
-    func withGradientArray(_ body: (inout [Scalar]) -> Void) {
-        var g = grad ?? Tensor(zeros: value.shape)
+    /// Gives `body` the gradient array and the `beta` its product must use: 1 to add to an
+    /// existing gradient, 0 on first use, when the array is uninitialized and the product
+    /// (which then writes every element) replaces it — no zero fill first.
+    func withGradientArray(_ body: (inout [Scalar], _ beta: Scalar) -> Void) {
+        let first = grad == nil
+        var g = grad ?? Tensor(uninitialized: value.shape)
         grad = nil  // so `g` holds the only reference and is not copied on write
-        body(&g.scalars)
+        body(&g.scalars, first ? 0 : 1)
         grad = g
     }
 
