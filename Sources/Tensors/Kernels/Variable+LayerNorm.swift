@@ -25,6 +25,26 @@ extension Variable {
         return (s0 + s1) + (s2 + s3)
     }
 
+    /// The largest of `count` terms in four independent chains; `-inf` for none. A NaN term may
+    /// or may not win, so callers detect NaN separately.
+    @inline(__always)
+    static func rowMaximum(_ count: Int, _ term: (Int) -> Scalar) -> Scalar {
+        var (m0, m1, m2, m3) = (-Scalar.infinity, -Scalar.infinity, -Scalar.infinity, -Scalar.infinity)
+        var j = 0
+        while j + 4 <= count {
+            m0 = Swift.max(m0, term(j))
+            m1 = Swift.max(m1, term(j + 1))
+            m2 = Swift.max(m2, term(j + 2))
+            m3 = Swift.max(m3, term(j + 3))
+            j += 4
+        }
+        while j < count {
+            m0 = Swift.max(m0, term(j))
+            j += 1
+        }
+        return Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
+    }
+
     /// Normalizes each row of the last axis, then scales by `weight` and shifts by `bias`, both `(D)`.
     ///
     /// - Parameter epsilon: Added to the variance; 1e-5 matches `torch.nn.LayerNorm`.
