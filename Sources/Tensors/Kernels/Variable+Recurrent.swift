@@ -47,8 +47,8 @@ extension Variable {
             }
         }
         return Variable.result(out, inputs: [gi, gh, bias, h]) { _, dy in
-            // The gradients of the pre-activations: r, z and gi's n block.
-            var pre = [Scalar](repeating: 0, count: batch * 3 * width)
+            // The gradients of the pre-activations: r, z and gi's n block (every element written).
+            var pre = Tensor<Scalar>(uninitialized: [batch, 3 * width]).scalars
             h.value.scalars.withUnsafeBufferPointer { hv in
                 saved.scalars.withUnsafeBufferPointer { s in
                     pre.withUnsafeMutableBufferPointer { pre in

@@ -21,14 +21,9 @@ extension Variable {
         var out = Tensor<Scalar>(zeros: outShape)
         value.scalars.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
-                map.forEachRun { o, _, ib, count, _, sb in
-                    if sb == 0 {
-                        // A run into one output: four chains instead of one long dependency.
-                        y[ib] += Self.rowSum(count) { x[o + $0] }
-                    } else {
-                        for j in 0..<count { y[ib + j * sb] += x[o + j] }
-                    }
-                }
+                guard let x = x.baseAddress, let y = y.baseAddress else { return }
+                // A run into one output (step 0) sums in four chains, not one long dependency.
+                map.forEachRun { o, _, ib, count, _, sb in Self.accumulate(y + ib, sb, count) { x[o + $0] } }
             }
         }
         let input = self

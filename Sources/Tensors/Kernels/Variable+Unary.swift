@@ -24,20 +24,18 @@ extension Variable {
     @_specialize(where Scalar == Float)
     private func unary(_ kind: UnaryKind) -> Variable {
         let x = value.scalars
-        var out = Tensor<Scalar>(zeros: value.shape)
+        // Every element is written below, by a SIMD hook or the scalar formula.
+        var out = Tensor<Scalar>(uninitialized: value.shape)
         x.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
-                Parallel.forEachChunk(of: 0..<x.count, minimumChunk: 1 << 15) { range in
-                    if let x = x.baseAddress, let y = y.baseAddress, kind == .gelu || kind == .sigmoid || kind == .tanh
-                    {
-                        let (x, y) = (x + range.lowerBound, y + range.lowerBound)
-                        switch kind {
-                        case .gelu: Scalar._gelu(x, y, range.count)
-                        case .sigmoid: Scalar._sigmoid(x, y, range.count)
-                        default: Scalar._tanh(x, y, range.count)
-                        }
-                    } else {
-                        for i in range { y[i] = Self.apply(kind, x[i]) }
+                guard let x = x.baseAddress, let y = y.baseAddress else { return }
+                Parallel.forEachChunk(of: 0..<value.count, minimumChunk: 1 << 15) { range in
+                    let (x, y) = (x + range.lowerBound, y + range.lowerBound)
+                    switch kind {
+                    case .gelu: Scalar._gelu(x, y, range.count)
+                    case .sigmoid: Scalar._sigmoid(x, y, range.count)
+                    case .tanh: Scalar._tanh(x, y, range.count)
+                    default: for i in 0..<range.count { y[i] = Self.apply(kind, x[i]) }
                     }
                 }
             }
