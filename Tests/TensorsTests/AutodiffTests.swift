@@ -320,4 +320,53 @@ struct AutodiffTests {
                 state: tape.parameter(state))
         }
     }
+
+    /// The whole-sequence GRU against a loop of fused cells on the tape, values and all four
+    /// gradients (Float64), and against finite differences. Five rows, so the two cores' blocks
+    /// differ in size.
+    @Test(arguments: seeds)
+    func gruSequenceMatchesTheStepLoopAndFiniteDifferences(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let (batch, steps, h) = (5, 4, 3)
+        let gi = parameter([batch, steps, 3 * h], &generator, in: -2..<2)
+        let weight = parameter([3 * h, h], &generator)
+        let bias = parameter([3 * h], &generator)
+        let initial = parameter([batch, h], &generator)
+        let all = [gi, weight, bias, initial]
+        // A loss that weighs every output element differently.
+        let mix = Tensor<Double>.randomUniform(shape: [batch, steps, h], in: -1..<1, using: &generator)
+        func gradients(_ loss: (Tape<Double>) -> Variable<Double>) -> (value: [Double], grads: [[Double]]) {
+            for p in all { p.zeroGradient() }
+            let tape = Tape<Double>()
+            let y = loss(tape)
+            tape.backward((y * tape.constant(mix)).sum())
+            return (y.value.scalars, all.map { $0.grad.scalars })
+        }
+        let fused = gradients { tape in
+            Variable.gruSequence(
+                inputGates: tape.parameter(gi), hiddenWeight: tape.parameter(weight), hiddenBias: tape.parameter(bias),
+                initial: tape.parameter(initial))
+        }
+        let loop = gradients { tape in
+            let (x, w, b) = (tape.parameter(gi), tape.parameter(weight), tape.parameter(bias))
+            var state = tape.parameter(initial)
+            var outputs: [Variable<Double>] = []
+            for t in 0..<steps {
+                state = Variable.gruCell(
+                    inputGates: x.slice(axis: 1, t..<(t + 1)).reshaped([batch, 3 * h]),
+                    hiddenGates: state.matmul(w, transposeOther: true), hiddenBias: b, state: state)
+                outputs.append(state.reshaped([batch, 1, h]))
+            }
+            return Variable.concatenate(outputs, axis: 1)
+        }
+        #expect(allClose(fused.value, loop.value, rtol: 1e-12, atol: 1e-12))
+        for (name, (a, b)) in zip(["gi", "weight", "bias", "initial"], zip(fused.grads, loop.grads)) {
+            #expect(allClose(a, b, rtol: 1e-12, atol: 1e-12), "gradient of \(name)")
+        }
+        expectGradient(all, seed: seed) { tape in
+            Variable.gruSequence(
+                inputGates: tape.parameter(gi), hiddenWeight: tape.parameter(weight), hiddenBias: tape.parameter(bias),
+                initial: tape.parameter(initial))
+        }
+    }
 }

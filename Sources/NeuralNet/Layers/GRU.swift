@@ -11,9 +11,10 @@ import Tensors
 /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
 /// h' = (1 - z) ⊙ n + z ⊙ h
 /// ```
-/// The input projection of all steps is one GEMM; each step then does one `(B, H)·(H, 3H)` GEMM
-/// and one fused cell (``Variable/gruCell(inputGates:hiddenGates:hiddenBias:state:)``), so
-/// backward-through-time is the tape's.
+/// The input projection of all steps is one GEMM; the recurrence is one tape operation
+/// (``Variable/gruSequence(inputGates:hiddenWeight:hiddenBias:initial:)``: per step a
+/// `(B, H)·(H, 3H)` GEMM and the fused cell, each core running its rows of the batch through
+/// time, forward and backward).
 ///
 /// Keys per layer `k`: `weight_ih_l{k}` `(3H, I or H)`, `weight_hh_l{k}` `(3H, H)`,
 /// `bias_ih_l{k}`, `bias_hh_l{k}` `(3H)`.
@@ -56,18 +57,12 @@ public struct GRU<Scalar: TensorScalar>: Layer {
         for (layer, cell) in cells.enumerated() {
             let w = cell.bind(on: x)
             let projected = input.matmul(w.ih, transposeOther: true) + w.bih  // (B, L, 3H)
-            var state =
+            let start =
                 initial.map { $0.slice(axis: 0, layer..<(layer + 1)).reshaped([batch, h]) }
                 ?? x.constant(Tensor(zeros: [batch, h]))
-            var outputs: [Variable<Scalar>] = []
-            for t in 0..<steps {
-                let gi = projected.slice(axis: 1, t..<(t + 1)).reshaped([batch, 3 * h])
-                let gh = state.matmul(w.hh, transposeOther: true)
-                state = Variable.gruCell(inputGates: gi, hiddenGates: gh, hiddenBias: w.bhh, state: state)
-                outputs.append(state.reshaped([batch, 1, h]))
-            }
-            input = steps > 0 ? Variable.concatenate(outputs, axis: 1) : x.constant(Tensor(zeros: [batch, 0, h]))
-            finals.append(state.reshaped([1, batch, h]))
+            input = Variable.gruSequence(inputGates: projected, hiddenWeight: w.hh, hiddenBias: w.bhh, initial: start)
+            finals.append(
+                (steps > 0 ? input.slice(axis: 1, (steps - 1)..<steps) : start).reshaped([1, batch, h]))
         }
         return (input, Variable.concatenate(finals, axis: 0))
     }

@@ -95,6 +95,163 @@ extension Variable {
         }
     }
 
+    /// A whole GRU layer over `L` steps from its input projection: `inputGates (B, L, 3H)` =
+    /// `x·W_ihᵀ + b_ih` for every step, `hiddenWeight (3H, H)` = `W_hh`, `hiddenBias (3H)` = `b_hh`,
+    /// `initial (B, H)` = `h₀`. Returns every step's state `(B, L, H)`; each step is
+    /// ``gruCell(inputGates:hiddenGates:hiddenBias:state:)`` after `gh = h·W_hhᵀ`.
+    ///
+    /// One tape operation for the sequence: the rows of the batch are independent through time,
+    /// so each core runs its block of rows through all `L` steps (forward, then backward through
+    /// time) with no synchronization per step. The weight's gradient, `Σₜ dghₜᵀ·hₜ₋₁`, is one
+    /// `(3H, B·L)·(B·L, H)` product after the loop instead of `L` small ones.
+    @_specialize(where Scalar == Float)
+    public static func gruSequence(
+        inputGates gi: Variable, hiddenWeight weight: Variable, hiddenBias bias: Variable, initial: Variable
+    ) -> Variable {
+        precondition(gi.shape.count == 3, "gruSequence: input gates \(gi.shape) are not (batch, steps, 3 × hidden)")
+        let (batch, steps, width) = (gi.shape[0], gi.shape[1], initial.shape.last ?? 0)
+        precondition(
+            initial.shape == [batch, width] && gi.shape[2] == 3 * width && weight.shape == [3 * width, width]
+                && bias.shape == [3 * width],
+            "gruSequence: input gates \(gi.shape), weight \(weight.shape), bias \(bias.shape) and initial state "
+                + "\(initial.shape) do not describe one (batch, steps, hidden) layer")
+        let (gateRow, stateRow, savedRow) = (3 * width, width, 4 * width)
+        // Per step and row: r, z, n, a — what the backward pass reads.
+        var saved = Tensor<Scalar>(uninitialized: [batch, steps, savedRow])
+        var out = Tensor<Scalar>(uninitialized: [batch, steps, width])
+        // Two blocks on two cores: each block's (rows, H)·(H, 3H) product packs W_hh once per step,
+        // so more, smaller blocks only add packing.
+        let blockRows = max(1, batch / Parallel.threadCount)
+        if batch > 0, steps > 0, width > 0 {
+            gi.value.scalars.withUnsafeBufferPointer { gi in
+                weight.value.scalars.withUnsafeBufferPointer { w in
+                    bias.value.scalars.withUnsafeBufferPointer { b in
+                        initial.value.scalars.withUnsafeBufferPointer { h0 in
+                            saved.scalars.withUnsafeMutableBufferPointer { s in
+                                out.scalars.withUnsafeMutableBufferPointer { y in
+                                    guard let gi = gi.baseAddress, let w = w.baseAddress, let b = b.baseAddress,
+                                        let h0 = h0.baseAddress, let s = s.baseAddress, let y = y.baseAddress
+                                    else { return }
+                                    Parallel.forEachChunk(of: 0..<batch, minimumChunk: blockRows) { rows in
+                                        let gh = UnsafeMutablePointer<Scalar>.allocate(capacity: rows.count * gateRow)
+                                        defer { gh.deallocate() }
+                                        for t in 0..<steps {
+                                            // h_{t-1} of the block: rows of h₀, or step t-1 of the output.
+                                            let (previous, ld) =
+                                                t == 0
+                                                ? (UnsafePointer(h0 + rows.lowerBound * stateRow), stateRow)
+                                                : (
+                                                    UnsafePointer(y + (rows.lowerBound * steps + t - 1) * stateRow),
+                                                    steps * stateRow
+                                                )
+                                            Scalar._gemm(
+                                                .none, .transposed, m: rows.count, n: gateRow, k: width, alpha: 1,
+                                                a: previous, lda: ld, b: w, ldb: width, beta: 0, c: gh, ldc: gateRow)
+                                            for (i, row) in rows.enumerated() {
+                                                let at = row * steps + t
+                                                gruForward(
+                                                    gi + at * gateRow, gh + i * gateRow, b, previous + i * ld,
+                                                    s + at * savedRow, y + at * stateRow, width)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Variable.result(out, inputs: [gi, weight, bias, initial]) { output, dy in
+            guard batch > 0, steps > 0, width > 0 else { return }
+            // The gradients of gi and of gh = h·W_hhᵀ at every step, and of h₀ (every element written).
+            var dInput = Tensor<Scalar>(uninitialized: [batch, steps, gateRow])
+            var dHidden = Tensor<Scalar>(uninitialized: [batch, steps, gateRow])
+            var dInitial = Tensor<Scalar>(uninitialized: [batch, width])
+            weight.value.scalars.withUnsafeBufferPointer { w in
+                initial.value.scalars.withUnsafeBufferPointer { h0 in
+                    output.value.scalars.withUnsafeBufferPointer { y in
+                        saved.scalars.withUnsafeBufferPointer { s in
+                            dInput.scalars.withUnsafeMutableBufferPointer { dgi in
+                                dHidden.scalars.withUnsafeMutableBufferPointer { dgh in
+                                    dInitial.scalars.withUnsafeMutableBufferPointer { dh0 in
+                                        guard let w = w.baseAddress, let h0 = h0.baseAddress, let y = y.baseAddress,
+                                            let s = s.baseAddress, let dgi = dgi.baseAddress,
+                                            let dgh = dgh.baseAddress, let dh0 = dh0.baseAddress,
+                                            let dy = dy.baseAddress
+                                        else { return }
+                                        Parallel.forEachChunk(of: 0..<batch, minimumChunk: blockRows) { rows in
+                                            // dL/dh_t of the block, carried back through time; it ends as dL/dh₀.
+                                            let dh = dh0 + rows.lowerBound * stateRow
+                                            dh.update(repeating: 0, count: rows.count * stateRow)
+                                            for t in (0..<steps).reversed() {
+                                                for (i, row) in rows.enumerated() {
+                                                    let at = row * steps + t
+                                                    let previous =
+                                                        t == 0 ? h0 + row * stateRow : y + (at - 1) * stateRow
+                                                    gruBackward(
+                                                        dy + at * stateRow, dh + i * stateRow, previous,
+                                                        s + at * savedRow, dgi + at * gateRow, dgh + at * gateRow, width
+                                                    )
+                                                }
+                                                // dh_{t-1} = dh_t ⊙ z (set above) + dgh_t · W_hh
+                                                let first = rows.lowerBound * steps + t
+                                                Scalar._gemm(
+                                                    .none, .none, m: rows.count, n: width, k: gateRow, alpha: 1,
+                                                    a: dgh + first * gateRow, lda: steps * gateRow, b: w, ldb: width,
+                                                    beta: 1, c: dh, ldc: width)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if gi.requiresGradient { gi.addGradient(adopting: dInput) }
+            if initial.requiresGradient { initial.addGradient(adopting: dInitial) }
+            if weight.requiresGradient {
+                // dW_hh = Σ over (row, t) of dgh_tᵀ · h_{t-1}, with h_{t-1} gathered into one (B·L, H) matrix.
+                var previous = Tensor<Scalar>(uninitialized: [batch * steps, width])
+                previous.scalars.withUnsafeMutableBufferPointer { p in
+                    initial.value.scalars.withUnsafeBufferPointer { h0 in
+                        output.value.scalars.withUnsafeBufferPointer { y in
+                            guard let p = p.baseAddress, let h0 = h0.baseAddress, let y = y.baseAddress else { return }
+                            for row in 0..<batch {
+                                let at = row * steps
+                                (p + at * width).update(from: h0 + row * width, count: width)
+                                (p + (at + 1) * width).update(from: y + at * width, count: (steps - 1) * width)
+                            }
+                        }
+                    }
+                }
+                weight.withGradientArray { dw, beta in
+                    dHidden.scalars.withUnsafeBufferPointer { dgh in
+                        previous.scalars.withUnsafeBufferPointer { p in
+                            dw.withUnsafeMutableBufferPointer { dw in
+                                guard let dgh = dgh.baseAddress, let p = p.baseAddress, let dw = dw.baseAddress
+                                else { return }
+                                Scalar._gemm(
+                                    .transposed, .none, m: gateRow, n: width, k: batch * steps, alpha: 1, a: dgh,
+                                    lda: gateRow, b: p, ldb: width, beta: beta, c: dw, ldc: width)
+                            }
+                        }
+                    }
+                }
+            }
+            if bias.requiresGradient {
+                dHidden.scalars.withUnsafeBufferPointer { dgh in
+                    bias.withGradient { g in
+                        for at in 0..<(batch * steps) {
+                            for j in 0..<gateRow { g[j] += dgh[at * gateRow + j] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// One row of ``gruCell(inputGates:hiddenGates:hiddenBias:state:)``'s forward pass.
     @inline(__always)
     private static func gruForward(
@@ -127,6 +284,32 @@ extension Variable {
             dg[2 * width + j] = dN
             dg[j] = dN * a * r * (1 - r)
             dg[width + j] = d * (h[j] - n) * z * (1 - z)
+        }
+    }
+
+    /// One row of one step of ``gruSequence(inputGates:hiddenWeight:hiddenBias:initial:)``'s
+    /// backward pass. In: `dy` from the output, `dh` from the later steps. Out: the gradients of
+    /// the pre-activations into `dgi` (r, z, gi_n) and `dgh` (r, z, gh_n), and `dh ⊙ z` into `dh`
+    /// (the part of dL/dh_{t-1} that does not pass through W_hh).
+    @inline(__always)
+    private static func gruBackward(
+        _ dy: UnsafePointer<Scalar>, _ dh: UnsafeMutablePointer<Scalar>, _ h: UnsafePointer<Scalar>,
+        _ s: UnsafePointer<Scalar>, _ dgi: UnsafeMutablePointer<Scalar>, _ dgh: UnsafeMutablePointer<Scalar>,
+        _ width: Int
+    ) {
+        for j in 0..<width {
+            let (r, z, n, a) = (s[j], s[width + j], s[2 * width + j], s[3 * width + j])
+            let d = dy[j] + dh[j]
+            let dN = d * (1 - z) * (1 - n * n)
+            let dR = dN * a * r * (1 - r)
+            let dZ = d * (h[j] - n) * z * (1 - z)
+            dgi[j] = dR
+            dgi[width + j] = dZ
+            dgi[2 * width + j] = dN
+            dgh[j] = dR
+            dgh[width + j] = dZ
+            dgh[2 * width + j] = dN * r
+            dh[j] = d * z
         }
     }
 }
