@@ -9,6 +9,10 @@ import Tensors
 /// p = softmax((q / √D) · kᵀ + mask)                       (B·A, L, L), causal optionally
 /// y = merge(dropout(p) · v) · W_outᵀ + b_out              (B, L, E)
 /// ```
+/// Without dropout on the probabilities (its probability 0, or not training) the middle line is
+/// one fused operation, ``Tensors/Variable/selfAttention(heads:causal:keep:)``; otherwise it is
+/// composed from batched products and a softmax, which keep the `(B·A, L, L)` probabilities.
+///
 /// Keys: `in_proj_weight` `(3E, E)`, `in_proj_bias` `(3E)`, `out_proj.weight` `(E, E)`,
 /// `out_proj.bias` `(E)`.
 public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
@@ -62,6 +66,10 @@ public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
             x.shape.count == 3 && x.shape[2] == width, "MultiheadAttention: input \(x.shape) is not (B, L, \(width))")
         let (batch, steps, d) = (x.shape[0], x.shape[1], width / heads)
         let qkv = x.matmul(x.parameter(inProjectionWeight), transposeOther: true) + x.parameter(inProjectionBias)
+        if !lastStepOnly && (dropout.probability == 0 || !x.isRecording) {
+            // No dropout on the probabilities: the fused kernel, which never holds all the scores.
+            return outProjection(qkv.selfAttention(heads: heads, causal: causal, keep: keep))
+        }
         func split(_ part: Int) -> Variable<Scalar> {
             qkv.slice(axis: 2, (part * width)..<((part + 1) * width)).reshaped([batch, steps, heads, d])
                 .permuted([0, 2, 1, 3]).reshaped([batch * heads, steps, d])
