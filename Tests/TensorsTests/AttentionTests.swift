@@ -69,4 +69,73 @@ struct AttentionTests {
         #expect(y.value.scalars[0..<3].allSatisfy { $0 == 0.5 })
         #expect(y.value.scalars[3..<6].allSatisfy { $0.isNaN })
     }
+
+    /// Long enough for the causal path's several query blocks (32 rows each here, the last
+    /// partial): values and gradients against the composed attention.
+    @Test func causalBlocksMatchTheComposedAttention() {
+        var generator = SplitMix64(seed: 11)
+        let (batch, steps, width) = (2, 70, 4)
+        let packed = parameter([batch, steps, 3 * width], &generator, in: -2..<2)
+        let mix = Tensor<Double>.randomUniform(shape: [batch, steps, width], in: -1..<1, using: &generator)
+        var keep = [Bool](repeating: true, count: batch * steps)
+        keep[3] = false
+        keep[steps + 40] = false
+        func run(_ attend: (Variable<Double>) -> Variable<Double>) -> (value: [Double], grad: [Double]) {
+            packed.zeroGradient()
+            let tape = Tape<Double>()
+            let y = attend(tape.parameter(packed))
+            tape.backward((y * tape.constant(mix)).sum())
+            return (y.value.scalars, packed.grad.scalars)
+        }
+        let fused = run { $0.selfAttention(heads: 2, causal: true, keep: keep) }
+        let oracle = run { Self.composed($0, heads: 2, causal: true, keep: keep) }
+        #expect(allClose(fused.value, oracle.value, rtol: 1e-12, atol: 1e-12))
+        #expect(allClose(fused.grad, oracle.grad, rtol: 1e-10, atol: 1e-12))
+    }
+
+    /// Dropout on the probabilities: with equal scores and `V` the identity (`D = L`), the
+    /// output is the dropped-out probability matrix itself, so each entry must be `0` or
+    /// `1 / (n (1 − p))` for a row that sees `n` keys, about `p` of them `0`; the seed fixes the
+    /// mask; the gradient passes finite differences with the mask fixed.
+    @Test func dropoutDropsProbabilitiesAndTheSeedFixesTheMask() {
+        let (batch, steps, rate) = (8, 64, 0.25)
+        var scalars = [Double](repeating: 0, count: batch * steps * 3 * steps)
+        for b in 0..<batch {
+            for i in 0..<steps { scalars[(b * steps + i) * 3 * steps + 2 * steps + i] = 1 }  // V = I
+        }
+        let tape = Tape<Double>(recording: false)
+        let packed = tape.constant(Tensor(shape: [batch, steps, 3 * steps], scalars: scalars))
+        for causal in [false, true] {
+            let y = packed.selfAttention(heads: 1, causal: causal, dropout: rate, seed: 5).value.scalars
+            var (dropped, visible) = (0, 0)
+            for b in 0..<batch {
+                for i in 0..<steps {
+                    let n = causal ? i + 1 : steps
+                    let kept = 1 / (Double(n) * (1 - rate))
+                    for j in 0..<steps {
+                        let value = y[(b * steps + i) * steps + j]
+                        if j >= n {
+                            #expect(value == 0)
+                            continue
+                        }
+                        #expect(value == 0 || abs(value - kept) < 1e-12 * kept, "row \(i) key \(j): \(value)")
+                        visible += 1
+                        if value == 0 { dropped += 1 }
+                    }
+                }
+            }
+            let fraction = Double(dropped) / Double(visible)
+            #expect(abs(fraction - rate) < 0.02, "dropped \(fraction)")
+            let again = packed.selfAttention(heads: 1, causal: causal, dropout: rate, seed: 5).value.scalars
+            let other = packed.selfAttention(heads: 1, causal: causal, dropout: rate, seed: 6).value.scalars
+            #expect(again == y && other != y)
+        }
+        var generator = SplitMix64(seed: 4)
+        let small = parameter([2, 5, 12], &generator, in: -2..<2)
+        for causal in [false, true] {
+            expectGradient([small], seed: 4) { tape in
+                tape.parameter(small).selfAttention(heads: 2, causal: causal, dropout: 0.3, seed: 9)
+            }
+        }
+    }
 }

@@ -9,9 +9,9 @@ import Tensors
 /// p = softmax((q / √D) · kᵀ + mask)                       (B·A, L, L), causal optionally
 /// y = merge(dropout(p) · v) · W_outᵀ + b_out              (B, L, E)
 /// ```
-/// Without dropout on the probabilities (its probability 0, or not training) the middle line is
-/// one fused operation, ``Tensors/Variable/selfAttention(heads:causal:keep:)``; otherwise it is
-/// composed from batched products and a softmax, which keep the `(B·A, L, L)` probabilities.
+/// The middle line is one fused operation, ``Tensors/Variable/selfAttention(heads:causal:keep:dropout:seed:)``,
+/// which never holds the `(B·A, L, L)` probabilities of the whole batch; `lastStepOnly`
+/// inference composes it from batched products and a softmax.
 ///
 /// Keys: `in_proj_weight` `(3E, E)`, `in_proj_bias` `(3E)`, `out_proj.weight` `(E, E)`,
 /// `out_proj.bias` `(E)`.
@@ -66,31 +66,30 @@ public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
             x.shape.count == 3 && x.shape[2] == width, "MultiheadAttention: input \(x.shape) is not (B, L, \(width))")
         let (batch, steps, d) = (x.shape[0], x.shape[1], width / heads)
         let qkv = x.matmul(x.parameter(inProjectionWeight), transposeOther: true) + x.parameter(inProjectionBias)
-        if !lastStepOnly && (dropout.probability == 0 || !x.isRecording) {
-            // No dropout on the probabilities: the fused kernel, which never holds all the scores.
-            return outProjection(qkv.selfAttention(heads: heads, causal: causal, keep: keep))
+        if !lastStepOnly {
+            let rate = x.isRecording ? dropout.probability : 0
+            let seed = rate > 0 ? generator.next() : 0
+            return outProjection(
+                qkv.selfAttention(heads: heads, causal: causal, keep: keep, dropout: rate, seed: seed))
         }
+        // The last step's query sees every key (the causal mask hides nothing from it): one
+        // (1, L) row of scores per unit.
         func split(_ part: Int) -> Variable<Scalar> {
             qkv.slice(axis: 2, (part * width)..<((part + 1) * width)).reshaped([batch, steps, heads, d])
                 .permuted([0, 2, 1, 3]).reshaped([batch * heads, steps, d])
         }
-        let (k, v) = (split(1), split(2))
-        let q = lastStepOnly ? split(0).slice(axis: 1, (steps - 1)..<steps) : split(0)
-        let queries = lastStepOnly ? 1 : steps
-        // Scaling q `(B·A, L, D)` rather than the scores `(B·A, L, L)` touches L / D times fewer
-        // elements (torch does the same).
+        let (q, k, v) = (split(0).slice(axis: 1, (steps - 1)..<steps), split(1), split(2))
+        // Scaling q rather than the scores touches L / D times fewer elements (torch does the same).
         var scores = q.affine(scale: 1 / Scalar.sqrt(Scalar(d))).matmul(k, transposeOther: true)
         if let keep {
             precondition(
                 keep.count == batch * steps, "MultiheadAttention: \(keep.count) padding flags for \(batch)×\(steps)")
             let mask = x.constant(Tensor.additiveMask(keep: keep, shape: [batch, 1, 1, steps]))
-            scores = (scores.reshaped([batch, heads, queries, steps]) + mask).reshaped([
-                batch * heads, queries, steps,
-            ])
+            scores = (scores.reshaped([batch, heads, 1, steps]) + mask).reshaped([batch * heads, 1, steps])
         }
-        let probabilities = dropout(scores.softmax(causal: causal && !lastStepOnly), using: &generator)
-        let merged = probabilities.matmul(v).reshaped([batch, heads, queries, d]).permuted([0, 2, 1, 3])
-            .reshaped([batch, queries, width])
+        let probabilities = dropout(scores.softmax(), using: &generator)
+        let merged = probabilities.matmul(v).reshaped([batch, heads, 1, d]).permuted([0, 2, 1, 3])
+            .reshaped([batch, 1, width])
         return outProjection(merged)
     }
 }
