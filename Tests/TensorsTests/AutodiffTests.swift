@@ -369,4 +369,54 @@ struct AutodiffTests {
                 initial: tape.parameter(initial))
         }
     }
+
+    /// The whole-sequence LSTM against the step composed from slices, products and activations
+    /// on the tape: values and all five gradients (Float64), and finite differences.
+    @Test(arguments: seeds)
+    func lstmSequenceMatchesTheComposedStepsAndFiniteDifferences(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let (batch, steps, h) = (5, 4, 3)
+        let gi = parameter([batch, steps, 4 * h], &generator, in: -2..<2)
+        let weight = parameter([4 * h, h], &generator)
+        let bias = parameter([4 * h], &generator)
+        let hidden = parameter([batch, h], &generator)
+        let cell = parameter([batch, h], &generator)
+        let all = [gi, weight, bias, hidden, cell]
+        let mix = Tensor<Double>.randomUniform(shape: [batch, steps, 2 * h], in: -1..<1, using: &generator)
+        func gradients(_ loss: (Tape<Double>) -> Variable<Double>) -> (value: [Double], grads: [[Double]]) {
+            for p in all { p.zeroGradient() }
+            let tape = Tape<Double>()
+            let y = loss(tape)
+            tape.backward((y * tape.constant(mix)).sum())
+            return (y.value.scalars, all.map { $0.grad.scalars })
+        }
+        func fused(_ tape: Tape<Double>) -> Variable<Double> {
+            Variable.lstmSequence(
+                inputGates: tape.parameter(gi), hiddenWeight: tape.parameter(weight), hiddenBias: tape.parameter(bias),
+                initialHidden: tape.parameter(hidden), initialCell: tape.parameter(cell))
+        }
+        let loop = gradients { tape in
+            let (x, w, b) = (tape.parameter(gi), tape.parameter(weight), tape.parameter(bias))
+            var (state, memory) = (tape.parameter(hidden), tape.parameter(cell))
+            var outputs: [Variable<Double>] = []
+            for t in 0..<steps {
+                let gates =
+                    x.slice(axis: 1, t..<(t + 1)).reshaped([batch, 4 * h]) + state.matmul(w, transposeOther: true) + b
+                let i = gates.slice(axis: 1, 0..<h).sigmoid()
+                let f = gates.slice(axis: 1, h..<(2 * h)).sigmoid()
+                let g = gates.slice(axis: 1, (2 * h)..<(3 * h)).tanh()
+                let o = gates.slice(axis: 1, (3 * h)..<(4 * h)).sigmoid()
+                memory = f * memory + i * g
+                state = o * memory.tanh()
+                outputs.append(Variable.concatenate([state, memory], axis: 1).reshaped([batch, 1, 2 * h]))
+            }
+            return Variable.concatenate(outputs, axis: 1)
+        }
+        let result = gradients(fused)
+        #expect(allClose(result.value, loop.value, rtol: 1e-12, atol: 1e-12))
+        for (name, (a, b)) in zip(["gi", "weight", "bias", "hidden", "cell"], zip(result.grads, loop.grads)) {
+            #expect(allClose(a, b, rtol: 1e-12, atol: 1e-12), "gradient of \(name)")
+        }
+        expectGradient(all, seed: seed, fused)
+    }
 }

@@ -9,6 +9,10 @@ import Tensors
 /// g = tanh(W_ig x + b_ig + W_hg h + b_hg)  o = σ(W_io x + b_io + W_ho h + b_ho)
 /// c' = f ⊙ c + i ⊙ g                        h' = o ⊙ tanh(c')
 /// ```
+/// The input projection of all steps is one GEMM; the recurrence is one tape operation
+/// (``Variable/lstmSequence(inputGates:hiddenWeight:hiddenBias:initialHidden:initialCell:)``,
+/// each core running its rows of the batch through time, forward and backward).
+///
 /// Keys as ``GRU``'s, with `4H` gate rows.
 public struct LSTM<Scalar: TensorScalar>: Layer {
     /// `H`.
@@ -56,24 +60,17 @@ public struct LSTM<Scalar: TensorScalar>: Layer {
         for (layer, cell) in cells.enumerated() {
             let w = cell.bind(on: x)
             let projected = input.matmul(w.ih, transposeOther: true) + w.bih  // (B, L, 4H)
-            var state = start(initial?.hidden, layer)
-            var memory = start(initial?.cell, layer)
-            var outputs: [Variable<Scalar>] = []
-            for t in 0..<steps {
-                let gates =
-                    projected.slice(axis: 1, t..<(t + 1)).reshaped([batch, 4 * h])
-                    + state.matmul(w.hh, transposeOther: true) + w.bhh
-                let i = gates.slice(axis: 1, 0..<h).sigmoid()
-                let f = gates.slice(axis: 1, h..<(2 * h)).sigmoid()
-                let g = gates.slice(axis: 1, (2 * h)..<(3 * h)).tanh()
-                let o = gates.slice(axis: 1, (3 * h)..<(4 * h)).sigmoid()
-                memory = f * memory + i * g
-                state = o * memory.tanh()
-                outputs.append(state.reshaped([batch, 1, h]))
-            }
-            input = steps > 0 ? Variable.concatenate(outputs, axis: 1) : x.constant(Tensor(zeros: [batch, 0, h]))
-            hiddens.append(state.reshaped([1, batch, h]))
-            memories.append(memory.reshaped([1, batch, h]))
+            let packed = Variable.lstmSequence(
+                inputGates: projected, hiddenWeight: w.hh, hiddenBias: w.bhh,
+                initialHidden: start(initial?.hidden, layer),
+                initialCell: start(initial?.cell, layer))  // (B, L, 2H): [h | c] per step
+            input = packed.slice(axis: 2, 0..<h)
+            let last =
+                steps > 0
+                ? packed.slice(axis: 1, (steps - 1)..<steps).reshaped([batch, 2 * h])
+                : Variable.concatenate([start(initial?.hidden, layer), start(initial?.cell, layer)], axis: 1)
+            hiddens.append(last.slice(axis: 1, 0..<h).reshaped([1, batch, h]))
+            memories.append(last.slice(axis: 1, h..<(2 * h)).reshaped([1, batch, h]))
         }
         return (input, Variable.concatenate(hiddens, axis: 0), Variable.concatenate(memories, axis: 0))
     }

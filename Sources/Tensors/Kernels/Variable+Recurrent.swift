@@ -252,6 +252,217 @@ extension Variable {
         }
     }
 
+    /// A whole LSTM layer over `L` steps from its input projection (torch's gate order
+    /// `i, f, g, o`): `inputGates (B, L, 4H)` = `x·W_ihᵀ + b_ih` for every step, `hiddenWeight
+    /// (4H, H)` = `W_hh`, `hiddenBias (4H)` = `b_hh`, `initialHidden` and `initialCell (B, H)`.
+    /// ```
+    /// i, f, o = σ(gi + h·W_hhᵀ + b_hh)  (their blocks)    g = tanh(its block)
+    /// c' = f ⊙ c + i ⊙ g                                  h' = o ⊙ tanh(c')
+    /// ```
+    /// Returns `(B, L, 2H)`: each step's `[h | c]`. One tape operation, split over the cores by
+    /// rows of the batch as ``gruSequence(inputGates:hiddenWeight:hiddenBias:initial:)`` is; the
+    /// gate gradients are the same for `gi`, `W_hh` and `b_hh`, so one array serves all three.
+    @_specialize(where Scalar == Float)
+    public static func lstmSequence(
+        inputGates gi: Variable, hiddenWeight weight: Variable, hiddenBias bias: Variable, initialHidden h0: Variable,
+        initialCell c0: Variable
+    ) -> Variable {
+        precondition(gi.shape.count == 3, "lstmSequence: input gates \(gi.shape) are not (batch, steps, 4 × hidden)")
+        let (batch, steps, width) = (gi.shape[0], gi.shape[1], h0.shape.last ?? 0)
+        precondition(
+            h0.shape == [batch, width] && c0.shape == [batch, width] && gi.shape[2] == 4 * width
+                && weight.shape == [4 * width, width] && bias.shape == [4 * width],
+            "lstmSequence: input gates \(gi.shape), weight \(weight.shape), bias \(bias.shape) and initial states "
+                + "\(h0.shape), \(c0.shape) do not describe one (batch, steps, hidden) layer")
+        let (gateRow, outRow, savedRow) = (4 * width, 2 * width, 5 * width)
+        // Per step and row: i, f, g, o, tanh(c') — what the backward pass reads.
+        var saved = Tensor<Scalar>(uninitialized: [batch, steps, savedRow])
+        var out = Tensor<Scalar>(uninitialized: [batch, steps, outRow])
+        let blockRows = max(1, batch / Parallel.threadCount)
+        if batch > 0, steps > 0, width > 0 {
+            gi.value.scalars.withUnsafeBufferPointer { gi in
+                weight.value.scalars.withUnsafeBufferPointer { w in
+                    bias.value.scalars.withUnsafeBufferPointer { b in
+                        h0.value.scalars.withUnsafeBufferPointer { h0 in
+                            c0.value.scalars.withUnsafeBufferPointer { c0 in
+                                saved.scalars.withUnsafeMutableBufferPointer { s in
+                                    out.scalars.withUnsafeMutableBufferPointer { y in
+                                        guard let gi = gi.baseAddress, let w = w.baseAddress, let b = b.baseAddress,
+                                            let h0 = h0.baseAddress, let c0 = c0.baseAddress, let s = s.baseAddress,
+                                            let y = y.baseAddress
+                                        else { return }
+                                        Parallel.forEachChunk(of: 0..<batch, minimumChunk: blockRows) { rows in
+                                            let gh = UnsafeMutablePointer<Scalar>.allocate(
+                                                capacity: rows.count * gateRow)
+                                            defer { gh.deallocate() }
+                                            for t in 0..<steps {
+                                                let (previous, ld) =
+                                                    t == 0
+                                                    ? (UnsafePointer(h0 + rows.lowerBound * width), width)
+                                                    : (
+                                                        UnsafePointer(y + (rows.lowerBound * steps + t - 1) * outRow),
+                                                        steps * outRow
+                                                    )
+                                                Scalar._gemm(
+                                                    .none, .transposed, m: rows.count, n: gateRow, k: width, alpha: 1,
+                                                    a: previous, lda: ld, b: w, ldb: width, beta: 0, c: gh,
+                                                    ldc: gateRow)
+                                                for (i, row) in rows.enumerated() {
+                                                    let at = row * steps + t
+                                                    let cell: UnsafePointer<Scalar> =
+                                                        t == 0
+                                                        ? c0 + row * width
+                                                        : UnsafePointer(y + (at - 1) * outRow + width)
+                                                    lstmForward(
+                                                        gi + at * gateRow, gh + i * gateRow, b, cell,
+                                                        s + at * savedRow, y + at * outRow, width)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Variable.result(out, inputs: [gi, weight, bias, h0, c0]) { output, dy in
+            guard batch > 0, steps > 0, width > 0 else { return }
+            // The gate gradients at every step, and dL/dh₀, dL/dc₀ (every element written).
+            var dGates = Tensor<Scalar>(uninitialized: [batch, steps, gateRow])
+            var dHidden = Tensor<Scalar>(uninitialized: [batch, width])
+            var dCell = Tensor<Scalar>(uninitialized: [batch, width])
+            weight.value.scalars.withUnsafeBufferPointer { w in
+                c0.value.scalars.withUnsafeBufferPointer { c0 in
+                    output.value.scalars.withUnsafeBufferPointer { y in
+                        saved.scalars.withUnsafeBufferPointer { s in
+                            dGates.scalars.withUnsafeMutableBufferPointer { dg in
+                                dHidden.scalars.withUnsafeMutableBufferPointer { dh0 in
+                                    dCell.scalars.withUnsafeMutableBufferPointer { dc0 in
+                                        guard let w = w.baseAddress, let c0 = c0.baseAddress, let y = y.baseAddress,
+                                            let s = s.baseAddress, let dg = dg.baseAddress, let dh0 = dh0.baseAddress,
+                                            let dc0 = dc0.baseAddress, let dy = dy.baseAddress
+                                        else { return }
+                                        Parallel.forEachChunk(of: 0..<batch, minimumChunk: blockRows) { rows in
+                                            // dL/dh_t and dL/dc_t of the block, carried back through time.
+                                            let dh = dh0 + rows.lowerBound * width
+                                            let dc = dc0 + rows.lowerBound * width
+                                            dh.update(repeating: 0, count: rows.count * width)
+                                            dc.update(repeating: 0, count: rows.count * width)
+                                            for t in (0..<steps).reversed() {
+                                                for (i, row) in rows.enumerated() {
+                                                    let at = row * steps + t
+                                                    let cell: UnsafePointer<Scalar> =
+                                                        t == 0 ? c0 + row * width : y + (at - 1) * outRow + width
+                                                    lstmBackward(
+                                                        dy + at * outRow, dh + i * width, dc + i * width, cell,
+                                                        s + at * savedRow, dg + at * gateRow, width)
+                                                }
+                                                // dh_{t-1} = dgates_t · W_hh
+                                                let first = rows.lowerBound * steps + t
+                                                Scalar._gemm(
+                                                    .none, .none, m: rows.count, n: width, k: gateRow, alpha: 1,
+                                                    a: dg + first * gateRow, lda: steps * gateRow, b: w, ldb: width,
+                                                    beta: 0, c: dh, ldc: width)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            // Shared, not copied: the weight and bias gradients below only read dGates.
+            if gi.requiresGradient { gi.addGradient(adopting: dGates) }
+            if h0.requiresGradient { h0.addGradient(adopting: dHidden) }
+            if c0.requiresGradient { c0.addGradient(adopting: dCell) }
+            if weight.requiresGradient {
+                // dW_hh = Σ over (row, t) of dgates_tᵀ · h_{t-1}, h_{t-1} gathered into one (B·L, H) matrix.
+                var previous = Tensor<Scalar>(uninitialized: [batch * steps, width])
+                previous.scalars.withUnsafeMutableBufferPointer { p in
+                    h0.value.scalars.withUnsafeBufferPointer { h0 in
+                        output.value.scalars.withUnsafeBufferPointer { y in
+                            guard let p = p.baseAddress, let h0 = h0.baseAddress, let y = y.baseAddress else { return }
+                            for row in 0..<batch {
+                                let at = row * steps
+                                (p + at * width).update(from: h0 + row * width, count: width)
+                                for t in 1..<max(1, steps) {
+                                    (p + (at + t) * width).update(from: y + (at + t - 1) * outRow, count: width)
+                                }
+                            }
+                        }
+                    }
+                }
+                weight.withGradientArray { dw, beta in
+                    dGates.scalars.withUnsafeBufferPointer { dg in
+                        previous.scalars.withUnsafeBufferPointer { p in
+                            dw.withUnsafeMutableBufferPointer { dw in
+                                guard let dg = dg.baseAddress, let p = p.baseAddress, let dw = dw.baseAddress
+                                else { return }
+                                Scalar._gemm(
+                                    .transposed, .none, m: gateRow, n: width, k: batch * steps, alpha: 1, a: dg,
+                                    lda: gateRow, b: p, ldb: width, beta: beta, c: dw, ldc: width)
+                            }
+                        }
+                    }
+                }
+            }
+            if bias.requiresGradient {
+                dGates.scalars.withUnsafeBufferPointer { dg in
+                    bias.withGradient { g in
+                        for at in 0..<(batch * steps) {
+                            for j in 0..<gateRow { g[j] += dg[at * gateRow + j] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One row of one step of ``lstmSequence(inputGates:hiddenWeight:hiddenBias:initialHidden:initialCell:)``:
+    /// `s` gets `[i | f | g | o | tanh(c')]`, `y` gets `[h' | c']`.
+    @inline(__always)
+    private static func lstmForward(
+        _ gi: UnsafePointer<Scalar>, _ gh: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
+        _ c: UnsafePointer<Scalar>, _ s: UnsafeMutablePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ width: Int
+    ) {
+        for j in 0..<(4 * width) { s[j] = gi[j] + gh[j] + b[j] }
+        Scalar._sigmoid(s, s, 2 * width)  // i, f
+        Scalar._tanh(s + 2 * width, s + 2 * width, width)  // g
+        Scalar._sigmoid(s + 3 * width, s + 3 * width, width)  // o
+        let tc = s + 4 * width
+        for j in 0..<width {
+            let cell = s[width + j] * c[j] + s[j] * s[2 * width + j]
+            y[width + j] = cell
+            tc[j] = cell
+        }
+        Scalar._tanh(tc, tc, width)
+        for j in 0..<width { y[j] = s[3 * width + j] * tc[j] }
+    }
+
+    /// One row of one step of the LSTM's backward pass. In: `dy` = `[dh' | dc']` from the
+    /// output, `dh`, `dc` from the later steps, `c` the previous cell.
+    /// Out: the gate gradients into `dg`, `dc ⊙ f` into `dc` (`dh` is then overwritten by the
+    /// caller's product).
+    @inline(__always)
+    private static func lstmBackward(
+        _ dy: UnsafePointer<Scalar>, _ dh: UnsafeMutablePointer<Scalar>, _ dc: UnsafeMutablePointer<Scalar>,
+        _ c: UnsafePointer<Scalar>, _ s: UnsafePointer<Scalar>, _ dg: UnsafeMutablePointer<Scalar>, _ width: Int
+    ) {
+        for j in 0..<width {
+            let (i, f, g, o, tc) = (s[j], s[width + j], s[2 * width + j], s[3 * width + j], s[4 * width + j])
+            let dH = dy[j] + dh[j]
+            let dC = dy[width + j] + dc[j] + dH * o * (1 - tc * tc)
+            dg[j] = dC * g * i * (1 - i)
+            dg[width + j] = dC * c[j] * f * (1 - f)
+            dg[2 * width + j] = dC * i * (1 - g * g)
+            dg[3 * width + j] = dH * tc * o * (1 - o)
+            dc[j] = dC * f
+        }
+    }
+
     /// One row of ``gruCell(inputGates:hiddenGates:hiddenBias:state:)``'s forward pass.
     @inline(__always)
     private static func gruForward(
