@@ -124,6 +124,22 @@ struct SequenceModelTests {
         #expect(newest <= 3, "\(kind), windows=newest: \(newest) of 12")
     }
 
+    /// The LSTM variant's forget gates start open; every other gate bias keeps torch's
+    /// `U(-1/√H, 1/√H)`.
+    @Test func theLSTMsForgetGatesStartOpen() {
+        var generator = SplitMix64(seed: 3)
+        let hidden = 16
+        let cell = LSTMCell(inputSize: 8, hiddenSize: hidden, layers: 2, generator: &generator)
+        let bound = 1 / Float(hidden).squareRoot()
+        for layer in cell.lstm.cells {
+            let bias = layer.biasIH.value.scalars
+            #expect(bias[hidden..<(2 * hidden)].allSatisfy { $0 == 1 })
+            #expect(
+                bias[..<hidden].allSatisfy { abs($0) <= bound } && bias[(2 * hidden)...].allSatisfy { abs($0) <= bound }
+            )
+        }
+    }
+
     @Test func theSameSeedGivesTheSameWeights() throws {
         let log = Fixtures.randomLog(users: 30, items: 20, eventsPerUser: 3...12, seed: 7)
         let parameters = ["dropout": "0.3", "epochs": "3"]

@@ -36,6 +36,11 @@ public struct LSTMCell: RecurrentCell {
     public let lstm: LSTM<Float>
     public init(inputSize: Int, hiddenSize: Int, layers: Int, generator: inout SplitMix64) {
         lstm = LSTM(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, using: &generator)
+        // Forget gates start open (bias 1, Gers et al. 2000; Jozefowicz et al. 2015), so the cell
+        // carries its state across steps from the first epoch instead of learning to.
+        for cell in lstm.cells {
+            for j in hiddenSize..<(2 * hiddenSize) { cell.biasIH.value.scalars[j] = 1 }
+        }
     }
     public func run(_ x: Variable<Float>) -> Variable<Float> { lstm(x).output }
     public var namedParameters: [(name: String, parameter: Parameter<Float>)] { lstm.namedParameters(prefix: "lstm") }
