@@ -211,44 +211,8 @@ extension Variable {
             }
             if gi.requiresGradient { gi.addGradient(adopting: dInput) }
             if initial.requiresGradient { initial.addGradient(adopting: dInitial) }
-            if weight.requiresGradient {
-                // dW_hh = Σ over (row, t) of dgh_tᵀ · h_{t-1}, with h_{t-1} gathered into one (B·L, H) matrix.
-                var previous = Tensor<Scalar>(uninitialized: [batch * steps, width])
-                previous.scalars.withUnsafeMutableBufferPointer { p in
-                    initial.value.scalars.withUnsafeBufferPointer { h0 in
-                        output.value.scalars.withUnsafeBufferPointer { y in
-                            guard let p = p.baseAddress, let h0 = h0.baseAddress, let y = y.baseAddress else { return }
-                            for row in 0..<batch {
-                                let at = row * steps
-                                (p + at * width).update(from: h0 + row * width, count: width)
-                                (p + (at + 1) * width).update(from: y + at * width, count: (steps - 1) * width)
-                            }
-                        }
-                    }
-                }
-                weight.withGradientArray { dw, beta in
-                    dHidden.scalars.withUnsafeBufferPointer { dgh in
-                        previous.scalars.withUnsafeBufferPointer { p in
-                            dw.withUnsafeMutableBufferPointer { dw in
-                                guard let dgh = dgh.baseAddress, let p = p.baseAddress, let dw = dw.baseAddress
-                                else { return }
-                                Scalar._gemm(
-                                    .transposed, .none, m: gateRow, n: width, k: batch * steps, alpha: 1, a: dgh,
-                                    lda: gateRow, b: p, ldb: width, beta: beta, c: dw, ldc: width)
-                            }
-                        }
-                    }
-                }
-            }
-            if bias.requiresGradient {
-                dHidden.scalars.withUnsafeBufferPointer { dgh in
-                    bias.withGradient { g in
-                        for at in 0..<(batch * steps) {
-                            for j in 0..<gateRow { g[j] += dgh[at * gateRow + j] }
-                        }
-                    }
-                }
-            }
+            accumulateHiddenGradients(
+                weight: weight, bias: bias, gates: dHidden, initial: initial, states: output, stateRow: width)
         }
     }
 
@@ -378,43 +342,56 @@ extension Variable {
             if gi.requiresGradient { gi.addGradient(adopting: dGates) }
             if h0.requiresGradient { h0.addGradient(adopting: dHidden) }
             if c0.requiresGradient { c0.addGradient(adopting: dCell) }
-            if weight.requiresGradient {
-                // dW_hh = Σ over (row, t) of dgates_tᵀ · h_{t-1}, h_{t-1} gathered into one (B·L, H) matrix.
-                var previous = Tensor<Scalar>(uninitialized: [batch * steps, width])
-                previous.scalars.withUnsafeMutableBufferPointer { p in
-                    h0.value.scalars.withUnsafeBufferPointer { h0 in
-                        output.value.scalars.withUnsafeBufferPointer { y in
-                            guard let p = p.baseAddress, let h0 = h0.baseAddress, let y = y.baseAddress else { return }
-                            for row in 0..<batch {
-                                let at = row * steps
-                                (p + at * width).update(from: h0 + row * width, count: width)
-                                for t in 1..<max(1, steps) {
-                                    (p + (at + t) * width).update(from: y + (at + t - 1) * outRow, count: width)
-                                }
-                            }
-                        }
-                    }
-                }
-                weight.withGradientArray { dw, beta in
-                    dGates.scalars.withUnsafeBufferPointer { dg in
-                        previous.scalars.withUnsafeBufferPointer { p in
-                            dw.withUnsafeMutableBufferPointer { dw in
-                                guard let dg = dg.baseAddress, let p = p.baseAddress, let dw = dw.baseAddress
-                                else { return }
-                                Scalar._gemm(
-                                    .transposed, .none, m: gateRow, n: width, k: batch * steps, alpha: 1, a: dg,
-                                    lda: gateRow, b: p, ldb: width, beta: beta, c: dw, ldc: width)
+            accumulateHiddenGradients(
+                weight: weight, bias: bias, gates: dGates, initial: h0, states: output, stateRow: outRow)
+        }
+    }
+
+    /// The gradients of a recurrent layer's `W_hh` and `b_hh` from its gate gradients `gates
+    /// (B, L, G)`: `dW_hh += Σ over (row, t) of gatesᵀ · h_{t-1}` as one `(G, B·L)·(B·L, H)`
+    /// product, with `h_{t-1}` gathered from `initial (B, H)` and the first `H` columns of each
+    /// `stateRow`-wide row of `states (B, L, ·)`; `db_hh += Σ gates`.
+    private static func accumulateHiddenGradients(
+        weight: Variable, bias: Variable, gates: Tensor<Scalar>, initial: Variable, states: Variable, stateRow: Int
+    ) {
+        let (batch, steps, gateRow) = (gates.shape[0], gates.shape[1], gates.shape[2])
+        let width = weight.shape[1]
+        if weight.requiresGradient {
+            var previous = Tensor<Scalar>(uninitialized: [batch * steps, width])
+            previous.scalars.withUnsafeMutableBufferPointer { p in
+                initial.value.scalars.withUnsafeBufferPointer { h0 in
+                    states.value.scalars.withUnsafeBufferPointer { y in
+                        guard let p = p.baseAddress, let h0 = h0.baseAddress, let y = y.baseAddress else { return }
+                        for row in 0..<batch {
+                            let at = row * steps
+                            (p + at * width).update(from: h0 + row * width, count: width)
+                            for t in 1..<max(1, steps) {
+                                (p + (at + t) * width).update(from: y + (at + t - 1) * stateRow, count: width)
                             }
                         }
                     }
                 }
             }
-            if bias.requiresGradient {
-                dGates.scalars.withUnsafeBufferPointer { dg in
-                    bias.withGradient { g in
-                        for at in 0..<(batch * steps) {
-                            for j in 0..<gateRow { g[j] += dg[at * gateRow + j] }
+            weight.withGradientArray { dw, beta in
+                gates.scalars.withUnsafeBufferPointer { dg in
+                    previous.scalars.withUnsafeBufferPointer { p in
+                        dw.withUnsafeMutableBufferPointer { dw in
+                            guard let dg = dg.baseAddress, let p = p.baseAddress, let dw = dw.baseAddress else {
+                                return
+                            }
+                            Scalar._gemm(
+                                .transposed, .none, m: gateRow, n: width, k: batch * steps, alpha: 1, a: dg,
+                                lda: gateRow, b: p, ldb: width, beta: beta, c: dw, ldc: width)
                         }
+                    }
+                }
+            }
+        }
+        if bias.requiresGradient {
+            gates.scalars.withUnsafeBufferPointer { dg in
+                bias.withGradient { g in
+                    for at in 0..<(batch * steps) {
+                        for j in 0..<gateRow { g[j] += dg[at * gateRow + j] }
                     }
                 }
             }
