@@ -25,6 +25,14 @@ struct AttentionTests {
             .permuted([0, 2, 1, 3]).reshaped([batch, steps, width])
     }
 
+    /// `attend`'s output on `packed` and `packed`'s gradient for the loss `Σ output ⊙ mix`.
+    static func valueAndGradient(
+        _ packed: Parameter<Double>, mix: Tensor<Double>, _ attend: (Variable<Double>) -> Variable<Double>
+    ) -> (value: [Double], grad: [Double]) {
+        let result = valuesAndGradients([packed], mix: mix) { attend($0.parameter(packed)) }
+        return (result.value, result.grads[0])
+    }
+
     // Batch 3, 4 steps, 2 heads of 3: row 1 has a padding key, row 2 has none visible at all.
     static let keep = [true, true, true, true, false, true, true, true, false, false, false, false]
 
@@ -37,11 +45,7 @@ struct AttentionTests {
         for causal in [false, true] {
             for keep in [nil, Self.keep] {
                 func run(_ attend: (Variable<Double>) -> Variable<Double>) -> (value: [Double], grad: [Double]) {
-                    packed.zeroGradient()
-                    let tape = Tape<Double>()
-                    let y = attend(tape.parameter(packed))
-                    tape.backward((y * tape.constant(mix)).sum())
-                    return (y.value.scalars, packed.grad.scalars)
+                    Self.valueAndGradient(packed, mix: mix, attend)
                 }
                 let fused = run { $0.selfAttention(heads: heads, causal: causal, keep: keep) }
                 let oracle = run { Self.composed($0, heads: heads, causal: causal, keep: keep) }
@@ -81,11 +85,7 @@ struct AttentionTests {
         keep[3] = false
         keep[steps + 40] = false
         func run(_ attend: (Variable<Double>) -> Variable<Double>) -> (value: [Double], grad: [Double]) {
-            packed.zeroGradient()
-            let tape = Tape<Double>()
-            let y = attend(tape.parameter(packed))
-            tape.backward((y * tape.constant(mix)).sum())
-            return (y.value.scalars, packed.grad.scalars)
+            Self.valueAndGradient(packed, mix: mix, attend)
         }
         let fused = run { $0.selfAttention(heads: 2, causal: true, keep: keep) }
         let oracle = run { Self.composed($0, heads: 2, causal: true, keep: keep) }

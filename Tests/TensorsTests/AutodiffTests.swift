@@ -17,6 +17,18 @@ func expectGradient(
     #expect(result.passed, "\(result)", sourceLocation: sourceLocation)
 }
 
+/// The output of `build` and the gradients of `parameters` for the loss `Σ output ⊙ mix`, a
+/// weighting that gives every output element its own gradient.
+func valuesAndGradients(
+    _ parameters: [Parameter<Double>], mix: Tensor<Double>, _ build: (Tape<Double>) -> Variable<Double>
+) -> (value: [Double], grads: [[Double]]) {
+    for p in parameters { p.zeroGradient() }
+    let tape = Tape<Double>()
+    let y = build(tape)
+    tape.backward((y * tape.constant(mix)).sum())
+    return (y.value.scalars, parameters.map { $0.grad.scalars })
+}
+
 struct AutodiffTests {
     static let seeds: [UInt64] = [1, 2, 3]
 
@@ -333,21 +345,13 @@ struct AutodiffTests {
         let bias = parameter([3 * h], &generator)
         let initial = parameter([batch, h], &generator)
         let all = [gi, weight, bias, initial]
-        // A loss that weighs every output element differently.
         let mix = Tensor<Double>.randomUniform(shape: [batch, steps, h], in: -1..<1, using: &generator)
-        func gradients(_ loss: (Tape<Double>) -> Variable<Double>) -> (value: [Double], grads: [[Double]]) {
-            for p in all { p.zeroGradient() }
-            let tape = Tape<Double>()
-            let y = loss(tape)
-            tape.backward((y * tape.constant(mix)).sum())
-            return (y.value.scalars, all.map { $0.grad.scalars })
-        }
-        let fused = gradients { tape in
+        let fused = valuesAndGradients(all, mix: mix) { tape in
             Variable.gruSequence(
                 inputGates: tape.parameter(gi), hiddenWeight: tape.parameter(weight), hiddenBias: tape.parameter(bias),
                 initial: tape.parameter(initial))
         }
-        let loop = gradients { tape in
+        let loop = valuesAndGradients(all, mix: mix) { tape in
             let (x, w, b) = (tape.parameter(gi), tape.parameter(weight), tape.parameter(bias))
             var state = tape.parameter(initial)
             var outputs: [Variable<Double>] = []
@@ -383,19 +387,12 @@ struct AutodiffTests {
         let cell = parameter([batch, h], &generator)
         let all = [gi, weight, bias, hidden, cell]
         let mix = Tensor<Double>.randomUniform(shape: [batch, steps, 2 * h], in: -1..<1, using: &generator)
-        func gradients(_ loss: (Tape<Double>) -> Variable<Double>) -> (value: [Double], grads: [[Double]]) {
-            for p in all { p.zeroGradient() }
-            let tape = Tape<Double>()
-            let y = loss(tape)
-            tape.backward((y * tape.constant(mix)).sum())
-            return (y.value.scalars, all.map { $0.grad.scalars })
-        }
         func fused(_ tape: Tape<Double>) -> Variable<Double> {
             Variable.lstmSequence(
                 inputGates: tape.parameter(gi), hiddenWeight: tape.parameter(weight), hiddenBias: tape.parameter(bias),
                 initialHidden: tape.parameter(hidden), initialCell: tape.parameter(cell))
         }
-        let loop = gradients { tape in
+        let loop = valuesAndGradients(all, mix: mix) { tape in
             let (x, w, b) = (tape.parameter(gi), tape.parameter(weight), tape.parameter(bias))
             var (state, memory) = (tape.parameter(hidden), tape.parameter(cell))
             var outputs: [Variable<Double>] = []
@@ -412,7 +409,7 @@ struct AutodiffTests {
             }
             return Variable.concatenate(outputs, axis: 1)
         }
-        let result = gradients(fused)
+        let result = valuesAndGradients(all, mix: mix, fused)
         #expect(allClose(result.value, loop.value, rtol: 1e-12, atol: 1e-12))
         for (name, (a, b)) in zip(["gi", "weight", "bias", "hidden", "cell"], zip(result.grads, loop.grads)) {
             #expect(allClose(a, b, rtol: 1e-12, atol: 1e-12), "gradient of \(name)")
