@@ -73,11 +73,12 @@ struct FeatureModelTests {
         }
     }
 
-    @Test(arguments: [ModelKind.content, .hybrid])
-    func saveThenLoadGivesTheSameScores(kind: ModelKind) throws {
+    @Test(arguments: [
+        (ModelKind.content, [:]), (.hybrid, ["epochs": "3"]), (.hybrid, ["epochs": "3", "onboarding": "2"]),
+    ])
+    func saveThenLoadGivesTheSameScores(kind: ModelKind, parameters: [String: String]) throws {
         let dataset = Self.dataset()
-        let bundle = try ModelBundle.train(kind, parameters: kind == .hybrid ? ["epochs": "3"] : [:], dataset: dataset)
-        {
+        let bundle = try ModelBundle.train(kind, parameters: parameters, dataset: dataset) {
             TrainingRecord(dataset: "board", interactions: 0, users: 0, items: 0, seconds: $0)
         }
         let folder = temporaryDirectory("feature-model")
@@ -91,24 +92,57 @@ struct FeatureModelTests {
             try loaded.model.score(context, into: &after)
             #expect(before == after)
         }
+        // A user the model never saw: fold-in, and with `onboarding` the first items' tokens.
+        let newUser = ScoringContext(history: [0, 7, 13])
+        var before: [Float] = []
+        var after: [Float] = []
+        try bundle.model.score(newUser, into: &before)
+        try loaded.model.score(newUser, into: &after)
+        #expect(before == after)
     }
 
-    /// User u2-1 is held out of training; from their occupation (shared with the other users of
-    /// block 2) and one event, the hybrid must rank block 2's items above the others.
-    @Test func hybridServesUsersHeldOutOfTraining() throws {
-        let dataset = Self.dataset()
-        let log = dataset.interactions
-        let heldOut = try #require(log.userIDs.index(of: "u2-1"))
-        let training = (0..<log.count).filter { log.users[$0] != heldOut }
-        var model = try Hybrid(parameters: ["epochs": "40", "factors": "8", "loss": "bpr"])
-        try model.fit(
-            TrainingData(
-                log: log.subset(training), itemFeatures: dataset.itemFeatures, userFeatures: dataset.userFeatures),
-            progress: nil)
-        let user = heldOut
-        let history = [log.itemIDs.index(of: "i2-2")].compactMap { $0 }
-        let top = try model.recommend(ScoringContext(user: user, history: history), count: 4, excluding: Set(history))
-        #expect(top.allSatisfy { log.itemIDs[$0.item].hasPrefix("i2-") }, "\(top.map { log.itemIDs[$0.item] })")
+    /// Users who start with item `a` go on to the items `x*`, those who start with `b` to `y*`;
+    /// every user also rates `a` or `b` late. A new user whose first item is `a` must be served
+    /// the `x*` items from the onboarding token alone (no fold-in, no attributes); without
+    /// `onboarding` that user has no representation and cannot be told from a `b` starter.
+    @Test func onboardingItemsServeANewUserFromTheirFirstEvent() throws {
+        var pairs: [(user: String, item: String)] = []
+        var times: [Double] = []
+        for u in 0..<40 {
+            let (first, block, other) = u % 2 == 0 ? ("a", "x", "b") : ("b", "y", "a")
+            pairs.append(("u\(u)", first))
+            times.append(0)
+            for k in 0..<6 where (u + k) % 3 != 0 {
+                pairs.append(("u\(u)", "\(block)\(k)"))
+                times.append(Double(1 + k))
+            }
+            if u % 4 < 2 {
+                pairs.append(("u\(u)", other))
+                times.append(10)
+            }
+        }
+        let log = InteractionLog(pairs: pairs, timestamps: times)
+        let a = try #require(log.itemIDs.index(of: "a"))
+        let b = try #require(log.itemIDs.index(of: "b"))
+        for onboarding in [1, 0] {
+            var model = try Hybrid(parameters: [
+                "epochs": "30", "factors": "8", "onboarding": String(onboarding), "fold_in_epochs": "0",
+            ])
+            try model.fit(TrainingData(log: log), progress: nil)
+            var fromA: [Float] = []
+            var fromB: [Float] = []
+            try model.score(ScoringContext(history: [a]), into: &fromA)
+            try model.score(ScoringContext(history: [b]), into: &fromB)
+            if onboarding == 1 {
+                for (first, prefix) in [(a, "x"), (b, "y")] {
+                    let top = try model.recommend(ScoringContext(history: [first]), count: 6, excluding: [a, b])
+                    let names = top.map { log.itemIDs[$0.item] }
+                    #expect(names.allSatisfy { $0.hasPrefix(prefix) }, "\(names)")
+                }
+            } else {
+                #expect(fromA == fromB)
+            }
+        }
     }
 }
 
