@@ -16,8 +16,8 @@ public protocol ContentDescribing: Recommender {
 /// fields, beside the mean embedding of the item's categorical attributes) that places every
 /// item, including one nobody has touched, where a collaborative model would.
 ///
-/// Two ways to train it (`mode`):
-/// - `regress` (ConvMF-style, the default): fit ALS on the interactions, then train the encoder
+/// Ways to train it (`mode`):
+/// - `regress` (ConvMF-style): fit ALS on the interactions, then train the encoder
 ///   to reproduce ALS's item factors (mean squared error) for the items that have interactions.
 ///   A user is ALS's user vector (fold-in for a new one); an item's vector blends its ALS
 ///   factors and its content vector by how many interactions it has, `n / (n + blend)`.
@@ -26,10 +26,16 @@ public protocol ContentDescribing: Recommender {
 ///   are their content vectors.
 /// - `profile`: as `twotower`, but a user is the projected mean *content* vector of their newest
 ///   50 items, so both sides are described by content.
+/// - `svd` (the default): regress onto PureSVD's item factors (Cremonesi et al. 2010: the top eigenvectors of
+///   the item–item cosine matrix, i.e. of `X D^{-1/2}` for the binary user × item matrix `X` and
+///   item counts `D`). A user is PureSVD's `Σ_{j ∈ history} v_j`; an item blends its factors with
+///   its content vector scaled to unit length (the mean length of the factors) by how many
+///   interactions it has, so a new item competes on the direction of its content alone.
 ///
-/// Parameters: `mode` [regress], `factors` [64], `word_size` [32], `filters` [32] per width,
+/// Parameters: `mode` [svd], `factors` [64], `word_size` [32], `filters` [32] per width,
 /// `widths` [1,2,3], `max_words` [16], `epochs` [60 for regress, 5 for twotower],
-/// `learning_rate` [0.003], `batch_size` [128], `blend` [10], `seed` [2020].
+/// `learning_rate` [0.003], `batch_size` [128], `blend` [10], `seed` [2020], `patience` [3] (the
+/// regression modes' early stopping on held-out items).
 public struct TextCNN: Recommender, ContentDescribing {
     public static let kind = ModelKind.textCNN
     /// How the encoder is trained and users are represented.
@@ -41,6 +47,8 @@ public struct TextCNN: Recommender, ContentDescribing {
         /// In-batch softmax against the user's content profile: the projected mean content
         /// vector of their items, so users too are described by content.
         case profile
+        /// Regress onto PureSVD's item factors; users are the sums of their items' factors.
+        case pureSVD = "svd"
     }
     public let mode: Mode
     var twoTower: Bool { mode == .twoTower }
@@ -53,6 +61,7 @@ public struct TextCNN: Recommender, ContentDescribing {
     public let learningRate: Float
     public let batchSize: Int
     public let blend: Float
+    public let patience: Int
     public let seed: UInt64
 
     private var encoder: Encoder?
@@ -61,6 +70,8 @@ public struct TextCNN: Recommender, ContentDescribing {
     private var vocabulary = Vocabulary()
     private var itemTokens = ItemTokens()
     private var collaborative: ALS?
+    /// `(items, factors)`: PureSVD's item factors (`svd` mode).
+    private var svdFactors: Matrix<Float>?
     private var itemCounts: [Int] = []
     /// `(items, factors)`: the content vector of every item.
     public private(set) var contentVectors = Matrix<Float>(rows: 0, columns: 0)
@@ -70,7 +81,7 @@ public struct TextCNN: Recommender, ContentDescribing {
     public init(parameters: [String: String] = [:]) throws {
         var reader = ParameterReader(model: Self.kind, parameters)
         mode =
-            Mode(rawValue: try reader.choice("mode", default: "regress", in: Mode.allCases.map(\.rawValue))) ?? .regress
+            Mode(rawValue: try reader.choice("mode", default: "svd", in: Mode.allCases.map(\.rawValue))) ?? .pureSVD
         factors = try reader.int("factors", default: 64, in: 1...1024)
         wordSize = try reader.int("word_size", default: 32, in: 1...1024)
         filters = try reader.int("filters", default: 32, in: 1...1024)
@@ -87,10 +98,12 @@ public struct TextCNN: Recommender, ContentDescribing {
             throw ModelError.invalidParameter(
                 model: Self.kind.rawValue, key: "widths", value: widthText, reason: "widths must not exceed max_words")
         }
-        epochCount = try reader.int("epochs", default: mode == .regress ? 60 : 5, in: 0...100_000)
+        let regression = mode == .regress || mode == .pureSVD
+        epochCount = try reader.int("epochs", default: regression ? 60 : 5, in: 0...100_000)
         learningRate = Float(try reader.double("learning_rate", default: 0.003, in: 1e-9...100))
         batchSize = try reader.int("batch_size", default: 128, in: 1...1_000_000)
         blend = Float(try reader.double("blend", default: 10, in: 0...1e9))
+        patience = try reader.int("patience", default: 3, in: 1...100_000)
         seed = try reader.uint64("seed", default: 2020)
         try reader.finish()
     }
@@ -101,6 +114,7 @@ public struct TextCNN: Recommender, ContentDescribing {
             "filters": String(filters), "widths": widths.map(String.init).joined(separator: ","),
             "max_words": String(maxWords), "epochs": String(epochCount), "learning_rate": String(learningRate),
             "batch_size": String(batchSize), "blend": String(blend), "seed": String(seed),
+            "patience": String(patience),
         ]
     }
 
@@ -128,6 +142,10 @@ public struct TextCNN: Recommender, ContentDescribing {
             let projection = Linear<Float>(inputSize: factors, outputSize: factors, using: &generator)
             try trainProfile(fresh, projection, data: data, progress: progress)
             profileProjection = projection
+        } else if mode == .pureSVD {
+            let targets = try Self.pureSVDFactors(data.matrix, factors: factors)
+            try trainRegression(fresh, targets: targets, progress: progress)
+            svdFactors = targets
         } else {
             var als = try ALS(parameters: ["factors": String(factors)])
             try als.fit(data, progress: progress)
@@ -138,13 +156,54 @@ public struct TextCNN: Recommender, ContentDescribing {
         refreshVectors()
     }
 
+    /// PureSVD's item factors on the binary user × item matrix with item-normalized columns:
+    /// the top `factors` eigenvectors of `G[i, j] = c_ij / √(n_i n_j)` (`c_ij` users with both
+    /// items, `n_i` users with `i`), as the rows of an `(items, factors)` matrix scaled so that the
+    /// mean squared row length is 1. Items without events get zero rows.
+    static func pureSVDFactors(_ matrix: CSRMatrix, factors: Int) throws -> Matrix<Float> {
+        let items = matrix.columns
+        let binary = CSRMatrix(
+            rows: matrix.rows, columns: items, rowPointers: matrix.rowPointers,
+            columnIndices: matrix.columnIndices, values: [Float](repeating: 1, count: matrix.columnIndices.count))
+        var counts = [Double](repeating: 0, count: items)
+        for item in matrix.columnIndices { counts[Int(item)] += 1 }
+        var gram = Matrix<Double>(rows: items, columns: items)
+        gram.storage.withUnsafeMutableBufferPointer { gram in
+            Cooccurrence.forEachRow(of: binary) { i, row in
+                guard counts[i] > 0 else { return }
+                for j in 0..<items where counts[j] > 0 {
+                    gram[i * items + j] = Double(row[j]) / (counts[i] * counts[j]).squareRoot()
+                }
+            }
+        }
+        let rank = min(factors, items)
+        let (_, vectors) = try LAPACK.largestEigenpairs(&gram, count: rank)
+        let scale = (Double(items) / Double(rank)).squareRoot()
+        var result = Matrix<Float>(rows: items, columns: factors)
+        for k in 0..<rank {
+            for i in 0..<items { result[i, k] = Float(vectors[k, i] * scale) }
+        }
+        return result
+    }
+
+    /// Trains the encoder to reproduce `targets` (mean squared error) for the items that have
+    /// interactions. A seeded tenth of them (of 100 or more) is held out: after each epoch the mean cosine between
+    /// their predicted and target vectors is measured, the best epoch's weights are kept, and
+    /// training stops after `patience` epochs without a better one — the encoder overfits the
+    /// few thousand titles within a few epochs.
     private func trainRegression(_ encoder: Encoder, targets: Matrix<Float>, progress: ProgressHandler?) throws {
-        let warm = itemCounts.indices.filter { itemCounts[$0] > 0 }.map(Int32.init)
+        var warm = itemCounts.indices.filter { itemCounts[$0] > 0 }.map(Int32.init)
         guard !warm.isEmpty else { return }
+        var splitter = SplitMix64(seed: seed ^ 0x5EED)
+        warm.shuffle(using: &splitter)
+        // A tenth of a few dozen items is too few to measure: small catalogues train every epoch.
+        let heldOut = warm.count >= 100 ? Array(warm.prefix(warm.count / 10)) : []
+        let fitted = Array(warm.dropFirst(heldOut.count))
         var optimizer = Adam(parameters: encoder.parameters, learningRate: learningRate)
+        var best = (score: -Float.infinity, epoch: 0, weights: StateDict.tensors(of: encoder))
         for epoch in 0..<epochCount {
             var generator = SplitMix64(seed: seed ^ UInt64(epoch + 1) &* 0x9E37_79B9_7F4A_7C15)
-            var order = warm
+            var order = fitted
             order.shuffle(using: &generator)
             for start in stride(from: 0, to: order.count, by: batchSize) {
                 let batch = Array(order[start..<min(order.count, start + batchSize)])
@@ -163,8 +222,22 @@ public struct TextCNN: Recommender, ContentDescribing {
                 optimizer.step()
                 optimizer.zeroGradients()
             }
-            progress?("textcnn (regress onto ALS)", epoch + 1, epochCount)
+            progress?("textcnn (regress onto \(mode == .pureSVD ? "PureSVD" : "ALS"))", epoch + 1, epochCount)
+            guard !heldOut.isEmpty else { continue }
+            let predicted = encoder(heldOut, tokens: itemTokens, on: Tape<Float>(recording: false)).value.scalars
+            var cosine: Float = 0
+            for (r, item) in heldOut.enumerated() {
+                let p = Self.unitLength(Array(predicted[(r * factors)..<((r + 1) * factors)]))
+                let t = Self.unitLength((0..<factors).map { targets[Int(item), $0] })
+                cosine += zip(p, t).reduce(0) { $0 + $1.0 * $1.1 } / Float(heldOut.count)
+            }
+            if cosine > best.score {
+                best = (cosine, epoch, StateDict.tensors(of: encoder))
+            } else if epoch - best.epoch >= patience {
+                break
+            }
         }
+        if !heldOut.isEmpty { try StateDict.load(best.weights, into: encoder) }
     }
 
     private func trainTwoTower(_ encoder: Encoder, _ tower: UserTower, data: TrainingData, progress: ProgressHandler?)
@@ -282,6 +355,17 @@ public struct TextCNN: Recommender, ContentDescribing {
             }
         }
         contentVectors = content
+        if let svdFactors {
+            var blended = svdFactors
+            for item in 0..<items {
+                let n = Float(item < itemCounts.count ? itemCounts[item] : 0)
+                let weight = n + blend > 0 ? n / (n + blend) : 1
+                let unit = Self.unitLength(Array(content.storage[(item * factors)..<((item + 1) * factors)]))
+                for k in 0..<factors { blended[item, k] = weight * svdFactors[item, k] + (1 - weight) * unit[k] }
+            }
+            scoringVectors = blended
+            return
+        }
         guard let collaborative, mode == .regress else {
             scoringVectors = content
             return
@@ -315,6 +399,13 @@ public struct TextCNN: Recommender, ContentDescribing {
             }
             let tape = Tape<Float>(recording: false)
             return profileProjection(tape.constant(Tensor(shape: [1, factors], scalars: mean))).value.scalars
+        }
+        if let svdFactors {
+            var user = [Float](repeating: 0, count: factors)
+            for item in Set(context.history) {
+                for k in 0..<factors { user[k] += svdFactors[Int(item), k] }
+            }
+            return user
         }
         guard let collaborative else { throw ModelError.notFitted }
         return try collaborative.userVector(context)
@@ -381,9 +472,16 @@ public struct TextCNN: Recommender, ContentDescribing {
 
     /// A user's score for a described item (its content vector: it has no interactions).
     public func contentScore(fields: [String: String], context: ScoringContext) throws -> Float {
-        let vector = try contentVector(fields: fields)
+        let content = try contentVector(fields: fields)
+        let vector = svdFactors == nil ? content : Self.unitLength(content)
         let user = try userVector(context)
         return zip(user, vector).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+
+    /// `v / |v|`, or `v` when it is zero.
+    static func unitLength(_ v: [Float]) -> [Float] {
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return norm > 0 ? v.map { $0 / norm } : v
     }
 
     // MARK: Saving
@@ -400,6 +498,9 @@ public struct TextCNN: Recommender, ContentDescribing {
         }
         if let collaborative {
             for (key, value) in try collaborative.weights() { result["als." + key] = value }
+        }
+        if let svdFactors {
+            result["svd.item_factors"] = SafeTensor(svdFactors.storage, shape: [svdFactors.rows, factors])
         }
         result.merge(vocabulary.tensors()) { $1 }
         result.merge(itemTokens.tensors()) { $1 }
@@ -432,6 +533,13 @@ public struct TextCNN: Recommender, ContentDescribing {
             let projection = Linear<Float>(inputSize: factors, outputSize: factors, using: &generator)
             try StateDict.load(part("profile."), into: projection)
             profileProjection = projection
+        } else if mode == .pureSVD {
+            svdFactors = try Matrix(loading: weights["svd.item_factors"], key: "svd.item_factors", columns: factors)
+            guard svdFactors?.rows == loadedTokens.count else {
+                throw CheckpointError.mismatch(
+                    key: "svd.item_factors", expected: "\(loadedTokens.count) rows",
+                    found: "\(svdFactors?.rows ?? 0)")
+            }
         } else {
             var als = try ALS(parameters: ["factors": String(factors)])
             try als.load(weights: part("als."))

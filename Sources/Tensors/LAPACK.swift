@@ -10,6 +10,8 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
     case notPositiveDefinite(order: Int)
     /// LAPACK reported an illegal argument (a bug in RecKit).
     case illegalArgument(routine: String, position: Int)
+    /// An iterative LAPACK routine did not converge.
+    case noConvergence(routine: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,8 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
             return "matrix is not positive definite (leading minor of order \(order) is not positive)"
         case .illegalArgument(let routine, let position):
             return "\(routine): argument \(position) is illegal"
+        case .noConvergence(let routine):
+            return "\(routine) did not converge"
         }
     }
 }
@@ -91,5 +95,66 @@ extension LAPACK {
         }
         if info != 0 { throw LinearAlgebraError.illegalArgument(routine: "dpotrs", position: Int(-info)) }
         return x
+    }
+}
+
+extension LAPACK {
+    /// The `count` largest eigenvalues of a symmetric matrix and their eigenvectors (`dsyevr`, the
+    /// relatively robust representations algorithm), largest first.
+    ///
+    /// - Parameters:
+    ///   - matrix: A symmetric `(n, n)` matrix (only one triangle is read); destroyed.
+    ///   - count: How many eigenpairs, `1...n`.
+    /// - Returns: The eigenvalues, descending, and the eigenvectors as the rows of a
+    ///   `(count, n)` matrix, each of unit length.
+    /// - Complexity: O(n³) for the reduction to tridiagonal form.
+    public static func largestEigenpairs(_ matrix: inout Matrix<Double>, count: Int) throws -> (
+        values: [Double], vectors: Matrix<Double>
+    ) {
+        precondition(matrix.rows == matrix.columns, "eigen: matrix is \(matrix.rows)×\(matrix.columns)")
+        let n = matrix.rows
+        precondition(count >= 1 && count <= n, "eigen: \(count) eigenpairs of a \(n)×\(n) matrix")
+        var jobz: CChar = 86  // "V": vectors too
+        var range: CChar = 73  // "I": by index
+        var uplo: CChar = 85
+        var order = Int32(n)
+        var lower: Double = 0
+        var upper: Double = 0
+        var first = Int32(n - count + 1)  // LAPACK numbers eigenvalues ascending, from 1
+        var last = Int32(n)
+        var tolerance: Double = 0
+        var found: Int32 = 0
+        var values = [Double](repeating: 0, count: n)
+        var vectors = [Double](repeating: 0, count: n * count)  // column-major (n, count)
+        var support = [Int32](repeating: 0, count: 2 * count)
+        var info: Int32 = 0
+        func call(_ work: inout [Double], _ lwork: Int32, _ iwork: inout [Int32], _ liwork: Int32) {
+            var lwork = lwork
+            var liwork = liwork
+            matrix.storage.withUnsafeMutableBufferPointer { a in
+                guard let a = a.baseAddress else { return }
+                dsyevr_(
+                    &jobz, &range, &uplo, &order, a, &order, &lower, &upper, &first, &last, &tolerance, &found,
+                    &values, &vectors, &order, &support, &work, &lwork, &iwork, &liwork, &info)
+            }
+        }
+        var work = [Double](repeating: 0, count: 1)
+        var iwork = [Int32](repeating: 0, count: 1)
+        call(&work, -1, &iwork, -1)  // workspace query
+        if info != 0 { throw LinearAlgebraError.illegalArgument(routine: "dsyevr", position: Int(-info)) }
+        let lwork = Int32(work[0])
+        let liwork = iwork[0]
+        work = [Double](repeating: 0, count: Int(lwork))
+        iwork = [Int32](repeating: 0, count: Int(liwork))
+        call(&work, lwork, &iwork, liwork)
+        if info > 0 { throw LinearAlgebraError.noConvergence(routine: "dsyevr") }
+        if info < 0 { throw LinearAlgebraError.illegalArgument(routine: "dsyevr", position: Int(-info)) }
+        // Ascending from LAPACK; reverse so the largest comes first.
+        var result = Matrix<Double>(rows: count, columns: n)
+        for k in 0..<count {
+            let source = count - 1 - k
+            for i in 0..<n { result[k, i] = vectors[source * n + i] }
+        }
+        return (Array(values.prefix(count).reversed()), result)
     }
 }

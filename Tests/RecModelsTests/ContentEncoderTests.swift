@@ -27,11 +27,12 @@ struct ContentEncoderTests {
 
     static let small = ["factors": "8", "word_size": "8", "filters": "4", "epochs": "150", "learning_rate": "0.01"]
 
-    @Test(arguments: ["regress", "twotower", "profile"])
+    @Test(arguments: ["svd", "regress", "twotower", "profile"])
     func aNewItemDescribedByItsTitleAndGenreLandsInItsBlock(mode: String) throws {
         let (log, features) = Self.data()
+        let regression = mode == "svd" || mode == "regress"
         var model = try TextCNN(
-            parameters: Self.small.merging(["mode": mode, "epochs": mode == "regress" ? "150" : "30"]) { $1 })
+            parameters: Self.small.merging(["mode": mode, "epochs": regression ? "150" : "30"]) { $1 })
         try model.fit(TrainingData(log: log, itemFeatures: features), progress: nil)
         for block in 0..<3 {
             let fields = ["movie_title": "g\(block)word film9", "class": "G\(block)"]
@@ -51,7 +52,7 @@ struct ContentEncoderTests {
         }
     }
 
-    @Test(arguments: ["regress", "twotower", "profile"])
+    @Test(arguments: ["svd", "regress", "twotower", "profile"])
     func aSavedEncoderGivesTheSameVectorsAndScores(mode: String) throws {
         let (log, features) = Self.data()
         let parameters = Self.small.merging(["mode": mode, "epochs": "3"]) { $1 }
@@ -67,6 +68,26 @@ struct ContentEncoderTests {
         try model.score(ScoringContext(history: [0, 1]), into: &a)
         try loaded.score(ScoringContext(history: [0, 1]), into: &b)
         #expect(a == b)
+    }
+
+    /// PureSVD's factors are the top eigenvectors of the item–item cosine matrix, scaled by
+    /// √(items / factors). Reference: NumPy, `n = X.sum(0); G = X.T @ X / np.sqrt(np.outer(n, n));
+    /// np.linalg.eigh(G)` → eigenvalues 2.1875, 1, 0.7148, 0.0977, top eigenvectors below.
+    @Test func pureSVDFactorsAreTheTopEigenvectorsOfTheCosineMatrix() throws {
+        let rows: [[Int32]] = [[0, 1], [0, 1, 2], [1, 2], [2, 3], [0, 3], [0]]
+        let log = InteractionLog(
+            pairs: rows.enumerated().flatMap { user, items in items.map { ("u\(user)", "i\($0)") } })
+        let matrix = CSRMatrix(log: log)
+        let factors = try TextCNN.pureSVDFactors(matrix, factors: 2)
+        let expected: [[Double]] = [[0.509530, 0.559945, 0.556115, 0.342895], [0, 0.522233, 0, -0.852803]]
+        let order = try (0..<4).map { try #require(log.itemIDs.index(of: "i\($0)")) }
+        for k in 0..<2 {
+            let column = order.map { Double(factors[Int($0), k]) }
+            let dot = zip(column, expected[k]).reduce(0) { $0 + $1.0 * $1.1 } / 2.0.squareRoot()
+            #expect(abs(abs(dot) - 1) < 1e-5, "factor \(k): \(column)")
+        }
+        let meanSquare = factors.storage.reduce(0) { $0 + $1 * $1 } / 4
+        #expect(abs(meanSquare - 1) < 1e-5)
     }
 
     /// Genre G0 items have 2, 4 events, G1 items 6: every G0 item scores 3, every G1 item 6; an

@@ -70,6 +70,33 @@ struct LinearAlgebraTests {
         }
     }
 
+    /// A = Q diag(λ) Qᵀ built from a known orthonormal Q (a Householder reflection): the top
+    /// eigenpairs must come back largest first, each vector ±Q's column.
+    @Test func largestEigenpairsOfAPlantedSpectrum() throws {
+        let n = 7
+        let u: [Double] = (0..<n).map { Double($0 * $0 % 5) + 0.5 }
+        let norm2 = u.reduce(0) { $0 + $1 * $1 }
+        let lambdas: [Double] = [0.3, 5, -2, 9, 1, 7.5, 0]
+        var q = Matrix<Double>(rows: n, columns: n)  // I − 2uuᵀ/|u|², symmetric and orthogonal
+        for i in 0..<n { for j in 0..<n { q[i, j] = (i == j ? 1 : 0) - 2 * u[i] * u[j] / norm2 } }
+        var a = Matrix<Double>(rows: n, columns: n)
+        for i in 0..<n {
+            for j in 0..<n { a[i, j] = (0..<n).reduce(0) { $0 + q[i, $1] * lambdas[$1] * q[j, $1] } }
+        }
+        var copy = a
+        let (values, vectors) = try LAPACK.largestEigenpairs(&copy, count: 3)
+        let order = [3, 5, 1]  // λ = 9, 7.5, 5
+        for (k, column) in order.enumerated() {
+            #expect(abs(values[k] - lambdas[column]) < 1e-10)
+            let dot = (0..<n).reduce(0) { $0 + vectors[k, $1] * q[$1, column] }
+            #expect(abs(abs(dot) - 1) < 1e-10)
+            for i in 0..<n {  // A v = λ v
+                let av = (0..<n).reduce(0) { $0 + a[i, $1] * vectors[k, $1] }
+                #expect(abs(av - values[k] * vectors[k, i]) < 1e-10)
+            }
+        }
+    }
+
     @Test func notPositiveDefiniteIsReported() {
         var m = Matrix<Double>(rows: 2, columns: 2, storage: [1, 2, 2, 1])
         #expect(throws: LinearAlgebraError.notPositiveDefinite(order: 2)) {
