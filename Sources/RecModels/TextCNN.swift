@@ -402,7 +402,8 @@ public struct TextCNN: Recommender, ContentDescribing {
         }
         if let svdFactors {
             var user = [Float](repeating: 0, count: factors)
-            for item in Set(context.history) {
+            var seen = Set<Int32>()
+            for item in context.history where seen.insert(item).inserted {  // in history order: sums repeat exactly
                 for k in 0..<factors { user[k] += svdFactors[Int(item), k] }
             }
             return user
