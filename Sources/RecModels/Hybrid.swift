@@ -229,7 +229,7 @@ public struct Hybrid: Recommender, FactorScoring {
                 Int(userFeatures.columnIndices[$0])
             }
         }
-        tokens += firstItems.compactMap { Int(onboardingTokens[Int($0)]) >= 0 ? Int(onboardingTokens[Int($0)]) : nil }
+        tokens += firstItems.map { Int(onboardingTokens[Int($0)]) }.filter { $0 >= 0 }
         var vector = [Float](repeating: 0, count: factors)
         guard !tokens.isEmpty else { return vector }
         let weight = 1 / Float(tokens.count)

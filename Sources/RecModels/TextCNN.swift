@@ -26,14 +26,15 @@ public protocol ContentDescribing: Recommender {
 ///   are their content vectors.
 /// - `profile`: as `twotower`, but a user is the projected mean *content* vector of their newest
 ///   50 items, so both sides are described by content.
-/// - `svd` (the default): regress onto PureSVD's item factors (Cremonesi et al. 2010: the top eigenvectors of
-///   the item–item cosine matrix, i.e. of `X D^{-1/2}` for the binary user × item matrix `X` and
-///   item counts `D`). A user is PureSVD's `Σ_{j ∈ history} v_j`; an item blends its factors with
-///   its content vector scaled to unit length (the mean length of the factors) by how many
-///   interactions it has, so a new item competes on the direction of its content alone.
+/// - `svd` (the default): regress onto PureSVD's item factors (Cremonesi et al. 2010: the top
+///   eigenvectors of the item–item cosine matrix, i.e. of `X D^{-1/2}` for the binary
+///   user × item matrix `X` and item counts `D`). A user is PureSVD's `Σ_{j ∈ history} v_j`; an
+///   item blends its factors with its content vector scaled to unit length (the mean length of
+///   the factors) by how many interactions it has, so a new item competes on the direction of
+///   its content alone.
 ///
 /// Parameters: `mode` [svd], `factors` [64], `word_size` [32], `filters` [32] per width,
-/// `widths` [1,2,3], `max_words` [16], `epochs` [60 for regress, 5 for twotower],
+/// `widths` [1,2,3], `max_words` [16], `epochs` [60 for svd and regress, 5 otherwise],
 /// `learning_rate` [0.003], `batch_size` [128], `blend` [10], `seed` [2020], `patience` [3] (the
 /// regression modes' early stopping on held-out items).
 public struct TextCNN: Recommender, ContentDescribing {
@@ -187,10 +188,10 @@ public struct TextCNN: Recommender, ContentDescribing {
     }
 
     /// Trains the encoder to reproduce `targets` (mean squared error) for the items that have
-    /// interactions. A seeded tenth of them (of 100 or more) is held out: after each epoch the mean cosine between
-    /// their predicted and target vectors is measured, the best epoch's weights are kept, and
-    /// training stops after `patience` epochs without a better one — the encoder overfits the
-    /// few thousand titles within a few epochs.
+    /// interactions. A seeded tenth of them (when there are 100 or more) is held out: after each
+    /// epoch the mean cosine between their predicted and target vectors is measured, the best
+    /// epoch's weights are kept, and training stops after `patience` epochs without a better one
+    /// — the encoder overfits a few thousand titles within a few epochs.
     private func trainRegression(_ encoder: Encoder, targets: Matrix<Float>, progress: ProgressHandler?) throws {
         var warm = itemCounts.indices.filter { itemCounts[$0] > 0 }.map(Int32.init)
         guard !warm.isEmpty else { return }
