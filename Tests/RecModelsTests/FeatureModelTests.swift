@@ -101,6 +101,24 @@ struct FeatureModelTests {
         #expect(before == after)
     }
 
+    /// User u2-1 is held out of training; from their occupation (shared with the other users of
+    /// block 2) and one event, the hybrid must rank block 2's items above the others.
+    @Test func hybridServesUsersHeldOutOfTraining() throws {
+        let dataset = Self.dataset()
+        let log = dataset.interactions
+        let heldOut = try #require(log.userIDs.index(of: "u2-1"))
+        let training = (0..<log.count).filter { log.users[$0] != heldOut }
+        var model = try Hybrid(parameters: ["epochs": "40", "factors": "8", "loss": "bpr"])
+        try model.fit(
+            TrainingData(
+                log: log.subset(training), itemFeatures: dataset.itemFeatures, userFeatures: dataset.userFeatures),
+            progress: nil)
+        let user = heldOut
+        let history = [log.itemIDs.index(of: "i2-2")].compactMap { $0 }
+        let top = try model.recommend(ScoringContext(user: user, history: history), count: 4, excluding: Set(history))
+        #expect(top.allSatisfy { log.itemIDs[$0.item].hasPrefix("i2-") }, "\(top.map { log.itemIDs[$0.item] })")
+    }
+
     /// Users who start with item `a` go on to the items `x*`, those who start with `b` to `y*`;
     /// every user also rates `a` or `b` late. A new user whose first item is `a` must be served
     /// the `x*` items from the onboarding token alone (no fold-in, no attributes); without
