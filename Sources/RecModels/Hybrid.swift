@@ -204,24 +204,19 @@ public struct Hybrid: Recommender, FactorScoring {
     /// The user's vector: features (with the id for trained users), plus a fold-in vector fitted
     /// to the history when the user had no training events.
     func userVector(_ context: ScoringContext) throws -> [Float] {
-        var vector = [Float](repeating: 0, count: factors)
-        var trained = false
-        if let user = context.user, Int(user) < userFeatures.rows {
-            vector = Self.represent(Int(user), features: userFeatures, embeddings: userEmbeddings, biases: nil).vector
-            trained = trainedUsers[Int(user)]
+        if let user = context.user, Int(user) < userFeatures.rows, trainedUsers[Int(user)] {
+            return Self.represent(Int(user), features: userFeatures, embeddings: userEmbeddings, biases: nil).vector
+                + [1]
         }
-        if !trained {
-            let history = try context.historyCounts(items: itemCount)
-            if onboarding > 0 {
-                vector = newUserVector(user: context.user, firstItems: history.prefix(onboarding).map(\.item))
-            }
-            if !history.isEmpty { foldIn(&vector, history: history) }
-        }
+        let history = try context.historyCounts(items: itemCount)
+        var vector = newUserVector(user: context.user, firstItems: history.prefix(onboarding).map(\.item))
+        if !history.isEmpty { foldIn(&vector, history: history) }
         return vector + [1]
     }
 
     /// The mean embedding of a new user's attributes (if the user is known) and of the onboarding
-    /// tokens of their first items.
+    /// tokens of their first items; without onboarding tokens, the user's feature row as
+    /// `represent` reads it.
     func newUserVector(user: Int32?, firstItems: [Int32]) -> [Float] {
         var tokens: [Int] = []
         if let user, Int(user) < userFeatures.rows {
