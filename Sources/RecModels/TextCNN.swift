@@ -356,28 +356,19 @@ public struct TextCNN: Recommender, ContentDescribing {
             }
         }
         contentVectors = content
-        if let svdFactors {
-            var blended = svdFactors
-            for item in 0..<items {
-                let n = Float(item < itemCounts.count ? itemCounts[item] : 0)
-                let weight = n + blend > 0 ? n / (n + blend) : 1
-                let unit = Self.unitLength(Array(content.storage[(item * factors)..<((item + 1) * factors)]))
-                for k in 0..<factors { blended[item, k] = weight * svdFactors[item, k] + (1 - weight) * unit[k] }
-            }
-            scoringVectors = blended
-            return
-        }
-        guard let collaborative, mode == .regress else {
+        // Items blend the collaborative factors (PureSVD's or ALS's) with their content vector by
+        // how many interactions they have; in `twotower` and `profile` they are their content.
+        guard let collaborativeFactors = svdFactors ?? collaborative?.scoringItems else {
             scoringVectors = content
             return
         }
         var blended = content
-        let factorsMatrix = collaborative.scoringItems
         for item in 0..<items {
             let n = Float(item < itemCounts.count ? itemCounts[item] : 0)
             let weight = n + blend > 0 ? n / (n + blend) : 1
+            let own = scoredContent(Array(content.storage[(item * factors)..<((item + 1) * factors)]))
             for k in 0..<factors {
-                blended[item, k] = weight * factorsMatrix[item, k] + (1 - weight) * content[item, k]
+                blended[item, k] = weight * collaborativeFactors[item, k] + (1 - weight) * own[k]
             }
         }
         scoringVectors = blended
@@ -474,11 +465,14 @@ public struct TextCNN: Recommender, ContentDescribing {
 
     /// A user's score for a described item (its content vector: it has no interactions).
     public func contentScore(fields: [String: String], context: ScoringContext) throws -> Float {
-        let content = try contentVector(fields: fields)
-        let vector = svdFactors == nil ? content : Self.unitLength(content)
+        let vector = scoredContent(try contentVector(fields: fields))
         let user = try userVector(context)
         return zip(user, vector).reduce(0) { $0 + $1.0 * $1.1 }
     }
+
+    /// A content vector as users are scored against it: scaled to unit length against PureSVD's
+    /// factors (whose mean length is 1), as it is otherwise.
+    func scoredContent(_ vector: [Float]) -> [Float] { svdFactors == nil ? vector : Self.unitLength(vector) }
 
     /// `v / |v|`, or `v` when it is zero.
     static func unitLength(_ v: [Float]) -> [Float] {
