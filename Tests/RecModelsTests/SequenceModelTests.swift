@@ -125,26 +125,32 @@ struct SequenceModelTests {
     }
 
     /// Every event after a history's first is a target exactly once per epoch with `all` and
-    /// `overlap`; with `overlap` each target sees at least `max_length / 2` earlier items (all
-    /// of them near the history's start), and it has twice `all`'s windows.
-    @Test func overlappingWindowsCountEveryTargetOnceWithHalfAWindowBeforeIt() {
+    /// `overlap`; with `overlap` and stride `s` (default `max_length / 2`) each target sees at
+    /// least `max_length - s` earlier items (all of them near the history's start), and it has
+    /// about `max_length / s` times `all`'s windows.
+    @Test func overlappingWindowsCountEveryTargetOnceWithTheRestOfAWindowBeforeIt() {
         for (count, maxLength) in [(20, 6), (21, 7), (3, 6), (50, 50), (2, 4)] {
-            var covered: [TrainingWindows: [Int]] = [:]
-            for mode in [TrainingWindows.all, .overlap] {
-                for window in mode.windows(count: count, maxLength: maxLength) {
-                    let start = max(0, window.end - 1 - maxLength)  // first input read
-                    for target in (start + 1)..<window.end where target >= window.firstTarget {
-                        covered[mode, default: []].append(target)
-                        if mode == .overlap {
-                            #expect(target - start >= min(target, maxLength / 2), "\(count), \(maxLength): \(target)")
+            for stride in [nil, 1, 2, maxLength] {
+                var covered: [TrainingWindows: [Int]] = [:]
+                let step = stride ?? maxLength / 2
+                for mode in [TrainingWindows.all, .overlap] {
+                    for window in mode.windows(count: count, maxLength: maxLength, stride: stride) {
+                        let start = max(0, window.end - 1 - maxLength)  // first input read
+                        for target in (start + 1)..<window.end where target >= window.firstTarget {
+                            covered[mode, default: []].append(target)
+                            if mode == .overlap {
+                                #expect(
+                                    target - start >= min(target, maxLength - step),
+                                    "\(count), \(maxLength), \(step): \(target)")
+                            }
                         }
                     }
+                    #expect(covered[mode]?.sorted() == Array(1..<count), "\(mode), \(count), \(maxLength), \(step)")
                 }
-                #expect(covered[mode]?.sorted() == Array(1..<count), "\(mode), \(count), \(maxLength)")
+                let all = TrainingWindows.all.windows(count: count, maxLength: maxLength).count
+                let overlap = TrainingWindows.overlap.windows(count: count, maxLength: maxLength, stride: stride).count
+                #expect(overlap >= all && overlap <= (maxLength / step) * all + 1, "\(count), \(maxLength), \(step)")
             }
-            let all = TrainingWindows.all.windows(count: count, maxLength: maxLength).count
-            let overlap = TrainingWindows.overlap.windows(count: count, maxLength: maxLength).count
-            #expect(overlap >= all && overlap <= 2 * all + 1)
         }
         #expect(TrainingWindows.newest.windows(count: 30, maxLength: 6).map(\.end) == [30])
     }

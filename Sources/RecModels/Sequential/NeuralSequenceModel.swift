@@ -10,7 +10,8 @@ import Tensors
 /// Parameters shared by every architecture (defaults in brackets): `epochs` [200],
 /// `batch_size` [128], `learning_rate` [0.001], `weight_decay` [0], `max_length` (the window,
 /// per architecture), `loss` `ce|bpr|bce` [ce: cross-entropy over every item], `windows`
-/// `newest|all|overlap` [newest] (see ``TrainingWindows``; every-position networks), `patience` [10]
+/// `newest|all|overlap` [newest] (see ``TrainingWindows``; every-position networks),
+/// `window_stride` [`max_length / 2`] (targets per window with `overlap`), `patience` [10]
 /// epochs without a better validation NDCG@10 before stopping, `seed` [2020].
 public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommender {
     public static var kind: ModelKind { Architecture.kind }

@@ -21,21 +21,22 @@ public enum TrainingWindows: String, Sendable, CaseIterable {
     /// every event after a user's first is a target once per epoch. A target early in its
     /// window sees only the few items before it in that window.
     case all
-    /// Windows of `max_length` inputs ending every `max_length / 2` targets, each training on its
-    /// newest half (the oldest window on all of its targets): every event after a user's first
-    /// is still a target once per epoch, now with at least `max_length / 2` items before it
-    /// where the history has them — closer to what the model reads when it recommends — for
-    /// twice the windows of `all`.
+    /// Windows of `max_length` inputs ending every `window_stride` targets [`max_length / 2`],
+    /// each training on its newest `window_stride` targets (the oldest window on all of its
+    /// targets): every event after a user's first is still a target once per epoch, now with at
+    /// least `max_length - window_stride` items before it where the history has them — closer
+    /// to what the model reads when it recommends — for `max_length / window_stride` times the
+    /// windows of `all`. A stride of 1 is RecBole's training on every prefix.
     case overlap
 }
 
 extension TrainingWindows {
     /// The windows over a history of `count` items, newest first: each reads the `maxLength`
     /// items before `end` (exclusive) and predicts each next one, counting the targets at
-    /// indices `≥ firstTarget`.
-    func windows(count: Int, maxLength: Int) -> [(end: Int, firstTarget: Int)] {
+    /// indices `≥ firstTarget`. `stride` (overlap only) defaults to `maxLength / 2`.
+    func windows(count: Int, maxLength: Int, stride: Int? = nil) -> [(end: Int, firstTarget: Int)] {
         // Windows end at the newest item and step back `stride` targets at a time.
-        let stride = self == .overlap ? max(1, maxLength / 2) : maxLength
+        let stride = self == .overlap ? max(1, min(maxLength, stride ?? maxLength / 2)) : maxLength
         var result: [(end: Int, firstTarget: Int)] = []
         var end = count
         repeat {
@@ -56,6 +57,8 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
     public var maxLength: Int
     public var loss: SequenceLoss
     public var windows: TrainingWindows
+    /// Targets per window with `windows=overlap`.
+    public var windowStride: Int
     public var patience: Int
     public var seed: UInt64
 
@@ -76,8 +79,9 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
             let windowsName = try reader.choice(
                 "windows", default: TrainingWindows.newest.rawValue, in: TrainingWindows.allCases.map(\.rawValue))
             windows = TrainingWindows(rawValue: windowsName) ?? .newest
+            windowStride = try reader.int("window_stride", default: max(1, maxLength / 2), in: 1...maxLength)
         } else {
-            (maxLength, loss, windows) = (0, .binaryCrossEntropy, .newest)
+            (maxLength, loss, windows, windowStride) = (0, .binaryCrossEntropy, .newest, 1)
         }
         patience = try reader.int("patience", default: 10, in: 1...100_000)
         seed = try reader.uint64("seed", default: 2020)
@@ -92,6 +96,7 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
             result["max_length"] = String(maxLength)
             result["loss"] = loss.rawValue
             result["windows"] = windows.rawValue
+            result["window_stride"] = String(windowStride)
         }
         return result
     }
@@ -216,7 +221,9 @@ struct SequenceTrainer<Network: SequenceNetwork> {
         var result: [Example] = []
         for (user, sequence) in sequences.enumerated() where sequence.count >= 2 {
             if Network.predictsEveryPosition {
-                for window in options.windows.windows(count: sequence.count, maxLength: options.maxLength) {
+                for window in options.windows.windows(
+                    count: sequence.count, maxLength: options.maxLength, stride: options.windowStride)
+                {
                     result.append(Example(user: Int32(user), end: window.end, firstTarget: window.firstTarget))
                 }
             } else {
