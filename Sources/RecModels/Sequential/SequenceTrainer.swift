@@ -31,12 +31,17 @@ public enum TrainingWindows: String, Sendable, CaseIterable {
 }
 
 extension TrainingWindows {
+    /// Targets per `overlap` window when `window_stride` is not given: half a window.
+    static func defaultStride(maxLength: Int) -> Int { max(1, maxLength / 2) }
+
     /// The windows over a history of `count` items, newest first: each reads the `maxLength`
     /// items before `end` (exclusive) and predicts each next one, counting the targets at
-    /// indices `≥ firstTarget`. `stride` (overlap only) defaults to `maxLength / 2`.
+    /// indices `≥ firstTarget`. `stride` (overlap only) defaults to ``defaultStride(maxLength:)``.
     func windows(count: Int, maxLength: Int, stride: Int? = nil) -> [(end: Int, firstTarget: Int)] {
         // Windows end at the newest item and step back `stride` targets at a time.
-        let stride = self == .overlap ? max(1, min(maxLength, stride ?? maxLength / 2)) : maxLength
+        let stride =
+            self == .overlap
+            ? max(1, min(maxLength, stride ?? Self.defaultStride(maxLength: maxLength))) : maxLength
         var result: [(end: Int, firstTarget: Int)] = []
         var end = count
         repeat {
@@ -79,7 +84,8 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
             let windowsName = try reader.choice(
                 "windows", default: TrainingWindows.newest.rawValue, in: TrainingWindows.allCases.map(\.rawValue))
             windows = TrainingWindows(rawValue: windowsName) ?? .newest
-            windowStride = try reader.int("window_stride", default: max(1, maxLength / 2), in: 1...maxLength)
+            windowStride = try reader.int(
+                "window_stride", default: TrainingWindows.defaultStride(maxLength: maxLength), in: 1...maxLength)
         } else {
             (maxLength, loss, windows, windowStride) = (0, .binaryCrossEntropy, .newest, 1)
         }
