@@ -10,11 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs="${1:-12}"
 rate="${2:-0.003}"
-venv="${TORCH_VENV:-benchmarks/.venv-torch}"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu
-fi
+. benchmarks/torch_venv.sh
 swift build -c release --product reckit >/dev/null
 reckit=.build/release/reckit
 work="$(mktemp -d)"

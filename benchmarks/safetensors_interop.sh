@@ -7,11 +7,7 @@
 # usage: benchmarks/safetensors_interop.sh   (TORCH_VENV: a venv with torch; safetensors is added)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv="${TORCH_VENV:-benchmarks/.venv-torch}"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu
-fi
+. benchmarks/torch_venv.sh
 "$venv/bin/python" -c "import safetensors" 2>/dev/null || "$venv/bin/pip" install -q safetensors
 swift build -c release --product reckit >/dev/null
 work="$(mktemp -d)"

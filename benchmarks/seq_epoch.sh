@@ -13,11 +13,7 @@ cd "$(dirname "$0")/.."
 model="${1:?sasrec or gru4rec}"
 rounds="${2:-1}"
 length="${3:-200}"
-venv="${TORCH_VENV:-benchmarks/.venv-torch}"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu
-fi
+. benchmarks/torch_venv.sh
 swift build -c release --product reckit >/dev/null
 reckit=.build/release/reckit
 inter="$($reckit data fetch ml-1m 2>/dev/null | tail -1)/ml-1m.inter"

@@ -16,11 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
 steps="${2:-10}"
-venv="${TORCH_VENV:-benchmarks/.venv-torch}"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu
-fi
+. benchmarks/torch_venv.sh
 swift build -c release --product reckit >/dev/null
 echo "load avg before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-<unset>}"
