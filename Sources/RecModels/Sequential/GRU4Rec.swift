@@ -6,8 +6,9 @@ import Tensors
 /// output. `LSTMRec` is the same model with an LSTM cell.
 ///
 /// Parameters: `hidden_size` [128] (the recurrent state), `embedding_size` [64], `layers` [1],
-/// `dropout` [0.3] on the input embeddings, plus the shared ones of ``NeuralSequenceModel``
-/// (`max_length` [50]).
+/// `dropout` [0.3] on the input embeddings, `hidden_dropout` [0] on the recurrent outputs before
+/// the projection to item space (the state carried along the sequence is not dropped; Hidasi &
+/// Czapp's `dropout_p_hidden`), plus the shared ones of ``NeuralSequenceModel`` (`max_length` [50]).
 public typealias GRU4Rec = NeuralSequenceModel<RecurrentArchitecture<GRUCell>>
 /// GRU4Rec with an LSTM cell.
 public typealias LSTMRec = NeuralSequenceModel<RecurrentArchitecture<LSTMCell>>
@@ -53,18 +54,20 @@ public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
     public let embeddingSize: Int
     public let layers: Int
     public let dropout: Float
+    public let hiddenDropout: Float
 
     public init(reading reader: inout ParameterReader) throws {
         hiddenSize = try reader.int("hidden_size", default: 128, in: 1...4096)
         embeddingSize = try reader.int("embedding_size", default: 64, in: 1...4096)
         layers = try reader.int("layers", default: 1, in: 1...16)
         dropout = Float(try reader.double("dropout", default: 0.3, in: 0...0.95))
+        hiddenDropout = Float(try reader.double("hidden_dropout", default: 0, in: 0...0.95))
     }
 
     public var parameters: [String: String] {
         [
             "hidden_size": String(hiddenSize), "embedding_size": String(embeddingSize), "layers": String(layers),
-            "dropout": String(dropout),
+            "dropout": String(dropout), "hidden_dropout": String(hiddenDropout),
         ]
     }
 
@@ -77,6 +80,7 @@ public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
         public let cell: Cell
         public let dense: Linear<Float>
         public let dropout: Dropout<Float>
+        public let hiddenDropout: Dropout<Float>
         public static var predictsEveryPosition: Bool { true }
 
         init(architecture: RecurrentArchitecture, items: Int, generator: inout SplitMix64) {
@@ -88,6 +92,7 @@ public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
             dense = Linear(
                 inputSize: architecture.hiddenSize, outputSize: architecture.embeddingSize, using: &generator)
             dropout = Dropout(probability: architecture.dropout)
+            hiddenDropout = Dropout(probability: architecture.hiddenDropout)
         }
 
         public var namedParameters: [(name: String, parameter: Parameter<Float>)] {
@@ -102,7 +107,7 @@ public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
         {
             let x = dropout(
                 itemEmbedding(batch.tokens, shape: [batch.rows, batch.length], on: tape), using: &generator)
-            let h = dense(cell.run(x))
+            let h = dense(hiddenDropout(cell.run(x), using: &generator))
             return h.reshaped([batch.rows * batch.length, h.shape[2]])
         }
     }

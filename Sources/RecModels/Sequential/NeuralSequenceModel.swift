@@ -8,7 +8,8 @@ import Tensors
 /// and checkpoints.
 ///
 /// Parameters shared by every architecture (defaults in brackets): `epochs` [200],
-/// `batch_size` [128], `learning_rate` [0.001], `weight_decay` [0], `max_length` (the window,
+/// `batch_size` [128], `learning_rate` [0.001], `lr_schedule` `constant|linear|cosine` [constant]
+/// (to zero at the end of epoch `epochs`, step by step), `weight_decay` [0], `max_length` (the window,
 /// per architecture), `loss` `ce|bpr|bce` [ce: cross-entropy over every item], `windows`
 /// `newest|all|overlap` [newest] (see ``TrainingWindows``; every-position networks),
 /// `window_stride` [`max_length / 2`] (targets per window with `overlap`), `patience` [10]

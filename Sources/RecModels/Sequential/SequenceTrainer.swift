@@ -58,6 +58,8 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
     public var epochs: Int
     public var batchSize: Int
     public var learningRate: Float
+    /// How the rate falls over `epochs` epochs (``LearningRateSchedule``, no warm-up).
+    public var decay: LearningRateSchedule<Float>.Decay
     public var weightDecay: Float
     public var maxLength: Int
     public var loss: SequenceLoss
@@ -75,6 +77,8 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
         epochs = try reader.int("epochs", default: 200, in: 1...100_000)
         batchSize = try reader.int("batch_size", default: defaultBatchSize, in: 1...1_000_000)
         learningRate = Float(try reader.double("learning_rate", default: 1e-3, in: 1e-9...100))
+        let decayName = try reader.choice("lr_schedule", default: "constant", in: Self.decays.map(\.name))
+        decay = Self.decays.first { $0.name == decayName }?.decay ?? .constant
         weightDecay = Float(try reader.double("weight_decay", default: 0, in: 0...1e6))
         isSequential = defaultMaxLength != nil
         if let defaultMaxLength {
@@ -93,10 +97,16 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
         seed = try reader.uint64("seed", default: 2020)
     }
 
+    /// `lr_schedule`'s values.
+    static let decays: [(name: String, decay: LearningRateSchedule<Float>.Decay)] = [
+        ("constant", .constant), ("linear", .linear), ("cosine", .cosine),
+    ]
+
     var parameters: [String: String] {
         var result = [
             "epochs": String(epochs), "batch_size": String(batchSize), "learning_rate": String(learningRate),
             "weight_decay": String(weightDecay), "patience": String(patience), "seed": String(seed),
+            "lr_schedule": Self.decays.first { $0.decay == decay }?.name ?? "constant",
         ]
         if isSequential {
             result["max_length"] = String(maxLength)
@@ -159,10 +169,13 @@ struct EpochTrainer<Network: Layer> where Network.Scalar == Float {
             order.shuffle(using: &generator)
             var lossSum = 0.0
             var lossCount = 0
-            let label = String(
-                format: "%@ epoch %d/%d (last loss %.4f)", model, epoch, options.epochs,
-                state.history.last?.loss ?? .nan)
+            let lastLoss = state.history.last.map { String(format: " (last loss %.4f)", $0.loss) } ?? ""
+            let label = "\(model) epoch \(epoch)/\(options.epochs)\(lastLoss)"
+            let steps = (order.count + options.batchSize - 1) / options.batchSize
+            let schedule = LearningRateSchedule(
+                base: options.learningRate, totalSteps: options.epochs * steps, decay: options.decay)
             for (step, batchStart) in stride(from: 0, to: order.count, by: options.batchSize).enumerated() {
+                optimizer.learningRate = schedule.rate(at: (epoch - 1) * steps + step)
                 let batch = Array(order[batchStart..<min(order.count, batchStart + options.batchSize)])
                 let tape = Tape<Float>()
                 let lossVariable = try batchLoss(batch, tape, &generator)
