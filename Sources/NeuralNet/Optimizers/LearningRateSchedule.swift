@@ -5,7 +5,7 @@ import Tensors
 /// `get_cosine_schedule_with_warmup`).
 public struct LearningRateSchedule<Scalar: TensorScalar>: Sendable {
     /// The decay after warm-up.
-    public enum Decay: Sendable { case constant, linear, cosine }
+    public enum Decay: String, Sendable, CaseIterable { case constant, linear, cosine }
 
     public let base: Scalar
     public let warmupSteps: Int

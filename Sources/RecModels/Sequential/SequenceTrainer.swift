@@ -77,8 +77,10 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
         epochs = try reader.int("epochs", default: 200, in: 1...100_000)
         batchSize = try reader.int("batch_size", default: defaultBatchSize, in: 1...1_000_000)
         learningRate = Float(try reader.double("learning_rate", default: 1e-3, in: 1e-9...100))
-        let decayName = try reader.choice("lr_schedule", default: "constant", in: Self.decays.map(\.name))
-        decay = Self.decays.first { $0.name == decayName }?.decay ?? .constant
+        let decayName = try reader.choice(
+            "lr_schedule", default: LearningRateSchedule<Float>.Decay.constant.rawValue,
+            in: LearningRateSchedule<Float>.Decay.allCases.map(\.rawValue))
+        decay = LearningRateSchedule<Float>.Decay(rawValue: decayName) ?? .constant
         weightDecay = Float(try reader.double("weight_decay", default: 0, in: 0...1e6))
         isSequential = defaultMaxLength != nil
         if let defaultMaxLength {
@@ -97,16 +99,11 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
         seed = try reader.uint64("seed", default: 2020)
     }
 
-    /// `lr_schedule`'s values.
-    static let decays: [(name: String, decay: LearningRateSchedule<Float>.Decay)] = [
-        ("constant", .constant), ("linear", .linear), ("cosine", .cosine),
-    ]
-
     var parameters: [String: String] {
         var result = [
             "epochs": String(epochs), "batch_size": String(batchSize), "learning_rate": String(learningRate),
             "weight_decay": String(weightDecay), "patience": String(patience), "seed": String(seed),
-            "lr_schedule": Self.decays.first { $0.decay == decay }?.name ?? "constant",
+            "lr_schedule": decay.rawValue,
         ]
         if isSequential {
             result["max_length"] = String(maxLength)
