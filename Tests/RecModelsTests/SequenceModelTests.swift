@@ -155,6 +155,18 @@ struct SequenceModelTests {
         #expect(TrainingWindows.newest.windows(count: 30, maxLength: 6).map(\.end) == [30])
     }
 
+    /// Caser trains on every prefix, not on windows: it refuses a windowing it would ignore,
+    /// records no windowing parameters, and still reads the `newest` its older saved models wrote.
+    @Test func caserRefusesWindowsItWouldIgnore() throws {
+        #expect(
+            throws: ModelError.invalidParameter(
+                model: "caser", key: "windows", value: "overlap", reason: "must be one of newest")
+        ) { try Caser(parameters: ["windows": "overlap"]) }
+        let caser = try Caser(parameters: ["windows": "newest", "window_stride": "2"])
+        #expect(caser.parameters["windows"] == nil && caser.parameters["window_stride"] == nil)
+        #expect(try GRU4Rec(parameters: ["windows": "overlap"]).parameters["windows"] == "overlap")
+    }
+
     /// The LSTM variant's forget gates start open; every other gate bias keeps torch's
     /// `U(-1/√H, 1/√H)`.
     @Test func theLSTMsForgetGatesStartOpen() {

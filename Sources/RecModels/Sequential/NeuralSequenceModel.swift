@@ -11,7 +11,7 @@ import Tensors
 /// `batch_size` [128], `learning_rate` [0.001], `lr_schedule` `constant|linear|cosine` [constant]
 /// (to zero at the end of epoch `epochs`, step by step), `weight_decay` [0], `max_length` (the window,
 /// per architecture), `loss` `ce|bpr|bce` [ce: cross-entropy over every item], `windows`
-/// `newest|all|overlap` [newest] (see ``TrainingWindows``; every-position networks),
+/// `newest|all|overlap` [newest] (see ``TrainingWindows``; every-position networks, so not Caser),
 /// `window_stride` [`max_length / 2`] (targets per window with `overlap`), `patience` [10]
 /// epochs without a better validation NDCG@10 before stopping, `seed` [2020].
 public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommender {
@@ -25,7 +25,9 @@ public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommend
 
     public init(parameters: [String: String] = [:]) throws {
         var reader = ParameterReader(model: Architecture.kind, parameters)
-        options = try SequenceTrainingOptions(reading: &reader, defaultMaxLength: Architecture.defaultMaxLength)
+        options = try SequenceTrainingOptions(
+            reading: &reader, defaultMaxLength: Architecture.defaultMaxLength,
+            trainsOnWindows: Architecture.Network.predictsEveryPosition)
         architecture = try Architecture(reading: &reader)
         try reader.finish()
     }

@@ -71,9 +71,17 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
 
     /// Whether the model reads sequences (`max_length` and `loss` apply).
     public var isSequential: Bool
+    /// Whether the model trains on windows of its sequences (`windows` and `window_stride` apply):
+    /// networks that predict at every position do; Caser trains on every prefix instead.
+    public var trainsOnWindows: Bool
 
     /// Reads the options; `defaultMaxLength` `nil` for a model that reads no sequences (NeuMF).
-    init(reading reader: inout ParameterReader, defaultMaxLength: Int?, defaultBatchSize: Int = 128) throws {
+    /// A model that does not train on windows accepts only `windows=newest` (what its saved
+    /// models record) and ignores `window_stride`, which applies to `overlap` alone.
+    init(
+        reading reader: inout ParameterReader, defaultMaxLength: Int?, trainsOnWindows: Bool = true,
+        defaultBatchSize: Int = 128
+    ) throws {
         epochs = try reader.int("epochs", default: 200, in: 1...100_000)
         batchSize = try reader.int("batch_size", default: defaultBatchSize, in: 1...1_000_000)
         learningRate = Float(try reader.double("learning_rate", default: 1e-3, in: 1e-9...100))
@@ -83,12 +91,14 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
         decay = LearningRateSchedule<Float>.Decay(rawValue: decayName) ?? .constant
         weightDecay = Float(try reader.double("weight_decay", default: 0, in: 0...1e6))
         isSequential = defaultMaxLength != nil
+        self.trainsOnWindows = isSequential && trainsOnWindows
         if let defaultMaxLength {
             maxLength = try reader.int("max_length", default: defaultMaxLength, in: 1...100_000)
             let lossName = try reader.choice("loss", default: "ce", in: SequenceLoss.allCases.map(\.rawValue))
             loss = SequenceLoss(rawValue: lossName) ?? .crossEntropy
+            let choices = trainsOnWindows ? TrainingWindows.allCases : [.newest]
             let windowsName = try reader.choice(
-                "windows", default: TrainingWindows.newest.rawValue, in: TrainingWindows.allCases.map(\.rawValue))
+                "windows", default: TrainingWindows.newest.rawValue, in: choices.map(\.rawValue))
             windows = TrainingWindows(rawValue: windowsName) ?? .newest
             windowStride = try reader.int(
                 "window_stride", default: TrainingWindows.defaultStride(maxLength: maxLength), in: 1...maxLength)
@@ -108,6 +118,8 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
         if isSequential {
             result["max_length"] = String(maxLength)
             result["loss"] = loss.rawValue
+        }
+        if trainsOnWindows {
             result["windows"] = windows.rawValue
             result["window_stride"] = String(windowStride)
         }
