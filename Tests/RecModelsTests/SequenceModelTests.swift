@@ -207,7 +207,7 @@ struct SequenceModelTests {
         #expect(try dropped.scoreBatch([context]).row(0) == single)
         let pair = try dropped.scoreBatch([context, context])
         for row in 0..<2 {
-            #expect(zip(pair.row(row), single).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+            #expect(allClose(Array(pair.row(row)), Array(single), rtol: 5e-6, atol: 5e-6))
         }
         let (cycles, next) = Fixtures.cycles()
         let model = try trained(.gru4rec, TrainingData(log: cycles), ["hidden_dropout": "0.3"])
