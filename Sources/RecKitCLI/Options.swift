@@ -24,6 +24,9 @@ struct DataOptions: ParsableArguments {
     @Flag(name: .long, help: "RecBole's benchmark preprocessing: rating >= 3 and 10-core.")
     var recboleBenchmark = false
 
+    @Flag(name: .long, help: "Order events by timestamps rounded to 32-bit floats, as RecBole 1.2.1 does.")
+    var float32Timestamps = false
+
     @Option(name: .long, help: "User column of a CSV/TSV file.")
     var userField = "user_id"
     @Option(name: .long, help: "Item column of a CSV/TSV file.")
@@ -57,6 +60,7 @@ struct DataOptions: ParsableArguments {
         var result = recboleBenchmark ? Preprocessing.recboleBenchmark : Preprocessing()
         result.duplicates = DuplicatePolicy(rawValue: duplicates) ?? .keepAll
         if let minRating { result.minimumRating = minRating }
+        if float32Timestamps { result.float32Timestamps = true }
         if let kCore {
             result.userCore = kCore
             result.itemCore = kCore

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import _RecTestSupport
 
@@ -92,6 +93,28 @@ struct PreprocessingTests {
         #expect(result.dataset.interactions.itemIDs.externalIDs == ["x", "y"])
         #expect(result.report.kCoreRounds >= 2)
         #expect(result.report.eventsAfter == 4)
+    }
+
+    @Test func float32TimestampsGiveRecBolesOrder() throws {
+        // ml-1m user 6035's last three events, in file order: 43 s apart, x after y, but in 32-bit
+        // floats both are 956713600 (np.float32(956713620) == np.float32(956713577)); z is 956713408.
+        let log = InteractionLog(
+            pairs: [("a", "x"), ("a", "y"), ("a", "z")], timestamps: [956_713_620, 956_713_577, 956_713_400])
+        let dataset = Dataset(name: "d", interactions: log)
+        let exact = try DataSplit.make(.sequentialLeaveOneOut, log: log)
+        #expect((exact.validation, exact.test) == ([1], [0]))
+        let rounded = try Preprocessing(float32Timestamps: true).apply(to: dataset)
+        #expect(rounded.dataset.interactions.timestamps == [956_713_600, 956_713_600, 956_713_408])
+        let recbole = try DataSplit.make(.sequentialLeaveOneOut, log: rounded.dataset.interactions)
+        #expect((recbole.validation, recbole.test) == ([0], [1]))
+    }
+
+    @Test func recordsWithoutFloat32TimestampsStillDecode() throws {
+        let old = #"{"duplicates":"all","minimumRating":3,"userCore":10,"itemCore":10}"#
+        let decoded = try JSONDecoder().decode(Preprocessing.self, from: Data(old.utf8))
+        #expect(decoded == .recboleBenchmark)
+        let rounded = Preprocessing(float32Timestamps: true)
+        #expect(try JSONDecoder().decode(Preprocessing.self, from: JSONEncoder().encode(rounded)) == rounded)
     }
 
     @Test func thresholdWithoutRatingsIsAnError() {

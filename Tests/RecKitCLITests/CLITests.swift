@@ -42,6 +42,13 @@ struct CLITests {
         #expect(config.evaluation.ks == [5, 10])
         #expect(config.seed == 7)
         #expect(config.preprocessing == Preprocessing(minimumRating: 4, userCore: 2, itemCore: 2))
+        let recbole = try RecKitCommand.parseAsRoot([
+            "evaluate", "--data", "x", "--model", "pop", "--recbole-benchmark", "--float32-timestamps",
+        ])
+        let recboleConfig = try #require(recbole as? EvaluateCommand).configuration()
+        #expect(
+            recboleConfig.preprocessing
+                == Preprocessing(minimumRating: 3, userCore: 10, itemCore: 10, float32Timestamps: true))
     }
 
     @Test(arguments: [
