@@ -56,24 +56,29 @@ def read(folder, part):
     return events
 
 
-def markov(train, held, context):
-    """NDCG@10 and HR@10 of next-item transition counts, ties counted against the target."""
-    items = sorted({i for s in train.values() for i in s})
-    index = {item: k for k, item in enumerate(items)}
-    counts = np.zeros((len(items), len(items)), np.float32)
-    popularity = np.zeros(len(items))
-    for sequence in train.values():
-        ids = [index[i] for i in sequence]
-        np.add.at(counts, (ids[:-1], ids[1:]), 1)
-        np.add.at(popularity, ids, 1)
-    ndcg = hits = 0.0
-    for user, (target,) in held.items():
-        last = index[context[user][-1]]
-        scores = counts[last] + 1e-6 * popularity / popularity.max()  # popularity breaks ties only
-        rank = int((scores > scores[index[target]]).sum()) + int((scores == scores[index[target]]).sum())
-        if rank <= 10:
-            ndcg, hits = ndcg + 1 / math.log2(rank + 1), hits + 1
-    return ndcg / len(held), hits / len(held)
+class Markov:
+    """Next-item transition counts of the training sequences; popularity breaks ties only."""
+
+    def __init__(self, train):
+        items = sorted({i for s in train.values() for i in s})
+        self.index = {item: k for k, item in enumerate(items)}
+        self.counts = np.zeros((len(items), len(items)), np.float32)
+        popularity = np.zeros(len(items))
+        for sequence in train.values():
+            ids = [self.index[i] for i in sequence]
+            np.add.at(self.counts, (ids[:-1], ids[1:]), 1)
+            np.add.at(popularity, ids, 1)
+        self.tiebreak = 1e-6 * popularity / popularity.max()
+
+    def evaluate(self, held, context):
+        """NDCG@10 and HR@10, ties counted against the target."""
+        ndcg = hits = 0.0
+        for user, (target,) in held.items():
+            scores = self.counts[self.index[context[user][-1]]] + self.tiebreak
+            rank = int((scores >= scores[self.index[target]]).sum())
+            if rank <= 10:
+                ndcg, hits = ndcg + 1 / math.log2(rank + 1), hits + 1
+        return ndcg / len(held), hits / len(held)
 
 
 for name, folder in splits.items():
@@ -86,8 +91,8 @@ for name, folder in splits.items():
         tuple((train[u] + valid_part[u])[-50:]) == h for u, (_, h) in recbole["test"].items())
     line.append(f"test inputs (newest 50) as RecBole's {same_input}")
     print(f"RecKit, {name} timestamps: " + ", ".join(line))
-    valid_context = train
+    markov = Markov(train)
     test_context = {u: train[u] + valid_part[u] for u in train}
-    for part, held, context in (("valid", valid_part, valid_context), ("test", test_part, test_context)):
-        ndcg, hr = markov(train, held, context)
+    for part, held, context in (("valid", valid_part, train), ("test", test_part, test_context)):
+        ndcg, hr = markov.evaluate(held, context)
         print(f"  first-order Markov on {part}: NDCG@10 {ndcg:.4f}, HR@10 {hr:.4f}")
