@@ -10,3 +10,6 @@ swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-depende
 # The live-server tests run the reckit executable itself.
 swift build --product reckit -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
 swift test --skip-build
+# Checks that input can reach must keep their messages in an optimized build, where Swift drops
+# precondition's: the numeric suites run again in release (their shape-message tests included).
+swift test -c release --filter 'TensorsTests|NeuralNetTests'

@@ -7,7 +7,7 @@ public enum Initializer {
     public static func xavierUniform<Scalar: TensorScalar>(
         shape: [Int], gain: Scalar = 1, using generator: inout some RandomNumberGenerator
     ) -> Tensor<Scalar> {
-        precondition(shape.count >= 2, "xavierUniform: shape \(shape) needs (out, in, …)")
+        checkArgument(shape.count >= 2, "xavierUniform: shape \(shape) needs (out, in, …)")
         let receptive = shape.dropFirst(2).reduce(1, *)
         let (fanIn, fanOut) = (shape[1] * receptive, shape[0] * receptive)
         let bound = gain * Scalar.sqrt(6 / Scalar(fanIn + fanOut))

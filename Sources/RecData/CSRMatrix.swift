@@ -8,9 +8,10 @@ public struct CSRMatrix: Sendable, Equatable {
     public let values: [Float]
 
     public init(rows: Int, columns: Int, rowPointers: [Int], columnIndices: [Int32], values: [Float]) {
-        precondition(rowPointers.count == rows + 1, "csr: \(rowPointers.count) row pointers for \(rows) rows")
-        precondition(columnIndices.count == values.count, "csr: \(columnIndices.count) indices, \(values.count) values")
-        precondition(
+        checkArgument(rowPointers.count == rows + 1, "csr: \(rowPointers.count) row pointers for \(rows) rows")
+        checkArgument(
+            columnIndices.count == values.count, "csr: \(columnIndices.count) indices, \(values.count) values")
+        checkArgument(
             rowPointers.last == values.count, "csr: last row pointer \(rowPointers.last ?? -1) ≠ \(values.count)")
         self.rows = rows
         self.columns = columns

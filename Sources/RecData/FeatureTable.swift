@@ -71,7 +71,7 @@ public struct FeatureTable: Sendable, Equatable {
 
     public init(keyField: String, keys: [String], columns: [FeatureColumn]) {
         for column in columns {
-            precondition(
+            checkArgument(
                 column.values.count == keys.count,
                 "features: \(column.name) has \(column.values.count) rows, keys \(keys.count)")
         }

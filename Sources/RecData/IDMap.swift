@@ -39,7 +39,7 @@ public struct IDMap: Sendable, Equatable, Codable {
 
     /// The external identifier at `index`.
     public subscript(index: Int32) -> String {
-        precondition(index >= 0 && Int(index) < externalIDs.count, "id map: index \(index) out of 0..<\(count)")
+        checkArgument(index >= 0 && Int(index) < externalIDs.count, "id map: index \(index) out of 0..<\(count)")
         return externalIDs[Int(index)]
     }
 

@@ -20,9 +20,9 @@ public struct InteractionLog: Sendable, Equatable {
         users: [Int32], items: [Int32], ratings: [Float]? = nil, timestamps: [Double]? = nil,
         userIDs: IDMap, itemIDs: IDMap
     ) {
-        precondition(users.count == items.count, "log: \(users.count) users but \(items.count) items")
-        precondition(ratings.map { $0.count == users.count } ?? true, "log: ratings length differs from users")
-        precondition(timestamps.map { $0.count == users.count } ?? true, "log: timestamps length differs from users")
+        checkArgument(users.count == items.count, "log: \(users.count) users but \(items.count) items")
+        checkArgument(ratings.map { $0.count == users.count } ?? true, "log: ratings length differs from users")
+        checkArgument(timestamps.map { $0.count == users.count } ?? true, "log: timestamps length differs from users")
         self.users = users
         self.items = items
         self.ratings = ratings

@@ -36,7 +36,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// A uniform integer in `0..<bound` (Lemire's multiply-shift with rejection; no modulo bias).
     public mutating func nextInt(below bound: Int) -> Int {
-        precondition(bound > 0, "nextInt: bound \(bound) must be positive")
+        checkArgument(bound > 0, "nextInt: bound \(bound) must be positive")
         let b = UInt64(bound)
         var product = next().multipliedFullWidth(by: b)
         if product.low < b {

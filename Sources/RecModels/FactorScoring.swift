@@ -15,7 +15,7 @@ extension FactorScoring {
         let items = scoringItems
         guard items.rows > 0 else { throw ModelError.notFitted }
         let user = try userVector(context)
-        precondition(user.count == items.columns, "factor scoring: user vector \(user.count), items \(items.columns)")
+        checkArgument(user.count == items.columns, "factor scoring: user vector \(user.count), items \(items.columns)")
         if scores.count != items.rows { scores = [Float](repeating: 0, count: items.rows) }
         user.withUnsafeBufferPointer { u in
             items.storage.withUnsafeBufferPointer { y in

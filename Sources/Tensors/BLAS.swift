@@ -110,7 +110,7 @@ public enum BLAS {
         let k = transposeA ? a.rows : a.columns
         let kb = transposeB ? b.columns : b.rows
         let n = transposeB ? b.rows : b.columns
-        precondition(k == kb, "matmul: inner dimensions differ, A gives \(k), B gives \(kb)")
+        checkArgument(k == kb, "matmul: inner dimensions differ, A gives \(k), B gives \(kb)")
         var c = Matrix<Float>(rows: m, columns: n)
         a.storage.withUnsafeBufferPointer { pa in
             b.storage.withUnsafeBufferPointer { pb in

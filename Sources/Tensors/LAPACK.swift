@@ -34,7 +34,7 @@ public enum LAPACK {
     /// - Throws: ``LinearAlgebraError/notPositiveDefinite(order:)``.
     /// - Complexity: O(n³)
     public static func invertSymmetricPositiveDefinite(_ matrix: inout Matrix<Double>) throws {
-        precondition(matrix.rows == matrix.columns, "spd inverse: matrix is \(matrix.rows)×\(matrix.columns)")
+        checkArgument(matrix.rows == matrix.columns, "spd inverse: matrix is \(matrix.rows)×\(matrix.columns)")
         let n = matrix.rows
         guard n > 0 else { return }
         var info: Int32 = 0
@@ -63,8 +63,8 @@ extension LAPACK {
     /// - Complexity: O(n³)
     public static func solveSymmetricPositiveDefinite(_ matrix: inout Matrix<Double>, _ b: [Double]) throws -> [Double]
     {
-        precondition(matrix.rows == matrix.columns, "spd solve: matrix is \(matrix.rows)×\(matrix.columns)")
-        precondition(b.count == matrix.rows, "spd solve: matrix has \(matrix.rows) rows, b has \(b.count)")
+        checkArgument(matrix.rows == matrix.columns, "spd solve: matrix is \(matrix.rows)×\(matrix.columns)")
+        checkArgument(b.count == matrix.rows, "spd solve: matrix has \(matrix.rows) rows, b has \(b.count)")
         var info: Int32 = 0
         var order = Int32(matrix.rows)
         var uplo: CChar = 85  // "U" in column-major is the lower triangle in row-major; A is symmetric
@@ -80,7 +80,7 @@ extension LAPACK {
     /// Solves `A x = b` given the Cholesky factor that
     /// ``solveSymmetricPositiveDefinite(_:_:)`` left in `factor`.
     public static func solveWithCholesky(factor: inout Matrix<Double>, _ b: [Double]) throws -> [Double] {
-        precondition(b.count == factor.rows, "cholesky solve: factor has \(factor.rows) rows, b has \(b.count)")
+        checkArgument(b.count == factor.rows, "cholesky solve: factor has \(factor.rows) rows, b has \(b.count)")
         guard !b.isEmpty else { return [] }
         var x = b
         var info: Int32 = 0
@@ -111,9 +111,9 @@ extension LAPACK {
     public static func largestEigenpairs(_ matrix: inout Matrix<Double>, count: Int) throws -> (
         values: [Double], vectors: Matrix<Double>
     ) {
-        precondition(matrix.rows == matrix.columns, "eigen: matrix is \(matrix.rows)×\(matrix.columns)")
+        checkArgument(matrix.rows == matrix.columns, "eigen: matrix is \(matrix.rows)×\(matrix.columns)")
         let n = matrix.rows
-        precondition(count >= 1 && count <= n, "eigen: \(count) eigenpairs of a \(n)×\(n) matrix")
+        checkArgument(count >= 1 && count <= n, "eigen: \(count) eigenpairs of a \(n)×\(n) matrix")
         var jobz: CChar = 86  // "V": vectors too
         var range: CChar = 73  // "I": by index
         var uplo: CChar = 85

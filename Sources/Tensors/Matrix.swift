@@ -12,7 +12,7 @@ public struct Matrix<Scalar: BinaryFloatingPoint & Sendable>: Sendable, Equatabl
 
     /// A matrix of `rows × columns` elements, all `value`.
     public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
-        precondition(rows >= 0 && columns >= 0, "matrix: negative shape (\(rows), \(columns))")
+        checkArgument(rows >= 0 && columns >= 0, "matrix: negative shape (\(rows), \(columns))")
         self.rows = rows
         self.columns = columns
         self.storage = Array(repeating: value, count: rows * columns)
@@ -20,7 +20,7 @@ public struct Matrix<Scalar: BinaryFloatingPoint & Sendable>: Sendable, Equatabl
 
     /// A matrix over existing row-major storage.
     public init(rows: Int, columns: Int, storage: [Scalar]) {
-        precondition(
+        checkArgument(
             storage.count == rows * columns,
             "matrix: shape (\(rows), \(columns)) needs \(rows * columns) elements, got \(storage.count)")
         self.rows = rows
@@ -37,7 +37,7 @@ public struct Matrix<Scalar: BinaryFloatingPoint & Sendable>: Sendable, Equatabl
 
     /// A copy of one row.
     public func row(_ index: Int) -> ArraySlice<Scalar> {
-        precondition(index >= 0 && index < rows, "matrix: row \(index) out of 0..<\(rows)")
+        checkArgument(index >= 0 && index < rows, "matrix: row \(index) out of 0..<\(rows)")
         return storage[index * columns..<(index + 1) * columns]
     }
 

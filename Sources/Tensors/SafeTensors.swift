@@ -43,7 +43,7 @@ public struct SafeTensor: Sendable, Equatable {
     public let bytes: [UInt8]
 
     public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
-        precondition(
+        checkArgument(
             shape.reduce(1, *) * dtype.size == bytes.count,
             "safetensor: shape \(shape) of \(dtype.rawValue) needs \(shape.reduce(1, *) * dtype.size) bytes, got \(bytes.count)"
         )

@@ -15,8 +15,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// A tensor over existing row-major storage.
     public init(shape: [Int], scalars: [Scalar]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "tensor: negative extent in shape \(shape)")
-        precondition(
+        checkArgument(shape.allSatisfy { $0 >= 0 }, "tensor: negative extent in shape \(shape)")
+        checkArgument(
             Self.count(of: shape) == scalars.count,
             "tensor: shape \(shape) needs \(Self.count(of: shape)) elements, got \(scalars.count)")
         self.shape = shape
@@ -25,14 +25,14 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// A tensor of `shape` with every element `value`.
     public init(shape: [Int], repeating value: Scalar) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "tensor: negative extent in shape \(shape)")
+        checkArgument(shape.allSatisfy { $0 >= 0 }, "tensor: negative extent in shape \(shape)")
         self.shape = shape
         self.scalars = Array(repeating: value, count: Self.count(of: shape))
     }
 
     /// A tensor of zeros.
     public init(zeros shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "tensor: negative extent in shape \(shape)")
+        checkArgument(shape.allSatisfy { $0 >= 0 }, "tensor: negative extent in shape \(shape)")
         let count = Self.count(of: shape)
         self.shape = shape
         // All-zero bytes are +0.0 for IEEE floats; a byte fill is fast even where the generic
@@ -50,7 +50,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     /// caller overwrites completely before anything reads them (a product with `beta` 0, a copy),
     /// where a zero fill first would be wasted (it was 8% of a GRU training step).
     init(uninitialized shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "tensor: negative extent in shape \(shape)")
+        checkArgument(shape.allSatisfy { $0 >= 0 }, "tensor: negative extent in shape \(shape)")
         let count = Self.count(of: shape)
         self.shape = shape
         self.scalars = [Scalar](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
@@ -66,7 +66,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// The only element of a one-element tensor (a loss, say).
     public var scalar: Scalar {
-        precondition(count == 1, "tensor: scalar of shape \(shape), which has \(count) elements")
+        checkArgument(count == 1, "tensor: scalar of shape \(shape), which has \(count) elements")
         return scalars[0]
     }
 
@@ -77,7 +77,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// The same elements under another shape with the same element count (no copy).
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        precondition(
+        checkArgument(
             Self.count(of: newShape) == count,
             "reshape: shape \(shape) has \(count) elements, \(newShape) needs \(Self.count(of: newShape))")
         return Tensor(shape: newShape, scalars: scalars)
@@ -90,10 +90,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     }
 
     private func offset(of index: [Int]) -> Int {
-        precondition(index.count == rank, "tensor: index \(index) for shape \(shape)")
+        checkArgument(index.count == rank, "tensor: index \(index) for shape \(shape)")
         var offset = 0
         for (i, extent) in zip(index, shape) {
-            precondition(i >= 0 && i < extent, "tensor: index \(index) out of shape \(shape)")
+            checkArgument(i >= 0 && i < extent, "tensor: index \(index) out of shape \(shape)")
             offset = offset * extent + i
         }
         return offset

@@ -10,10 +10,14 @@ import _RecTestSupport
 
 /// Runs the real `reckit serve` binary on a loopback port (issue 7).
 struct LiveServerTests {
-    /// The `reckit` executable the test build produced next to the tests.
+    /// The `reckit` executable built in the same configuration as the tests, next to the test
+    /// executable (`.build/<triple>/debug` or `release`), so `swift test -c release` runs the
+    /// release binary.
     static var executable: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/debug/reckit")
+        let tests =
+            Bundle.main.executableURL?.resolvingSymlinksInPath()
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return tests.deletingLastPathComponent().appendingPathComponent("reckit")
     }
 
     func post(_ url: URL, _ body: String) async -> Int? {

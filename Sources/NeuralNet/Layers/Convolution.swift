@@ -17,7 +17,7 @@ public struct Conv1d<Scalar: TensorScalar>: Layer {
         inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
         bias: Bool = true, using generator: inout some RandomNumberGenerator
     ) {
-        precondition(
+        checkArgument(
             inputChannels > 0 && outputChannels > 0 && kernelSize > 0,
             "Conv1d: channels \(inputChannels) → \(outputChannels) and kernel \(kernelSize) must be positive")
         let bound = 1 / Scalar.sqrt(Scalar(inputChannels * kernelSize))
@@ -56,7 +56,7 @@ public struct Conv2d<Scalar: TensorScalar>: Layer {
         inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
         padding: (Int, Int) = (0, 0), bias: Bool = true, using generator: inout some RandomNumberGenerator
     ) {
-        precondition(
+        checkArgument(
             inputChannels > 0 && outputChannels > 0 && kernelSize.0 > 0 && kernelSize.1 > 0,
             "Conv2d: channels \(inputChannels) → \(outputChannels) and kernel \(kernelSize) must be positive")
         let bound = 1 / Scalar.sqrt(Scalar(inputChannels * kernelSize.0 * kernelSize.1))

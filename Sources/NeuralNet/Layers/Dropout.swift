@@ -8,7 +8,7 @@ public struct Dropout<Scalar: TensorScalar>: Layer {
 
     /// A dropout layer; it has no parameters.
     public init(probability: Scalar) {
-        precondition(probability >= 0 && probability < 1, "Dropout: probability \(probability) outside [0, 1)")
+        checkArgument(probability >= 0 && probability < 1, "Dropout: probability \(probability) outside [0, 1)")
         self.probability = probability
     }
 

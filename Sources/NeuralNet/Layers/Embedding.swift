@@ -15,8 +15,8 @@ public struct Embedding<Scalar: TensorScalar>: Layer {
         count: Int, dimension: Int, paddingIndex: Int? = nil, standardDeviation: Scalar = 0.02,
         using generator: inout some RandomNumberGenerator
     ) {
-        precondition(count > 0 && dimension > 0, "Embedding: shape (\(count), \(dimension)) must be positive")
-        precondition(
+        checkArgument(count > 0 && dimension > 0, "Embedding: shape (\(count), \(dimension)) must be positive")
+        checkArgument(
             paddingIndex.map { $0 >= 0 && $0 < count } ?? true,
             "Embedding: padding index \(paddingIndex ?? -1) out of 0..<\(count)")
         var value = Initializer.normal(

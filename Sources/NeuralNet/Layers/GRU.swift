@@ -43,12 +43,12 @@ public struct GRU<Scalar: TensorScalar>: Layer {
     public func callAsFunction(
         _ x: Variable<Scalar>, initial: Variable<Scalar>? = nil
     ) -> (output: Variable<Scalar>, state: Variable<Scalar>) {
-        precondition(
+        checkArgument(
             x.shape.count == 3 && x.shape[2] == cells[0].inputSize,
             "GRU: input \(x.shape) is not (batch, steps, \(cells[0].inputSize))")
         let (batch, steps, h) = (x.shape[0], x.shape[1], hiddenSize)
         if let initial {
-            precondition(
+            checkArgument(
                 initial.shape == [cells.count, batch, h],
                 "GRU: initial state \(initial.shape) is not [\(cells.count), \(batch), \(h)]")
         }

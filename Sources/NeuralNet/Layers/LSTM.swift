@@ -40,12 +40,12 @@ public struct LSTM<Scalar: TensorScalar>: Layer {
     public func callAsFunction(
         _ x: Variable<Scalar>, initial: (hidden: Variable<Scalar>, cell: Variable<Scalar>)? = nil
     ) -> (output: Variable<Scalar>, hidden: Variable<Scalar>, cell: Variable<Scalar>) {
-        precondition(
+        checkArgument(
             x.shape.count == 3 && x.shape[2] == cells[0].inputSize,
             "LSTM: input \(x.shape) is not (batch, steps, \(cells[0].inputSize))")
         let (batch, steps, h) = (x.shape[0], x.shape[1], hiddenSize)
         if let initial {
-            precondition(
+            checkArgument(
                 initial.hidden.shape == [cells.count, batch, h] && initial.cell.shape == [cells.count, batch, h],
                 "LSTM: initial states \(initial.hidden.shape) and \(initial.cell.shape) are not [\(cells.count), \(batch), \(h)]"
             )

@@ -14,7 +14,7 @@ public struct Linear<Scalar: TensorScalar>: Layer {
     public init(
         inputSize: Int, outputSize: Int, bias: Bool = true, using generator: inout some RandomNumberGenerator
     ) {
-        precondition(inputSize > 0 && outputSize > 0, "Linear: sizes \(inputSize) → \(outputSize) must be positive")
+        checkArgument(inputSize > 0 && outputSize > 0, "Linear: sizes \(inputSize) → \(outputSize) must be positive")
         weight = Parameter(Tensor(zeros: [outputSize, inputSize]))
         self.bias = bias ? Parameter(Tensor(zeros: [outputSize])) : nil
         resetParameters(using: &generator)
@@ -33,7 +33,7 @@ public struct Linear<Scalar: TensorScalar>: Layer {
 
     /// `x (…, inputSize)` → `(…, outputSize)`.
     public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> {
-        precondition(
+        checkArgument(
             x.shape.last == weight.shape[1], "Linear: input \(x.shape) does not end in \(weight.shape[1]) features")
         let y = x.matmul(x.parameter(weight), transposeOther: true)
         guard let bias else { return y }

@@ -9,7 +9,7 @@ public struct MLP<Scalar: TensorScalar>: Layer {
     /// `sizes[0] → sizes[1] → … → sizes.last`, ReLU between layers, none after the last.
     /// Keys are those of `nn.Sequential(Linear, ReLU, Linear, …)`: `"0.weight"`, `"2.weight"`, ….
     public init(sizes: [Int], using generator: inout some RandomNumberGenerator) {
-        precondition(sizes.count >= 2, "MLP: sizes \(sizes) need an input and an output size")
+        checkArgument(sizes.count >= 2, "MLP: sizes \(sizes) need an input and an output size")
         var layers: [Linear<Scalar>] = []
         for (input, output) in zip(sizes, sizes.dropFirst()) {
             layers.append(Linear(inputSize: input, outputSize: output, using: &generator))

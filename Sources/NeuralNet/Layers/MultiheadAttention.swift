@@ -32,7 +32,7 @@ public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
     public init(
         width: Int, heads: Int, dropout: Scalar = 0, using generator: inout some RandomNumberGenerator
     ) {
-        precondition(
+        checkArgument(
             heads > 0 && width % heads == 0, "MultiheadAttention: width \(width) not divisible by \(heads) heads")
         self.heads = heads
         inProjectionWeight = Parameter(Initializer.xavierUniform(shape: [3 * width, width], using: &generator))
@@ -62,7 +62,7 @@ public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
         using generator: inout some RandomNumberGenerator
     ) -> Variable<Scalar> {
         let width = inProjectionWeight.shape[1]
-        precondition(
+        checkArgument(
             x.shape.count == 3 && x.shape[2] == width, "MultiheadAttention: input \(x.shape) is not (B, L, \(width))")
         let (batch, steps, d) = (x.shape[0], x.shape[1], width / heads)
         let qkv = x.matmul(x.parameter(inProjectionWeight), transposeOther: true) + x.parameter(inProjectionBias)
@@ -82,7 +82,7 @@ public struct MultiheadAttention<Scalar: TensorScalar>: Layer {
         // Scaling q rather than the scores touches L / D times fewer elements (torch does the same).
         var scores = q.affine(scale: 1 / Scalar.sqrt(Scalar(d))).matmul(k, transposeOther: true)
         if let keep {
-            precondition(
+            checkArgument(
                 keep.count == batch * steps, "MultiheadAttention: \(keep.count) padding flags for \(batch)×\(steps)")
             let mask = x.constant(Tensor.additiveMask(keep: keep, shape: [batch, 1, 1, steps]))
             scores = (scores.reshaped([batch, heads, 1, steps]) + mask).reshaped([batch * heads, 1, steps])

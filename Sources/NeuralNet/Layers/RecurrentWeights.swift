@@ -15,7 +15,7 @@ public struct RecurrentWeights<Scalar: TensorScalar>: Sendable {
     public var inputSize: Int { weightIH.shape[1] }
 
     init(inputSize: Int, hiddenSize: Int, gates: Int, using generator: inout some RandomNumberGenerator) {
-        precondition(
+        checkArgument(
             inputSize > 0 && hiddenSize > 0, "recurrent layer: sizes \(inputSize), \(hiddenSize) must be positive")
         let bound = 1 / Scalar.sqrt(Scalar(hiddenSize))
         let rows = gates * hiddenSize

@@ -14,7 +14,7 @@ public struct LearningRateSchedule<Scalar: TensorScalar>: Sendable {
     public let minimum: Scalar
 
     public init(base: Scalar, warmupSteps: Int = 0, totalSteps: Int, decay: Decay, minimum: Scalar = 0) {
-        precondition(
+        checkArgument(
             warmupSteps >= 0 && totalSteps >= warmupSteps, "schedule: warm-up \(warmupSteps) of \(totalSteps) steps")
         (self.base, self.warmupSteps, self.totalSteps, self.decay, self.minimum) =
             (base, warmupSteps, totalSteps, decay, minimum)

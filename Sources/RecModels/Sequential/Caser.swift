@@ -80,7 +80,8 @@ public struct CaserArchitecture: SequenceArchitecture {
         {
             let (rows, window) = (batch.rows, batch.length)
             let d = itemEmbedding.weight.shape[1]
-            precondition(window == horizontal.count, "Caser: a batch of width \(window) for window \(horizontal.count)")
+            checkArgument(
+                window == horizontal.count, "Caser: a batch of width \(window) for window \(horizontal.count)")
             let image = itemEmbedding(batch.tokens, shape: [rows, 1, window], on: tape)
             let verticalFeatures = vertical(image).reshaped([rows, vertical.weight.shape[0] * d])
             let horizontalFeatures = horizontal.map { conv -> Variable<Float> in

@@ -21,7 +21,7 @@ public struct SequenceBatch: Sendable {
 
     /// A batch of `sequences` (item indices), each cut to its newest `length` items.
     public init(sequences: [ArraySlice<Int32>], users: [Int32], length: Int, padLeft: Bool) {
-        precondition(users.count == sequences.count, "SequenceBatch: \(users.count) users for \(sequences.count) rows")
+        checkArgument(users.count == sequences.count, "SequenceBatch: \(users.count) users for \(sequences.count) rows")
         let width = max(1, length)
         var tokens = [Int32](repeating: 0, count: sequences.count * width)
         var lengths: [Int] = []

@@ -72,7 +72,7 @@ public final class Parameter<Scalar: TensorScalar>: @unchecked Sendable {
     /// gradients computed outside a tape.
     @_specialize(where Scalar == Float)
     public func accumulateGradient(_ g: Tensor<Scalar>) {
-        precondition(g.shape == value.shape, "parameter: gradient \(g.shape) for value \(value.shape)")
+        checkArgument(g.shape == value.shape, "parameter: gradient \(g.shape) for value \(value.shape)")
         isDense = true
         withGradientStorage { dst in
             g.scalars.withUnsafeBufferPointer { src in

@@ -65,11 +65,11 @@ public final class Tape<Scalar: TensorScalar> {
     ///
     /// The recorded steps are released afterwards: a tape runs backward once.
     public func backward(_ output: Variable<Scalar>, gradient: Tensor<Scalar>? = nil) {
-        precondition(output.tape === self, "backward: the output was not recorded on this tape")
-        precondition(!hasRunBackward, "backward: this tape already ran backward; record a new tape per step")
+        checkArgument(output.tape === self, "backward: the output was not recorded on this tape")
+        checkArgument(!hasRunBackward, "backward: this tape already ran backward; record a new tape per step")
         hasRunBackward = true
         let seed = gradient ?? Tensor(shape: output.value.shape, repeating: 1)
-        precondition(
+        checkArgument(
             seed.shape == output.value.shape,
             "backward: seed gradient \(seed.shape) for output \(output.value.shape)")
         guard output.requiresGradient else { return }

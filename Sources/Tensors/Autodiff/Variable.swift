@@ -40,7 +40,7 @@ public final class Variable<Scalar: TensorScalar> {
     /// `grad += g`.
     @_specialize(where Scalar == Float)
     func addGradient(_ g: Tensor<Scalar>) {
-        precondition(g.shape == value.shape, "gradient \(g.shape) for value \(value.shape)")
+        checkArgument(g.shape == value.shape, "gradient \(g.shape) for value \(value.shape)")
         withGradient { dst in
             g.scalars.withUnsafeBufferPointer { src in
                 for i in 0..<dst.count { dst[i] += src[i] }
@@ -52,7 +52,7 @@ public final class Variable<Scalar: TensorScalar> {
     /// (copy-on-write keeps later in-place additions from touching `g`'s owner).
     func addGradient(adopting g: Tensor<Scalar>) {
         if grad == nil {
-            precondition(g.count == value.count, "gradient \(g.shape) for value \(value.shape)")
+            checkArgument(g.count == value.count, "gradient \(g.shape) for value \(value.shape)")
             grad = g.shape == value.shape ? g : g.reshaped(value.shape)
         } else {
             addGradient(g.shape == value.shape ? g : g.reshaped(value.shape))
@@ -78,7 +78,7 @@ public final class Variable<Scalar: TensorScalar> {
         for input in inputs {
             if tape == nil { tape = input.tape }
             if let t = input.tape, let other = tape {
-                precondition(t === other, "autodiff: inputs come from different tapes")
+                checkArgument(t === other, "autodiff: inputs come from different tapes")
             }
             needs = needs || input.requiresGradient
         }

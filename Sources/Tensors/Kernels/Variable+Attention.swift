@@ -34,14 +34,14 @@ extension Variable {
     public func selfAttention(
         heads: Int, causal: Bool, keep: [Bool]? = nil, dropout: Scalar = 0, seed: UInt64 = 0
     ) -> Variable {
-        precondition(
+        checkArgument(
             shape.count == 3 && heads > 0 && shape[2] % (3 * heads) == 0,
             "selfAttention: packed input \(shape) is not (batch, steps, 3 × width) with width divisible by \(heads) heads"
         )
-        precondition(dropout >= 0 && dropout < 1, "selfAttention: dropout \(dropout) outside [0, 1)")
+        checkArgument(dropout >= 0 && dropout < 1, "selfAttention: dropout \(dropout) outside [0, 1)")
         let (batch, steps, width) = (shape[0], shape[1], shape[2] / 3)
         let d = width / heads
-        precondition(
+        checkArgument(
             keep == nil || keep?.count == batch * steps,
             "selfAttention: \(keep?.count ?? 0) padding flags for \(batch)×\(steps)")
         let layout = AttentionLayout(

@@ -12,7 +12,7 @@ extension Variable {
     ///   - shape: The output shape, `indices.count` elements.
     @_specialize(where Scalar == Float)
     public func gatherElements(_ indices: [Int], shape: [Int]) -> Variable {
-        precondition(
+        checkArgument(
             indices.count == Tensor<Scalar>.count(of: shape),
             "gatherElements: \(indices.count) indices for output shape \(shape)")
         let n = value.count
@@ -20,7 +20,7 @@ extension Variable {
         value.scalars.withUnsafeBufferPointer { x in
             out.scalars.withUnsafeMutableBufferPointer { y in
                 for (i, index) in indices.enumerated() where index >= 0 {
-                    precondition(index < n, "gatherElements: index \(index) out of \(n) elements of \(value.shape)")
+                    checkArgument(index < n, "gatherElements: index \(index) out of \(n) elements of \(value.shape)")
                     y[i] = x[index]
                 }
             }
@@ -37,7 +37,7 @@ extension Variable {
     /// `bias (O)` → `(B, O, L_out)`.
     public func conv1d(weight: Variable, bias: Variable?, stride: Int = 1, padding: Int = 0) -> Variable {
         let (x, w) = (value.shape, weight.value.shape)
-        precondition(
+        checkArgument(
             x.count == 3 && w.count == 3 && x[1] == w[1],
             "conv1d: input \(x) is not (B, C, L) with C matching weight \(w) (O, C, K)")
         let columns = reshaped([x[0], x[1], 1, x[2]]).im2col(
@@ -54,7 +54,7 @@ extension Variable {
         weight: Variable, bias: Variable?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)
     ) -> Variable {
         let (x, w) = (value.shape, weight.value.shape)
-        precondition(
+        checkArgument(
             x.count == 4 && w.count == 4 && x[1] == w[1],
             "conv2d: input \(x) is not (B, C, H, W) with C matching weight \(w) (O, C, KH, KW)")
         let columns = im2col(kernel: (w[2], w[3]), stride: stride, padding: padding)  // (B, Ho·Wo, C·KH·KW)
@@ -68,10 +68,10 @@ extension Variable {
     static func outputExtent(
         _ h: Int, _ w: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
     ) -> (Int, Int) {
-        precondition(stride.0 > 0 && stride.1 > 0, "convolution: stride \(stride) must be positive")
+        checkArgument(stride.0 > 0 && stride.1 > 0, "convolution: stride \(stride) must be positive")
         let ho = (h + 2 * padding.0 - kernel.0) / stride.0 + 1
         let wo = (w + 2 * padding.1 - kernel.1) / stride.1 + 1
-        precondition(
+        checkArgument(
             ho > 0 && wo > 0, "convolution: kernel \(kernel) with padding \(padding) does not fit input \(h)×\(w)")
         return (ho, wo)
     }
@@ -110,7 +110,7 @@ extension Variable {
     @_specialize(where Scalar == Float)
     public func maxPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil) -> Variable {
         let shape = value.shape
-        precondition(shape.count >= 2, "maxPool2d: needs (…, H, W), got \(shape)")
+        checkArgument(shape.count >= 2, "maxPool2d: needs (…, H, W), got \(shape)")
         let (h, w) = (shape[shape.count - 2], shape[shape.count - 1])
         let step = stride ?? kernel
         let (ho, wo) = Self.outputExtent(h, w, kernel: kernel, stride: step, padding: (0, 0))
@@ -140,7 +140,7 @@ extension Variable {
     /// `kernel` equal to `L` is the max-over-time pooling of Caser and Kim's text CNN.
     public func maxPool1d(kernel: Int, stride: Int? = nil) -> Variable {
         let shape = value.shape
-        precondition(!shape.isEmpty, "maxPool1d: needs (…, L), got \(shape)")
+        checkArgument(!shape.isEmpty, "maxPool1d: needs (…, L), got \(shape)")
         let pooled = reshaped(Array(shape.dropLast()) + [1, shape[shape.count - 1]])
             .maxPool2d(kernel: (1, kernel), stride: (1, stride ?? kernel))
         return pooled.reshaped(Array(shape.dropLast()) + [pooled.value.shape[pooled.value.shape.count - 1]])

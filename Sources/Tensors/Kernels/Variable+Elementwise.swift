@@ -82,7 +82,7 @@ extension Variable {
         for axis in 0..<rank {
             let ea = axis < rank - a.count ? 1 : a[axis - (rank - a.count)]
             let eb = axis < rank - b.count ? 1 : b[axis - (rank - b.count)]
-            precondition(ea == eb || ea == 1 || eb == 1, "broadcast: shapes \(a) and \(b) are incompatible")
+            checkArgument(ea == eb || ea == 1 || eb == 1, "broadcast: shapes \(a) and \(b) are incompatible")
             shape[axis] = ea == 1 ? eb : ea
         }
         return shape

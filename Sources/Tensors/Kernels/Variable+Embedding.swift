@@ -19,8 +19,8 @@ extension Variable {
         on tape: Tape<Scalar>?
     ) -> Variable {
         let tableShape = table.value.shape
-        precondition(tableShape.count == 2, "gather: table shape \(tableShape) is not (rows, D)")
-        precondition(
+        checkArgument(tableShape.count == 2, "gather: table shape \(tableShape) is not (rows, D)")
+        checkArgument(
             indices.count == Tensor<Scalar>.count(of: shape),
             "gather: \(indices.count) indices for index shape \(shape)")
         let (rows, d) = (tableShape[0], tableShape[1])
@@ -29,7 +29,7 @@ extension Variable {
             out.scalars.withUnsafeMutableBufferPointer { y in
                 for (position, index) in indices.enumerated() {
                     let row = Int(index)
-                    precondition(
+                    checkArgument(
                         row >= 0 && row < rows, "gather: index \(row) out of 0..<\(rows) for table \(tableShape)")
                     if row == paddingIndex { continue }
                     for j in 0..<d { y[position * d + j] = w[row * d + j] }
@@ -62,7 +62,7 @@ extension Variable {
     public func dropout<Generator: RandomNumberGenerator>(
         probability: Scalar, using generator: inout Generator
     ) -> Variable {
-        precondition(probability >= 0 && probability < 1, "dropout: probability \(probability) outside [0, 1)")
+        checkArgument(probability >= 0 && probability < 1, "dropout: probability \(probability) outside [0, 1)")
         let keep = 1 / (1 - probability)
         // Each 64-bit draw decides two elements: an element is dropped when its 32-bit half is
         // below `probability · 2³²` (an integer compare, no float conversion per element).

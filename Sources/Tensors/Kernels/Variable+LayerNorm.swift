@@ -52,7 +52,7 @@ extension Variable {
     public func layerNorm(weight: Variable, bias: Variable, epsilon: Scalar = 1e-5) -> Variable {
         let shape = value.shape
         let d = shape.last ?? 0
-        precondition(
+        checkArgument(
             !shape.isEmpty && weight.value.shape == [d] && bias.value.shape == [d],
             "layerNorm: input \(shape) needs weight and bias [\(d)], got \(weight.value.shape) and \(bias.value.shape)")
         let rows = d == 0 ? 0 : value.count / d

@@ -24,17 +24,17 @@ extension Variable {
         weight: Variable, bias: Variable? = nil, targets: [Int32], ignoreIndex: Int32? = nil, chunkRows: Int = 1_024
     ) -> Variable {
         let (h, w) = (value.shape, weight.value.shape)
-        precondition(
+        checkArgument(
             h.count == 2 && w.count == 2 && h[1] == w[1] && targets.count == h[0],
             "linearCrossEntropy: hidden \(h) and weight \(w) need (N, D) and (C, D) with N = \(targets.count) targets")
-        precondition(
+        checkArgument(
             bias.map { $0.value.shape == [w[0]] } ?? true,
             "linearCrossEntropy: bias \(bias?.value.shape ?? []) for weight \(w)")
-        precondition(chunkRows > 0, "linearCrossEntropy: chunkRows \(chunkRows) must be positive")
+        checkArgument(chunkRows > 0, "linearCrossEntropy: chunkRows \(chunkRows) must be positive")
         let (n, d, c) = (h[0], h[1], w[0])
         let counted = targets.lazy.filter { $0 != ignoreIndex }.count
         for t in targets where t != ignoreIndex {
-            precondition(t >= 0 && Int(t) < c, "linearCrossEntropy: target \(t) out of 0..<\(c) classes")
+            checkArgument(t >= 0 && Int(t) < c, "linearCrossEntropy: target \(t) out of 0..<\(c) classes")
         }
         var logSumExp = [Scalar](repeating: 0, count: n)
         var total: Scalar = 0

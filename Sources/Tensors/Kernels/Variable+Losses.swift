@@ -17,7 +17,7 @@ extension Variable {
     @_specialize(where Scalar == Float)
     public func crossEntropy(targets: [Int32], ignoreIndex: Int32? = nil) -> Variable {
         let shape = value.shape
-        precondition(
+        checkArgument(
             shape.count == 2 && targets.count == shape[0],
             "crossEntropy: logits \(shape) need (N, C) with N = \(targets.count) targets")
         let (n, c) = (shape[0], shape[1])
@@ -29,7 +29,7 @@ extension Variable {
                     Parallel.forEachChunk(of: 0..<n, minimumChunk: Self.crossEntropyChunk) {
                         for i in $0 where targets[i] != ignoreIndex {
                             let t = Int(targets[i])
-                            precondition(t >= 0 && t < c, "crossEntropy: target \(t) out of 0..<\(c) classes")
+                            checkArgument(t >= 0 && t < c, "crossEntropy: target \(t) out of 0..<\(c) classes")
                             let row = x.baseAddress.map { UnsafeBufferPointer(start: $0 + i * c, count: c) }
                             guard let row else { continue }
                             var peak = -Scalar.infinity
@@ -71,7 +71,7 @@ extension Variable {
     /// - Parameter targets: Same shape as `self`, values in `[0, 1]`.
     @_specialize(where Scalar == Float)
     public func binaryCrossEntropyWithLogits(targets: Tensor<Scalar>) -> Variable {
-        precondition(
+        checkArgument(
             targets.shape == value.shape,
             "binaryCrossEntropyWithLogits: logits \(value.shape) and targets \(targets.shape) differ")
         let (x, t) = (value.scalars, targets.scalars)
@@ -95,7 +95,7 @@ extension Variable {
     ///   - positive: Scores of observed items.
     ///   - negative: Scores of sampled items, same shape.
     public static func bprLoss(positive: Variable, negative: Variable) -> Variable {
-        precondition(
+        checkArgument(
             positive.value.shape == negative.value.shape,
             "bprLoss: positive \(positive.value.shape) and negative \(negative.value.shape) differ")
         return (negative - positive).softplus().mean()

@@ -18,14 +18,14 @@ extension Variable {
     public func matmul(_ other: Variable, transposeSelf: Bool = false, transposeOther: Bool = false) -> Variable {
         let a = value.shape
         let b = other.value.shape
-        precondition(a.count >= 2 && b.count >= 2, "matmul: shapes \(a) and \(b) need two axes or more")
+        checkArgument(a.count >= 2 && b.count >= 2, "matmul: shapes \(a) and \(b) need two axes or more")
         if b.count == 2 && a.count > 2 {
-            precondition(!transposeSelf, "matmul: cannot transpose a rank-\(a.count) left operand \(a) against \(b)")
+            checkArgument(!transposeSelf, "matmul: cannot transpose a rank-\(a.count) left operand \(a) against \(b)")
             let rows = a.dropLast().reduce(1, *)
             let flat = reshaped([rows, a[a.count - 1]]).matmul(other, transposeOther: transposeOther)
             return flat.reshaped(Array(a.dropLast()) + [flat.value.shape[1]])
         }
-        precondition(
+        checkArgument(
             a.count == b.count && a.count <= 3 && a.dropLast(2) == b.dropLast(2),
             "matmul: cannot multiply shapes \(a) and \(b)")
         let batch = a.count == 3 ? a[0] : 1
@@ -33,7 +33,7 @@ extension Variable {
         let (br, bc) = (b[b.count - 2], b[b.count - 1])
         let (m, k) = transposeSelf ? (ac, ar) : (ar, ac)
         let (kb, n) = transposeOther ? (bc, br) : (br, bc)
-        precondition(k == kb, "matmul: inner extents differ, \(a) gives \(k) and \(b) gives \(kb)")
+        checkArgument(k == kb, "matmul: inner extents differ, \(a) gives \(k) and \(b) gives \(kb)")
         let outShape = (a.count == 3 ? [batch] : []) + [m, n]
         let ta: Transpose = transposeSelf ? .transposed : .none
         let tb: Transpose = transposeOther ? .transposed : .none

@@ -16,9 +16,9 @@ extension Variable {
     public static func gruCell(
         inputGates gi: Variable, hiddenGates gh: Variable, hiddenBias bias: Variable, state h: Variable
     ) -> Variable {
-        precondition(h.shape.count == 2, "gruCell: state \(h.shape) is not (batch, hidden)")
+        checkArgument(h.shape.count == 2, "gruCell: state \(h.shape) is not (batch, hidden)")
         let (batch, width) = (h.shape[0], h.shape[1])
-        precondition(
+        checkArgument(
             gi.shape == [batch, 3 * width] && gh.shape == [batch, 3 * width] && bias.shape == [3 * width],
             "gruCell: gates \(gi.shape), \(gh.shape) and bias \(bias.shape) do not match state \(h.shape)")
         // Per row: r, z, n, a — what the backward pass reads.
@@ -108,9 +108,9 @@ extension Variable {
     public static func gruSequence(
         inputGates gi: Variable, hiddenWeight weight: Variable, hiddenBias bias: Variable, initial: Variable
     ) -> Variable {
-        precondition(gi.shape.count == 3, "gruSequence: input gates \(gi.shape) are not (batch, steps, 3 × hidden)")
+        checkArgument(gi.shape.count == 3, "gruSequence: input gates \(gi.shape) are not (batch, steps, 3 × hidden)")
         let (batch, steps, width) = (gi.shape[0], gi.shape[1], initial.shape.last ?? 0)
-        precondition(
+        checkArgument(
             initial.shape == [batch, width] && gi.shape[2] == 3 * width && weight.shape == [3 * width, width]
                 && bias.shape == [3 * width],
             "gruSequence: input gates \(gi.shape), weight \(weight.shape), bias \(bias.shape) and initial state "
@@ -231,9 +231,9 @@ extension Variable {
         inputGates gi: Variable, hiddenWeight weight: Variable, hiddenBias bias: Variable, initialHidden h0: Variable,
         initialCell c0: Variable
     ) -> Variable {
-        precondition(gi.shape.count == 3, "lstmSequence: input gates \(gi.shape) are not (batch, steps, 4 × hidden)")
+        checkArgument(gi.shape.count == 3, "lstmSequence: input gates \(gi.shape) are not (batch, steps, 4 × hidden)")
         let (batch, steps, width) = (gi.shape[0], gi.shape[1], h0.shape.last ?? 0)
-        precondition(
+        checkArgument(
             h0.shape == [batch, width] && c0.shape == [batch, width] && gi.shape[2] == 4 * width
                 && weight.shape == [4 * width, width] && bias.shape == [4 * width],
             "lstmSequence: input gates \(gi.shape), weight \(weight.shape), bias \(bias.shape) and initial states "

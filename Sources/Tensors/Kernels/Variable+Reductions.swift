@@ -11,7 +11,7 @@ extension Variable {
     public func sum(alongAxes axes: [Int]? = nil, keepingDimensions: Bool = false) -> Variable {
         let shape = value.shape
         let reduced = Set((axes ?? Array(shape.indices)).map { $0 < 0 ? $0 + shape.count : $0 })
-        precondition(
+        checkArgument(
             reduced.allSatisfy { $0 >= 0 && $0 < shape.count },
             "sum: axes \(axes ?? []) out of range for shape \(shape)")
         let kept = shape.indices.map { reduced.contains($0) ? 1 : shape[$0] }

@@ -15,7 +15,7 @@ extension Variable {
     @_specialize(where Scalar == Float)
     public func permuted(_ permutation: [Int]) -> Variable {
         let shape = value.shape
-        precondition(
+        checkArgument(
             permutation.sorted() == Array(shape.indices),
             "permute: \(permutation) is not a permutation of the axes of \(shape)")
         let outShape = permutation.map { shape[$0] }
@@ -47,7 +47,7 @@ extension Variable {
     /// The last two axes swapped.
     public func transposed() -> Variable {
         let rank = value.shape.count
-        precondition(rank >= 2, "transposed: needs two axes, got shape \(value.shape)")
+        checkArgument(rank >= 2, "transposed: needs two axes, got shape \(value.shape)")
         return permuted(Array(0..<(rank - 2)) + [rank - 1, rank - 2])
     }
 
@@ -55,8 +55,8 @@ extension Variable {
     @_specialize(where Scalar == Float)
     public func slice(axis: Int, _ range: Range<Int>) -> Variable {
         let shape = value.shape
-        precondition(axis >= 0 && axis < shape.count, "slice: axis \(axis) out of shape \(shape)")
-        precondition(
+        checkArgument(axis >= 0 && axis < shape.count, "slice: axis \(axis) out of shape \(shape)")
+        checkArgument(
             range.lowerBound >= 0 && range.upperBound <= shape[axis],
             "slice: \(range) out of 0..<\(shape[axis]) on axis \(axis) of \(shape)")
         let outer = shape[..<axis].reduce(1, *)
@@ -86,12 +86,12 @@ extension Variable {
     /// The variables joined along `axis`; all other extents must agree.
     @_specialize(where Scalar == Float)
     public static func concatenate(_ parts: [Variable], axis: Int) -> Variable {
-        precondition(!parts.isEmpty, "concatenate: no operands")
+        checkArgument(!parts.isEmpty, "concatenate: no operands")
         let first = parts[0].value.shape
-        precondition(axis >= 0 && axis < first.count, "concatenate: axis \(axis) out of shape \(first)")
+        checkArgument(axis >= 0 && axis < first.count, "concatenate: axis \(axis) out of shape \(first)")
         for part in parts {
             let shape = part.value.shape
-            precondition(
+            checkArgument(
                 shape.count == first.count && shape.indices.allSatisfy { $0 == axis || shape[$0] == first[$0] },
                 "concatenate: shapes \(first) and \(shape) differ off axis \(axis)")
         }

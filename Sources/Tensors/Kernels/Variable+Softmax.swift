@@ -19,8 +19,8 @@ extension Variable {
     @_specialize(where Scalar == Float)
     private func softmaxKernel(log: Bool, causal: Bool) -> Variable {
         let shape = value.shape
-        precondition(!shape.isEmpty, "softmax: needs at least one axis, got shape \(shape)")
-        precondition(!causal || shape.count >= 2, "softmax: a causal mask needs (…, queries, keys), got \(shape)")
+        checkArgument(!shape.isEmpty, "softmax: needs at least one axis, got shape \(shape)")
+        checkArgument(!causal || shape.count >= 2, "softmax: a causal mask needs (…, queries, keys), got \(shape)")
         let columns = shape[shape.count - 1]
         let queries = shape.count >= 2 ? shape[shape.count - 2] : 1
         let rows = columns == 0 ? 0 : value.count / columns
@@ -98,7 +98,7 @@ extension Tensor {
     /// For key padding in attention scores `(batch, heads, queries, keys)`, pass `keep` with
     /// `batch · keys` entries and `shape: [batch, 1, 1, keys]`.
     public static func additiveMask(keep: [Bool], shape: [Int]) -> Tensor {
-        precondition(
+        checkArgument(
             keep.count == count(of: shape), "additiveMask: \(keep.count) flags for shape \(shape)")
         return Tensor(shape: shape, scalars: keep.map { $0 ? 0 : -.infinity })
     }

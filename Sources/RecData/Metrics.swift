@@ -15,7 +15,7 @@ public enum Metrics {
     /// - `ndcg` = Σ_hits 1/log2(rank+1) / Σ_{i=1}^{min(held-out, k)} 1/log2(i+1);
     /// - `mrr` = 1 / best rank if it is within k.
     public static func atK(_ k: Int, ranks: [Int]) -> [Double] {
-        precondition(k > 0, "metrics: k must be positive, got \(k)")
+        checkArgument(k > 0, "metrics: k must be positive, got \(k)")
         guard !ranks.isEmpty else { return [0, 0, 0, 0, 0] }
         var hits = 0
         var dcg = 0.0
