@@ -59,13 +59,7 @@ let package = Package(
             ],
             swiftSettings: vectorSettings
         ),
-        .target(
-            name: "RecEval",
-            dependencies: [
-                "RecData", "RecModels", "Tensors",
-                .product(name: "HeapModule", package: "swift-collections"),
-            ]
-        ),
+        .target(name: "RecEval", dependencies: ["RecData", "RecModels", "Tensors"]),
         .target(name: "RecStore", dependencies: ["RecData", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "RecServer",
@@ -85,32 +79,36 @@ let package = Package(
                 // `reckit bench gemm` calls cblas_sgemm directly, as the baseline for BLAS.gemm.
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "reckit",
             dependencies: ["RecKitCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .target(name: "_RecTestSupport", dependencies: ["RecData", "RecModels", "Tensors"]),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "_RecTestSupport"]),
+        .target(name: "_RecTestSupport", dependencies: ["RecData"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "RecData", "_RecTestSupport"]),
         .testTarget(
             name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "_RecTestSupport"]),
-        .testTarget(name: "RecStoreTests", dependencies: ["RecStore", "RecData", "_RecTestSupport"]),
+        .testTarget(name: "RecStoreTests", dependencies: ["RecStore", "_RecTestSupport"]),
         .testTarget(
             name: "RecServerTests",
             dependencies: [
                 "RecServer", "RecStore", "RecModels", "RecData", "_RecTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .testTarget(name: "RecModelsTests", dependencies: ["RecModels", "RecData", "Tensors", "_RecTestSupport"]),
-        .testTarget(name: "RecEvalTests", dependencies: ["RecEval", "RecModels", "RecData", "_RecTestSupport"]),
+        .testTarget(
+            name: "RecModelsTests", dependencies: ["RecModels", "RecData", "Tensors", "NeuralNet", "_RecTestSupport"]),
+        .testTarget(name: "RecEvalTests", dependencies: ["RecEval", "RecModels", "RecData", "Tensors", "_RecTestSupport"]),
         .testTarget(
             name: "RecKitCLITests",
             dependencies: [
-                "RecKitCLI", "RecData", "RecModels", "RecEval", "_RecTestSupport",
+                "RecKitCLI", "RecData", "RecModels", "RecEval", "Tensors", "_RecTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["Snapshots"]

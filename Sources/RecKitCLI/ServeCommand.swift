@@ -13,6 +13,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Model directory to serve (optional: without one, popular items are served).")
     var model: String?
+    @Option(
+        name: .customLong("models-dir"),
+        help: ArgumentHelp(
+            "Folder whose model directories POST /api/model/reload may load, by name (default: the folder holding --model; without either, reloads are refused).",
+            valueName: "dir"))
+    var modelsDirectory: String?
     @Option(name: .long, help: "SQLite database of users, items and feedback (created if missing).")
     var db: String
     @Option(name: .long, help: "Address to listen on.")
@@ -45,13 +51,15 @@ struct ServeCommand: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode.failure
         }
+        let modelsFolder = (modelsDirectory ?? model.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+            .map { URL(fileURLWithPath: $0, isDirectory: true) }
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
         configuration.apiKey = apiKey
         configuration.logRequests = logRequests
         let service = RecommendationService(
-            store: store, registry: ModelRegistry(bundle: bundle),
+            store: store, registry: ModelRegistry(bundle: bundle, modelsDirectory: modelsFolder),
             positiveTypes: Set(positiveTypes.split(separator: ",").map(String.init)))
         let app = RecKitServer.makeApplication(service: service, configuration: configuration, logger: logger)
         try await app.runService()

@@ -155,9 +155,21 @@ public struct ModelBundle: Sendable {
 
     /// Reads a model directory written by ``save(to:)``.
     ///
-    /// - Throws: ``ModelError/invalidModelDirectory(path:reason:)`` or ``CheckpointError`` naming
-    ///   what is missing or inconsistent.
+    /// - Throws: ``ModelError/invalidModelDirectory(path:reason:)`` naming what is missing or
+    ///   inconsistent (a corrupt or truncated checkpoint, weights of the wrong shape, an unknown
+    ///   kind), so a caller has one error to handle.
     public static func load(from directory: URL) throws -> ModelBundle {
+        do {
+            return try read(from: directory)
+        } catch let error as ModelError {
+            if case .invalidModelDirectory = error { throw error }
+            throw ModelError.invalidModelDirectory(path: directory.path, reason: error.description)
+        } catch {
+            throw ModelError.invalidModelDirectory(path: directory.path, reason: "\(error)")
+        }
+    }
+
+    private static func read(from directory: URL) throws -> ModelBundle {
         let path = directory.path
         let manifestData: Data
         do { manifestData = try Data(contentsOf: directory.appendingPathComponent("model.json")) } catch {

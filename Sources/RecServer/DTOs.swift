@@ -1,4 +1,5 @@
 import Hummingbird
+import RecModels
 import RecStore
 
 // Gorse's wire shapes: field names and casing are part of the API.
@@ -120,6 +121,15 @@ struct ExplainedDTO: ResponseEncodable {
     var Title: String
     var Score: Float
     var Reasons: [ReasonDTO]
+
+    init(_ entry: ExplainedRecommendation) {
+        Id = entry.itemID
+        Title = entry.title
+        Score = entry.score
+        Reasons = entry.reasons.map {
+            ReasonDTO(ItemId: $0.itemID, Title: $0.title, Feature: $0.feature, Weight: $0.weight)
+        }
+    }
 }
 
 struct ModelCard: ResponseEncodable {
@@ -130,4 +140,19 @@ struct ModelCard: ResponseEncodable {
     var Version: Int
     var Training: [String: String]
     var Metrics: [String: Double]
+
+    /// The card of `bundle`, served as `version`.
+    init(_ bundle: ModelBundle, version: Int) {
+        let record = bundle.record
+        Kind = type(of: bundle.model).kind.rawValue
+        Parameters = bundle.model.parameters
+        Users = bundle.userIDs.count
+        Items = bundle.itemIDs.count
+        Version = version
+        Training = [
+            "dataset": record.dataset, "interactions": String(record.interactions), "seconds": String(record.seconds),
+            "trainedAt": record.trainedAt, "reckitVersion": record.reckitVersion,
+        ]
+        Metrics = bundle.metrics
+    }
 }

@@ -31,43 +31,46 @@ public struct RecommendationService: Sendable {
         var offset: Int
     }
 
-    /// The user's positive items (oldest first, from the store), every item they touched, and the
-    /// hidden items, from one read.
-    func history(of user: String) throws -> (positive: [String], seen: Set<String>, hidden: Set<String>) {
+    /// A user's ranking request from one store read: their positive items (oldest first), with
+    /// every item they touched and the hidden items excluded.
+    func request(user: String, count: Int, offset: Int, category: String?) throws -> Request {
         let (feedback, hidden) = try store.rankingInputs(ofUser: user)
         let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.type) }.map(\.itemID)
-        return (positive, Set(feedback.map(\.itemID)), hidden)
+        return Request(
+            history: positive, excluded: Set(feedback.map(\.itemID)).union(hidden), category: category, count: count,
+            offset: offset)
     }
 
     /// Recommendations for a user: their newest history from the store, so the next request
     /// reflects every acknowledged event; seen and hidden items never appear.
     public func recommend(user: String, count: Int, offset: Int = 0, category: String? = nil) async throws -> [Scored] {
-        let (positive, seen, hidden) = try history(of: user)
-        return try await rank(
-            Request(history: positive, excluded: seen.union(hidden), category: category, count: count, offset: offset))
+        let request = try request(user: user, count: count, offset: offset, category: category)
+        return try rank(request, with: await registry.current()?.bundle)
     }
 
     /// Recommendations for an anonymous session from the feedback it sent.
     public func recommend(session feedback: [StoredFeedback], count: Int, offset: Int = 0) async throws -> [Scored] {
         let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.feedbackType) }.map(
             \.itemID)
-        return try await rank(
-            Request(
-                history: positive, excluded: Set(feedback.map(\.itemID)).union(try store.hiddenItems()), category: nil,
-                count: count, offset: offset))
+        let request = Request(
+            history: positive, excluded: Set(feedback.map(\.itemID)).union(try store.hiddenItems()), category: nil,
+            count: count, offset: offset)
+        return try rank(request, with: await registry.current()?.bundle)
     }
 
-    func rank(_ request: Request) async throws -> [Scored] {
-        var excluded = request.excluded
+    /// Ranks with `bundle` (a snapshot the caller took once), or by popularity without a model or
+    /// without a history the model knows.
+    func rank(_ request: Request, with bundle: ModelBundle?) throws -> [Scored] {
         let allowedCategory = try request.category.map { try store.items(inCategory: $0) }
-        if let snapshot = await registry.current() {
-            let bundle = snapshot.bundle
+        if let bundle {
             let history = request.history.compactMap { bundle.itemIndex(ItemID($0)) }
             if !history.isEmpty {
                 var scores = [Float](repeating: 0, count: bundle.model.itemCount)
                 try bundle.model.score(ScoringContext(history: history), into: &scores)
                 var blocked = [Bool](repeating: false, count: scores.count)
-                for item in excluded { if let index = bundle.itemIndex(ItemID(item)) { blocked[Int(index)] = true } }
+                for item in request.excluded {
+                    if let index = bundle.itemIndex(ItemID(item)) { blocked[Int(index)] = true }
+                }
                 let top = TopK.select(request.count + request.offset, from: scores) { index in
                     !blocked[Int(index)] && (allowedCategory?.contains(bundle.itemIDs[index]) ?? true)
                 }
@@ -75,7 +78,7 @@ public struct RecommendationService: Sendable {
             }
         }
         // Cold start: the most popular items this user has not seen.
-        excluded.formUnion(request.history)
+        let excluded = request.excluded.union(request.history)
         let candidates = try store.popularItems(
             types: Array(positiveTypes), count: 10 * (request.count + request.offset) + excluded.count)
         let popular = candidates.filter {
@@ -97,13 +100,13 @@ public struct RecommendationService: Sendable {
             .map { Scored(itemID: bundle.itemIDs[$0.item], score: $0.score) }
     }
 
-    /// The user's recommendations, each with the history items that produced it.
+    /// The user's recommendations, each with the history items that produced it: one model
+    /// snapshot and one store read, so the reasons belong to the model that ranked.
     public func explain(user: String, count: Int, category: String? = nil) async throws -> [ExplainedRecommendation] {
         guard let bundle = await registry.current()?.bundle else { return [] }
-        let (positive, _, _) = try history(of: user)
-        let context = ScoringContext(history: positive.compactMap { bundle.itemIndex(ItemID($0)) })
-        return try await recommend(user: user, count: count, category: category).compactMap {
-            scored -> ExplainedRecommendation? in
+        let request = try request(user: user, count: count, offset: 0, category: category)
+        let context = ScoringContext(history: request.history.compactMap { bundle.itemIndex(ItemID($0)) })
+        return try rank(request, with: bundle).compactMap { scored -> ExplainedRecommendation? in
             guard let index = bundle.itemIndex(ItemID(scored.itemID)) else { return nil }
             let reasons = context.history.isEmpty ? [] : try bundle.model.explain(context, item: index, count: 3)
             return ExplainedRecommendation(
@@ -114,6 +117,20 @@ public struct RecommendationService: Sendable {
                         title: reason.item.map { bundle.itemTitles[Int($0)] },
                         feature: reason.feature, weight: reason.weight)
                 })
+        }
+    }
+
+    /// The most popular items by number of positive feedback rows, after `offset`.
+    public func popular(count: Int, offset: Int = 0) throws -> [Scored] {
+        try store.popularItems(types: Array(positiveTypes), count: count + offset).dropFirst(offset).map {
+            Scored(itemID: $0.itemID, score: Float($0.count))
+        }
+    }
+
+    /// The newest items by timestamp; the score counts down from `count`, so newer is higher.
+    public func latest(count: Int) throws -> [Scored] {
+        try store.latestItems(count: count).enumerated().map {
+            Scored(itemID: $0.element.itemID, score: Float(count - $0.offset))
         }
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import RecData
-import RecStore
 
 /// Copies a data set into the event store, so the server starts from real history.
 public enum StoreImport {

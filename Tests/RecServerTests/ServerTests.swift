@@ -15,19 +15,28 @@ import _RecTestSupport
 struct ServerTests {
     let folder = temporaryDirectory("server")
 
-    func makeService() throws -> RecommendationService {
+    func train(_ kind: ModelKind) throws -> ModelBundle {
         let (log, _) = Fixtures.checkerboard()
-        let bundle = try ModelBundle.train(.itemKNN, dataset: Dataset(name: "board", interactions: log)) {
+        return try ModelBundle.train(kind, dataset: Dataset(name: "board", interactions: log)) {
             TrainingRecord(
                 dataset: "board", interactions: log.count, users: log.userCount, items: log.itemCount, seconds: $0)
         }
-        let store = try EventStore(path: folder.appendingPathComponent("events.sqlite").path)
-        try StoreImport.load(Dataset(name: "board", interactions: log), into: store, feedbackType: "like")
-        return RecommendationService(store: store, registry: ModelRegistry(bundle: bundle))
     }
 
-    func app(apiKey: String? = nil) throws -> (some ApplicationProtocol, RecommendationService) {
-        let service = try makeService()
+    /// A service over the checkerboard's events; each item's title (its comment) is "Film <id>".
+    func makeService(_ kind: ModelKind = .itemKNN, modelsDirectory: URL? = nil) throws -> RecommendationService {
+        let (log, _) = Fixtures.checkerboard()
+        let store = try EventStore(path: folder.appendingPathComponent("events.sqlite").path)
+        try StoreImport.load(Dataset(name: "board", interactions: log), into: store, feedbackType: "like")
+        try store.upsertItems(log.itemIDs.externalIDs.map { StoredItem(itemID: $0, comment: "Film \($0)") })
+        return RecommendationService(
+            store: store, registry: ModelRegistry(bundle: try train(kind), modelsDirectory: modelsDirectory))
+    }
+
+    func app(
+        _ kind: ModelKind = .itemKNN, apiKey: String? = nil, modelsDirectory: URL? = nil
+    ) throws -> (some ApplicationProtocol, RecommendationService) {
+        let service = try makeService(kind, modelsDirectory: modelsDirectory)
         var configuration = ServerConfiguration()
         configuration.apiKey = apiKey
         return (Application(router: RecKitServer.makeRouter(service: service, configuration: configuration)), service)
@@ -42,7 +51,8 @@ struct ServerTests {
     }
 
     /// The page at `/`, loaded in headless Chromium against a live server: it shows the model
-    /// card, the user's history, recommendations with their reasons and similar items.
+    /// card, the user's history, recommendations with their reasons and similar items, each by
+    /// title, and finds items by part of their title.
     @Test func thePageShowsHistoryRecommendationsReasonsAndTheModelInChromium() async throws {
         let (app, _) = try app(apiKey: "secret")
         try await app.test(.live) { client in
@@ -62,10 +72,27 @@ struct ServerTests {
             #expect(dom.contains("itemknn · 24 users · 24 items"))
             // The top recommendation is the block's withheld item, with history items as reasons.
             #expect(dom.contains("data-item=\"i0-0\""))
-            #expect(dom.contains("because of i0-"))
-            #expect(dom.contains("i0-1 (like)"))
+            #expect(dom.contains("because of Film i0-"))
+            // History and similar items by title, not bare id.
+            #expect(dom.contains("Film i0-1 (like)"), "\(dom.suffix(1500))")
+            #expect(!dom.contains(">i0-1 (like)"))
+            let similar = try #require(dom.range(of: "id=\"similar\"")).upperBound
+            #expect(dom[similar...].contains("<li>Film i0-"))
             #expect(!dom.contains("class=\"error\">4"))
             #expect(rendered.screenshotBytes > 10_000)
+
+            // Typing part of a title (the page's find box, filled from `find=`) lists the matches
+            // as links that open the item.
+            let find = try #require(URL(string: "http://127.0.0.1:\(port)/?find=film%20I2-3&key=secret"))
+            let found = try await Task.detached {
+                try Chromium.render(
+                    find, screenshot: artifactsDirectory().appendingPathComponent("server-find.png"),
+                    waitMilliseconds: 8000)
+            }
+            .value.dom
+            #expect(found.contains("href=\"?item=i2-3&amp;key=secret\""), "\(found.suffix(1500))")
+            #expect(found.contains(">Film i2-3</a>"))
+            #expect(!found.contains(">Film i2-2</a>"))
         }
     }
 
@@ -185,18 +212,128 @@ struct ServerTests {
         }
     }
 
-    @Test func deletingAUserRemovesTheirFeedbackAndModelState() async throws {
-        let (app, service) = try app()
+    /// The models still hold what they learned of a deleted user (ALS their factors, every bundle
+    /// their training history), but none of it can reach an answer: after deletion the user is
+    /// answered exactly as a stranger is.
+    @Test(arguments: [ModelKind.itemKNN, .als])
+    func aDeletedUserIsAnsweredAsAStranger(kind: ModelKind) async throws {
+        let (app, service) = try app(kind)
+        let bundle = try #require(await service.registry.current()?.bundle)
+        #expect(bundle.context(forUser: "u1-2")?.history.isEmpty == false)
         try await app.test(.router) { client in
+            var before: [String] = []
+            try await client.execute(uri: "/api/recommend/u1-2?n=5", method: .get) {
+                before = try json($0) as? [String] ?? []
+            }
+            // Personalized before: the withheld item of u1-2's block comes first.
+            #expect(before.first == "i1-2")
             try await client.execute(uri: "/api/user/u1-2", method: .delete) { response in
                 let affected = try json(response) as? [String: Int]
                 #expect(affected == ["RowAffected": 1])
             }
+            for route in ["/api/recommend/USER?n=5", "/api/explain/USER?n=5", "/api/user/USER/feedback"] {
+                var answers: [String] = []
+                for user in ["u1-2", "stranger"] {
+                    try await client.execute(uri: route.replacingOccurrences(of: "USER", with: user), method: .get) {
+                        // Key order is not part of an answer: compare the JSON with sorted keys.
+                        let sorted = try JSONSerialization.data(withJSONObject: try json($0), options: [.sortedKeys])
+                        answers.append(String(decoding: sorted, as: UTF8.self))
+                    }
+                }
+                #expect(answers[0] == answers[1], "\(route)")
+            }
         }
         #expect(try service.store.user("u1-2") == nil)
         #expect(try service.store.feedback(ofUser: "u1-2").isEmpty)
-        let bundle = try #require(await service.registry.current()?.bundle)
-        #expect(bundle.context(forUser: "u1-2")?.history == [])
+    }
+
+    @Test func healthSaysWhetherAModelIsLoaded() async throws {
+        let store = try EventStore(path: folder.appendingPathComponent("bare.sqlite").path)
+        for bundle in [nil, try train(.popularity)] {
+            let service = RecommendationService(store: store, registry: ModelRegistry(bundle: bundle))
+            let app = Application(
+                router: RecKitServer.makeRouter(service: service, configuration: ServerConfiguration()))
+            try await app.test(.router) { client in
+                for probe in ["live", "ready"] {
+                    try await client.execute(uri: "/api/health/\(probe)", method: .get) { response in
+                        #expect(response.status == .ok)
+                        let health = try #require(try json(response) as? [String: Bool])
+                        #expect(health["ModelLoaded"] == (bundle != nil), "\(probe)")
+                    }
+                }
+            }
+        }
+    }
+
+    func reload(_ client: some TestClientProtocol, _ body: String) async throws -> (HTTPResponse.Status, String) {
+        try await client.execute(uri: "/api/model/reload", method: .post, body: ByteBuffer(string: body)) {
+            ($0.status, text($0))
+        }
+    }
+
+    /// Reloads take a directory name inside the models folder; a corrupt model is a 400 with the
+    /// reason and the model in use keeps serving; nothing outside the folder can be named.
+    @Test func reloadLoadsOnlyNamedModelsAndKeepsServingOnACorruptOne() async throws {
+        let models = temporaryDirectory("models")
+        try train(.als).save(to: models.appendingPathComponent("als"))
+        let corrupt = models.appendingPathComponent("corrupt")
+        try train(.als).save(to: corrupt)
+        let weights = corrupt.appendingPathComponent("weights.safetensors")
+        try Data(try Data(contentsOf: weights).prefix(200)).write(to: weights)
+        let (app, service) = try app(modelsDirectory: models)
+        try await app.test(.router) { client in
+            let (status, message) = try await reload(client, #"{"Name":"corrupt"}"#)
+            #expect(status == .badRequest)
+            #expect(message.contains("model 'corrupt' cannot be loaded"), "\(message)")
+            #expect(!message.contains(models.path))
+            #expect(await service.registry.current()?.version == 1)
+            try await client.execute(uri: "/api/recommend/u0-0?n=1", method: .get) { response in
+                let ids = try json(response) as? [String]
+                #expect(ids == ["i0-0"])
+            }
+            for name in ["../als", "/etc", "", ".", "..", "missing", "als/../../etc"] {
+                let (status, message) = try await reload(client, #"{"Name":"\#(name)"}"#)
+                #expect(status == .badRequest, "\(name)")
+                #expect(!message.contains("/etc:"), "\(message)")
+            }
+            let (byPath, _) = try await reload(client, #"{"Path":"/etc"}"#)
+            #expect(byPath == .badRequest)
+            let (loaded, answer) = try await reload(client, #"{"Name":"als"}"#)
+            #expect(loaded == .ok)
+            let version = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Int]
+            #expect(version == ["Version": 2])
+            try await client.execute(uri: "/api/model", method: .get) { response in
+                let card = try json(response) as? [String: Any]
+                #expect(card?["Kind"] as? String == "als")
+            }
+        }
+        // Without a models folder every reload is refused.
+        let (bare, _) = try self.app()
+        try await bare.test(.router) { client in
+            let (status, message) = try await reload(client, #"{"Name":"als"}"#)
+            #expect(status == .badRequest)
+            #expect(message.contains("--models-dir"))
+        }
+    }
+
+    @Test func itemsAreFoundByPartOfTheirTitle() async throws {
+        let (app, service) = try app()
+        try service.store.upsertItems([
+            StoredItem(itemID: "odd", comment: "100% _Pure_ \\ Film"),
+            StoredItem(itemID: "odd2", comment: "100 Pure Film"),
+        ])
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/items/search?q=FILM%20i0-&n=100", method: .get) { response in
+                let items = try #require(try json(response) as? [[String: Any]])
+                #expect(items.compactMap { $0["ItemId"] as? String } == (0..<6).map { "i0-\($0)" })
+            }
+            // LIKE's wildcards in the text match themselves only.
+            try await client.execute(uri: "/api/items/search?q=0%25%20_", method: .get) { response in
+                let items = try #require(try json(response) as? [[String: Any]])
+                #expect(items.compactMap { $0["ItemId"] as? String } == ["odd"])
+            }
+            try await client.execute(uri: "/api/items/search", method: .get) { #expect($0.status == .badRequest) }
+        }
     }
 
     @Test func apiKeyIsRequiredExceptForHealth() async throws {

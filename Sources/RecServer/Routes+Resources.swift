@@ -1,0 +1,207 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RecModels
+import RecStore
+
+/// One function per resource of the API. Each route parses its request, calls the store or the
+/// service, and formats the answer in Gorse's shapes.
+extension RecKitServer {
+    static func addHealth(to router: Router<Context>, service: RecommendationService) {
+        // Liveness: the process answers. It still says truthfully whether a model is loaded.
+        router.get("/api/health/live") { _, _ -> Health in
+            let loaded = await service.registry.current() != nil
+            return Health(Ready: true, DataStoreConnected: true, ModelLoaded: loaded)
+        }
+        router.get("/api/health/ready") { _, _ -> Health in
+            let loaded = await service.registry.current() != nil
+            _ = try service.store.counts()
+            return Health(Ready: true, DataStoreConnected: true, ModelLoaded: loaded)
+        }
+    }
+
+    static func addUsers(to router: Router<Context>, service: RecommendationService, limit: Int) {
+        let store = service.store
+        router.post("/api/user") { request, context -> RowAffected in
+            let user = try await request.decode(as: UserDTO.self, context: context)
+            return RowAffected(RowAffected: try store.upsertUsers([user.stored]))
+        }
+        router.post("/api/users") { request, context -> RowAffected in
+            let users = try await request.decode(as: [UserDTO].self, context: context)
+            return RowAffected(RowAffected: try store.upsertUsers(users.map(\.stored)))
+        }
+        router.get("/api/user/:id") { _, context -> UserDTO in
+            let id = try context.parameters.require("id")
+            guard let user = try store.user(id) else { throw HTTPError(.notFound, message: "user \(id) not found") }
+            return UserDTO(user)
+        }
+        router.patch("/api/user/:id") { request, context -> RowAffected in
+            let patch = try await request.decode(as: UserPatchDTO.self, context: context)
+            return RowAffected(
+                RowAffected: try store.patchUser(
+                    try context.parameters.require("id"), labels: patch.Labels, comment: patch.Comment))
+        }
+        // Serving reads a user's history from the store alone, so deleting their rows leaves
+        // nothing of them that can reach an answer.
+        router.delete("/api/user/:id") { _, context -> RowAffected in
+            RowAffected(RowAffected: try store.deleteUser(try context.parameters.require("id")))
+        }
+        router.get("/api/users") { request, _ -> UsersPage in
+            let (users, cursor) = try store.users(count: try count(request, limit: limit), after: cursor(request))
+            return UsersPage(Cursor: cursor, Users: users.map(UserDTO.init))
+        }
+        router.get("/api/user/:id/feedback/:type") { _, context -> [FeedbackDTO] in
+            let feedback = try store.feedback(
+                ofUser: try context.parameters.require("id"), type: try context.parameters.require("type"))
+            return feedback.map(FeedbackDTO.init)
+        }
+        router.get("/api/user/:id/feedback") { _, context -> [FeedbackDTO] in
+            try store.feedback(ofUser: try context.parameters.require("id")).map(FeedbackDTO.init)
+        }
+    }
+
+    static func addItems(to router: Router<Context>, service: RecommendationService, limit: Int) {
+        let store = service.store
+        router.post("/api/item") { request, context -> RowAffected in
+            let item = try await request.decode(as: ItemDTO.self, context: context)
+            return RowAffected(RowAffected: try store.upsertItems([item.stored]))
+        }
+        router.post("/api/items") { request, context -> RowAffected in
+            let items = try await request.decode(as: [ItemDTO].self, context: context)
+            return RowAffected(RowAffected: try store.upsertItems(items.map(\.stored)))
+        }
+        router.get("/api/item/:id") { _, context -> ItemDTO in
+            let id = try context.parameters.require("id")
+            guard let item = try store.item(id) else { throw HTTPError(.notFound, message: "item \(id) not found") }
+            return ItemDTO(item)
+        }
+        router.patch("/api/item/:id") { request, context -> RowAffected in
+            let patch = try await request.decode(as: ItemPatchDTO.self, context: context)
+            return RowAffected(
+                RowAffected: try store.patchItem(
+                    try context.parameters.require("id"), isHidden: patch.IsHidden, categories: patch.Categories,
+                    timestamp: patch.Timestamp, labels: patch.Labels, comment: patch.Comment))
+        }
+        router.delete("/api/item/:id") { _, context -> RowAffected in
+            RowAffected(RowAffected: try store.deleteItem(try context.parameters.require("id")))
+        }
+        router.get("/api/items") { request, _ -> ItemsPage in
+            let (items, cursor) = try store.items(count: try count(request, limit: limit), after: cursor(request))
+            return ItemsPage(Cursor: cursor, Items: items.map(ItemDTO.init))
+        }
+        // RecKit's addition: items whose title (the item's comment) contains `q`, for the page.
+        router.get("/api/items/search") { request, _ -> [ItemDTO] in
+            guard let text = request.uri.queryParameters.get("q"), !text.isEmpty else {
+                throw HTTPError(.badRequest, message: "q, the text to find in titles, is required")
+            }
+            return try store.items(titleContaining: text, count: try count(request, limit: limit))
+                .map(ItemDTO.init)
+        }
+        router.get("/api/item/:id/neighbors") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            guard
+                let list = try await service.neighbors(
+                    of: id, count: try count(request, limit: limit), offset: try offset(request))
+            else {
+                throw HTTPError(.notFound, message: "item \(id) is not known to the model")
+            }
+            return try scoredResponse(list, request: request, context: context, alwaysScored: true)
+        }
+    }
+
+    static func addFeedback(
+        to router: Router<Context>, service: RecommendationService, limit: Int, metrics: ServerMetrics
+    ) {
+        let store = service.store
+        for (method, overwrite) in [(HTTPRequest.Method.post, false), (.put, true)] {
+            // POST keeps existing (type, user, item) rows, PUT overwrites them (Gorse's semantics).
+            router.on("/api/feedback", method: method) { request, context -> RowAffected in
+                let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
+                let changed = try await store.commitFeedback(feedback.map(\.stored), overwrite: overwrite)
+                metrics.feedbackIngested.increment(by: Int64(changed))
+                return RowAffected(RowAffected: changed)
+            }
+        }
+        router.get("/api/feedback") { request, _ -> FeedbackPage in
+            let (feedback, cursor) = try store.feedback(
+                count: try count(request, limit: limit), after: cursor(request))
+            return FeedbackPage(Cursor: cursor, Feedback: feedback.map(FeedbackDTO.init))
+        }
+        router.delete("/api/feedback/:user/:item") { _, context -> RowAffected in
+            RowAffected(
+                RowAffected: try store.deleteFeedback(
+                    user: try context.parameters.require("user"), item: try context.parameters.require("item")))
+        }
+    }
+
+    static func addRecommendations(to router: Router<Context>, service: RecommendationService, limit: Int) {
+        router.get("/api/recommend/:user") { request, context -> Response in
+            let list = try await service.recommend(
+                user: try context.parameters.require("user"), count: try count(request, limit: limit),
+                offset: try offset(request), category: request.uri.queryParameters.get("category"))
+            return try scoredResponse(list, request: request, context: context)
+        }
+        router.get("/api/recommend/:user/:category") { request, context -> Response in
+            let list = try await service.recommend(
+                user: try context.parameters.require("user"), count: try count(request, limit: limit),
+                offset: try offset(request), category: try context.parameters.require("category"))
+            return try scoredResponse(list, request: request, context: context)
+        }
+        router.post("/api/session/recommend") { request, context -> Response in
+            let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
+            let list = try await service.recommend(
+                session: feedback.map(\.stored), count: try count(request, limit: limit), offset: try offset(request))
+            return try scoredResponse(list, request: request, context: context, alwaysScored: true)
+        }
+        router.get("/api/popular") { request, context -> Response in
+            let list = try service.popular(count: try count(request, limit: limit), offset: try offset(request))
+            return try scoredResponse(list, request: request, context: context, alwaysScored: true)
+        }
+        router.get("/api/latest") { request, context -> Response in
+            let list = try service.latest(count: try count(request, limit: limit))
+            return try scoredResponse(list, request: request, context: context, alwaysScored: true)
+        }
+        router.get("/api/explain/:user") { request, context -> [ExplainedDTO] in
+            let list = try await service.explain(
+                user: try context.parameters.require("user"), count: try count(request, limit: limit),
+                category: request.uri.queryParameters.get("category"))
+            return list.map(ExplainedDTO.init)
+        }
+    }
+
+    static func addModel(to router: Router<Context>, service: RecommendationService, metrics: ServerMetrics) {
+        router.get("/api/model") { _, _ -> ModelCard in
+            guard let (bundle, version) = await service.registry.current() else {
+                throw HTTPError(.notFound, message: "no model loaded")
+            }
+            return ModelCard(bundle, version: version)
+        }
+        router.post("/api/model/reload") { request, context -> [String: Int] in
+            struct Reload: Decodable { var Name: String }
+            let body = try await request.decode(as: Reload.self, context: context)
+            return ["Version": try await service.registry.reload(named: body.Name)]
+        }
+        router.get("/metrics") { _, _ -> Response in
+            metrics.modelVersion.set(Double(await service.registry.current()?.version ?? 0))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        }
+    }
+
+    /// The page at `/` and the OpenAPI document, both resources of this module.
+    static func addDocuments(to router: Router<Context>) {
+        for (path, resource, type) in [
+            ("/", ("index", "html"), "text/html; charset=utf-8"),
+            ("/api/openapi.json", ("openapi", "json"), "application/json"),
+        ] {
+            router.get(RouterPath(path)) { _, _ -> Response in
+                guard let url = Bundle.module.url(forResource: resource.0, withExtension: resource.1),
+                    let data = try? Data(contentsOf: url)
+                else { throw HTTPError(.internalServerError, message: "\(path) is missing") }
+                return Response(
+                    status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            }
+        }
+    }
+}
