@@ -14,7 +14,7 @@ struct CompareCommand: ParsableCommand {
     var models: String
     @Option(name: .customLong("param"), help: "A hyper-parameter of one model, model.key=value (repeatable).")
     var parameters: [String] = []
-    @Option(name: .long, help: "seq-loo, gen-rs or temporal.")
+    @Option(name: .long, help: .splitProtocol)
     var `protocol`: String = "gen-rs"
     @Option(name: .long, help: "Seed of the split (the same split for every model).")
     var seed: UInt64 = 2020

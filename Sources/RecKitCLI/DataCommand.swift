@@ -86,7 +86,7 @@ struct DataCommand: ParsableCommand {
             abstract: "Write a protocol's split as RecBole atomic files (NAME.train/valid/test.inter).")
 
         @OptionGroup var data: DataOptions
-        @Option(name: .long, help: "seq-loo, gen-rs or temporal.")
+        @Option(name: .long, help: .splitProtocol)
         var `protocol`: String
         @Option(name: .long, help: "Seed of the gen-rs shuffle.")
         var seed: UInt64 = 2020

@@ -12,10 +12,14 @@ struct DataOptions: ParsableArguments {
     @Flag(name: .long, help: "Count, report and skip malformed rows instead of stopping at the first.")
     var skipBadRows = false
 
-    @Option(name: .long, help: "Keep events with rating >= this (explicit to implicit feedback).")
+    @Option(
+        name: .long,
+        help: "Keep events with rating >= this (explicit to implicit feedback). (default: keep every rating)")
     var minRating: Double?
 
-    @Option(name: .long, help: "Keep users and items with at least this many events, iterated to a fixed point.")
+    @Option(
+        name: .long,
+        help: "Keep users and items with at least this many events, iterated to a fixed point. (default: no filter)")
     var kCore: Int?
 
     @Option(name: .long, help: "Duplicate (user, item) events: all, first or last.")
@@ -102,10 +106,14 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("param"), help: "A hyper-parameter, key=value (repeatable).")
     var parameters: [String] = []
 
-    @Option(name: .long, help: "Neural models: a checkpoint written every epoch; an existing one is resumed.")
+    @Option(
+        name: .long,
+        help: "Neural models: a checkpoint written every epoch; an existing one is resumed. (default: none)")
     var checkpoint: String?
 
-    @Option(name: .long, help: "Neural models: append one JSON line per epoch (loss, validation metrics, time).")
+    @Option(
+        name: .long,
+        help: "Neural models: append one JSON line per epoch (loss, validation metrics, time). (default: none)")
     var epochLog: String?
 
     var control: TrainingControl {
@@ -146,4 +154,13 @@ func parseProtocol(_ text: String) throws -> SplitProtocol {
             "--protocol must be one of \(SplitProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     return value
+}
+
+extension ArgumentHelp {
+    /// The help of every `--protocol` option: all protocols, from the one list that defines them.
+    static var splitProtocol: ArgumentHelp {
+        let names = SplitProtocol.allCases.map(\.rawValue)
+        return ArgumentHelp(
+            "Split protocol: \(names.dropLast().joined(separator: ", ")) or \(names.last ?? "") (docs/protocols.md).")
+    }
 }

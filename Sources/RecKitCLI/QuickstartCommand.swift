@@ -7,12 +7,18 @@ import RecModels
 struct QuickstartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quickstart",
-        abstract: "Fetch ml-100k, compare models on gen-rs, train one, show explained recommendations.")
+        abstract:
+            "Fetch ml-100k, compare models on gen-rs and sequence models on seq-loo, train one, show explained recommendations."
+    )
 
     @Option(name: .long, help: "Data set to use.")
     var data: String = "ml-100k"
     @Option(name: .long, help: "Models to compare, comma-separated.")
     var models: String = "pop,itemknn,userknn,ease"
+    @Option(
+        name: .long,
+        help: "Models to compare on seq-loo (next-item prediction), comma-separated; an empty list skips this step.")
+    var sequenceModels: String = "pop,sasrec"
     @Option(name: .long, help: "Model to train on every event and recommend with.")
     var model: String = "ease"
     @Option(name: .long, help: "Where to save the trained model (default: $RECKIT_DATA/models/DATA-MODEL).")
@@ -26,26 +32,20 @@ struct QuickstartCommand: ParsableCommand {
             if DatasetCatalog.entries.contains(where: { $0.name == data }) {
                 try DatasetCatalog.fetch(data, log: printError)
             }
-            var config = ExperimentConfiguration(data: data)
+            let config = ExperimentConfiguration(data: data)
             let prepared = try Experiment.prepare(config)
             let log = prepared.dataset.interactions
             print(
                 "\(prepared.dataset.name): \(log.count) interactions, \(log.userCount) users, \(log.itemCount) items\n")
             print("gen-rs (seed \(config.seed)), full ranking over every item, test split:")
-            var rows: [[String]] = []
-            for name in models.split(separator: ",") {
-                config.model = try ModelKind(named: String(name))
-                let record = try Experiment.run(config, prepared: prepared, progress: progress.handler).record
-                rows.append(
-                    [record.model]
-                        + ["ndcg@10", "recall@10", "hit@10", "ndcg@20", "recall@20", "coverage@10"].map {
-                            String(format: "%.4f", record.metrics[$0] ?? 0)
-                        } + [String(format: "%.2f s", record.trainingSeconds)])
+            try compare(models, config, prepared: prepared, progress: progress)
+            if !sequenceModels.isEmpty {
+                var sequential = config
+                sequential.splitProtocol = .sequentialLeaveOneOut
+                print("\nseq-loo: each user's last event is the test target, the one before it validation:")
+                try compare(
+                    sequenceModels, sequential, prepared: try Experiment.prepare(sequential), progress: progress)
             }
-            print(
-                formatTable(
-                    header: ["model", "NDCG@10", "Recall@10", "Hit@10", "NDCG@20", "Recall@20", "Cov@10", "fit"],
-                    rows: rows))
 
             let kind = try ModelKind(named: model)
             let bundle = try ModelBundle.train(
@@ -83,5 +83,27 @@ struct QuickstartCommand: ParsableCommand {
             }
             print("\nnext: reckit recommend --model \(directory.path) --user 1")
         }
+    }
+
+    /// Runs each model of `list` on `prepared` and prints one table row per model.
+    func compare(
+        _ list: String, _ configuration: ExperimentConfiguration, prepared: Experiment.PreparedData,
+        progress: ProgressBar
+    ) throws {
+        var config = configuration
+        var rows: [[String]] = []
+        for name in list.split(separator: ",") {
+            config.model = try ModelKind(named: String(name))
+            let record = try Experiment.run(config, prepared: prepared, progress: progress.handler).record
+            rows.append(
+                [record.model]
+                    + ["ndcg@10", "recall@10", "hit@10", "ndcg@20", "recall@20", "coverage@10"].map {
+                        String(format: "%.4f", record.metrics[$0] ?? 0)
+                    } + [String(format: "%.2f s", record.trainingSeconds)])
+        }
+        print(
+            formatTable(
+                header: ["model", "NDCG@10", "Recall@10", "Hit@10", "NDCG@20", "Recall@20", "Cov@10", "fit"],
+                rows: rows))
     }
 }

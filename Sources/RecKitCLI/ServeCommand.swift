@@ -25,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     var host: String = "127.0.0.1"
     @Option(name: .long, help: "Port to listen on.")
     var port: Int = 8087
-    @Option(name: .long, help: "Require this X-API-Key on every route but the health probes.")
+    @Option(name: .long, help: "Require this X-API-Key on every route but the health probes. (default: no key)")
     var apiKey: String?
     @Option(name: .long, help: "Feedback types that count as positive, comma-separated (default: all).")
     var positiveTypes: String = ""

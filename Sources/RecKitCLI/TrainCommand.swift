@@ -58,7 +58,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var model: ModelOptions
-    @Option(name: .long, help: "seq-loo, gen-rs or temporal.")
+    @Option(name: .long, help: .splitProtocol)
     var `protocol`: String = "gen-rs"
     @Option(name: .long, help: "Seed of the split.")
     var seed: UInt64 = 2020
@@ -70,7 +70,7 @@ struct EvaluateCommand: ParsableCommand {
     var maxHistory: Int?
     @Flag(name: .long, help: "seq-loo: leave the user's history items out of the ranking (Klenitskiy & Vasilev 2023).")
     var excludeHistory = false
-    @Option(name: .long, help: "Rank against N sampled negatives instead of every item.")
+    @Option(name: .long, help: "Rank against N sampled negatives instead of every item. (default: every item)")
     var sampledNegatives: Int?
     @Option(name: .long, help: "How negatives are drawn: uniform or popularity.")
     var sampling: String = "uniform"

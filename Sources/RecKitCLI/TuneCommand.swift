@@ -16,9 +16,9 @@ struct TuneCommand: ParsableCommand {
     var space: [String] = []
     @Option(name: .long, help: "Trials, the defaults (trial 0) included.")
     var trials: Int = 10
-    @Option(name: .long, help: "Start no new trial after this many seconds.")
+    @Option(name: .long, help: "Start no new trial after this many seconds. (default: no limit)")
     var budget: Double?
-    @Option(name: .long, help: "seq-loo, gen-rs or temporal.")
+    @Option(name: .long, help: .splitProtocol)
     var `protocol`: String = "gen-rs"
     @Option(name: .long, help: "Seed of the split and of the search.")
     var seed: UInt64 = 2020
