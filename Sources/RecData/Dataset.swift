@@ -189,7 +189,7 @@ struct InteractionBuilder {
     }
 
     func build(path: String) throws -> InteractionLog {
-        guard !users.isEmpty else { throw DatasetError.emptyFile(path: path) }
+        guard !users.isEmpty else { throw DatasetError.noRows(path: path) }
         return InteractionLog(
             users: users, items: items, ratings: hasRatings ? ratings : nil,
             timestamps: hasTimestamps ? timestamps : nil, userIDs: userIDs, itemIDs: itemIDs)

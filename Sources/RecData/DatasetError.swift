@@ -2,8 +2,10 @@
 public enum DatasetError: Error, Equatable, CustomStringConvertible {
     /// The file does not exist or cannot be read.
     case unreadable(path: String, reason: String)
-    /// The file has no header or no rows.
+    /// The file has no header (or nothing at all).
     case emptyFile(path: String)
+    /// The file has a header but no rows to load.
+    case noRows(path: String)
     /// A column the loader needs is not in the header.
     case missingColumn(path: String, column: String, available: [String])
     /// A line could not be parsed. `line` is 1-based; `column` names the field when one is at fault.
@@ -23,6 +25,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .unreadable(let path, let reason): return "\(path): cannot read: \(reason)"
         case .emptyFile(let path): return "\(path): the file is empty"
+        case .noRows(let path): return "\(path): the header is there but no row follows it"
         case .missingColumn(let path, let column, let available):
             return "\(path): no column '\(column)' (the header has: \(available.joined(separator: ", ")))"
         case .malformedLine(let path, let line, let column, let reason):

@@ -35,16 +35,6 @@ enum Cooccurrence {
 }
 
 extension ScoringContext {
-    /// The history as a dense vector over `items`; repeated items add up, as in the training matrix.
-    func historyVector(items: Int) throws -> [Float] {
-        var vector = [Float](repeating: 0, count: items)
-        for item in history {
-            guard item >= 0 && Int(item) < items else { throw ModelError.unknownItem(item) }
-            vector[Int(item)] += 1
-        }
-        return vector
-    }
-
     /// Distinct history items with their counts, in first-occurrence order.
     func historyCounts(items: Int) throws -> [(item: Int32, count: Float)] {
         var position: [Int32: Int] = [:]

@@ -52,7 +52,6 @@ public struct TextCNN: Recommender, ContentDescribing {
         case pureSVD = "svd"
     }
     public let mode: Mode
-    var twoTower: Bool { mode == .twoTower }
     public let factors: Int
     public let wordSize: Int
     public let filters: Int

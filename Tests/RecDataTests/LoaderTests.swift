@@ -141,7 +141,9 @@ struct LoaderTests {
         let empty = writeFile(folder, "empty.inter", "")
         #expect(throws: DatasetError.emptyFile(path: empty)) { try Dataset.load(path: empty) }
         let headerOnly = writeFile(folder, "header.inter", "user_id:token\titem_id:token\n")
-        #expect(throws: DatasetError.emptyFile(path: headerOnly)) { try Dataset.load(path: headerOnly) }
+        #expect(throws: DatasetError.noRows(path: headerOnly)) { try Dataset.load(path: headerOnly) }
+        #expect(
+            DatasetError.noRows(path: headerOnly).description.hasSuffix("the header is there but no row follows it"))
         let noItem = writeFile(folder, "noitem.inter", "user_id:token\tthing:token\n1\t2\n")
         #expect(throws: DatasetError.missingColumn(path: noItem, column: "item_id", available: ["user_id", "thing"])) {
             try Dataset.load(path: noItem)
