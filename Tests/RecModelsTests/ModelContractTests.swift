@@ -31,15 +31,42 @@ struct ModelContractTests {
         return model
     }
 
-    @Test(arguments: collaborative)
+    /// Every kind on the checkerboard: each user's one unseen item of their own block must rank
+    /// first. The item features name the block (as genre and in the title), so the content models
+    /// can find it too. Popularity, random and genre popularity (a category's most popular items,
+    /// the same for everyone) cannot personalize; for them the check is that the fixture is not
+    /// solved by chance (at most one user in four), so it can tell models apart.
+    ///
+    /// The four models that read order (SASRec, GRU4Rec, LSTM, Caser) are checked on planted
+    /// cycles instead (`SequenceModelTests.theNextItemOfAPlantedCycleComesFirst`): the
+    /// checkerboard lists each user's items in id order, and on it GRU4Rec and the LSTM put the
+    /// withheld item in their top 5 for only 6 of 24 users, about chance.
+    @Test(arguments: ModelKind.allCases.filter { !SequenceModelTests.kinds.contains($0) })
     func withheldItemRanksFirst(kind: ModelKind) throws {
         let (log, withheld) = Fixtures.checkerboard()
-        let model = try fitted(kind, log, Self.fixtureParameters(kind))
+        let blocks = log.itemIDs.externalIDs.map { String($0.dropFirst().prefix { $0 != "-" }) }
+        let features = FeatureTable(
+            keyField: "item_id", keys: log.itemIDs.externalIDs,
+            columns: [
+                FeatureColumn(name: "genre", type: .tokenSequence, values: .tokenSequence(blocks.map { ["B\($0)"] })),
+                FeatureColumn(
+                    name: "title", type: .token,
+                    values: .token(zip(blocks, log.itemIDs.externalIDs).map { "block\($0) film \($1)" })),
+            ])
+        let parameters = kind.isNeural ? SequenceModelTests.small(kind) : Self.fixtureParameters(kind)
+        var model = try kind.make(parameters: parameters)
+        try model.fit(TrainingData(log: log, itemFeatures: features), progress: nil)
         let histories = log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }
+        var hits = 0
         for user in 0..<log.userCount {
             let context = ScoringContext(user: Int32(user), history: histories[user])
             let top = try model.recommend(context, count: 1, excluding: Set(histories[user]))
-            #expect(top.first?.item == withheld[user], "\(kind) user \(user)")
+            if top.first?.item == withheld[user] { hits += 1 }
+        }
+        if [.popularity, .random, .genrePopularity].contains(kind) {
+            #expect(hits <= log.userCount / 4, "\(kind): \(hits) of \(log.userCount)")
+        } else {
+            #expect(hits == log.userCount, "\(kind): \(hits) of \(log.userCount)")
         }
     }
 
