@@ -72,4 +72,25 @@ public enum Metrics {
         for score in top where score >= target { count += 1 }
         return max(count, 1)
     }
+
+    /// Ranks of `targets` in a full row of scores with the `masked` items left out: 1 + the number
+    /// of other unmasked items (other targets included) whose score is at least the target's, as
+    /// ``rank(of:top:limit:)`` counts them. A masked or NaN target has rank `Int.max`.
+    ///
+    /// - Complexity: O(targets · items)
+    public static func ranks<Scores: RandomAccessCollection>(
+        of targets: [Int32], in scores: Scores, masked: [Int32]
+    ) -> [Int] where Scores.Element == Float, Scores.Index == Int {
+        let maskedSet = Set(masked)
+        let base = scores.startIndex
+        return targets.map { target in
+            let score = scores[base + Int(target)]
+            guard !score.isNaN, !maskedSet.contains(target) else { return Int.max }
+            var rank = 1
+            for (j, other) in scores.enumerated() where j != Int(target) && other >= score {
+                if !maskedSet.contains(Int32(j)) { rank += 1 }
+            }
+            return rank
+        }
+    }
 }

@@ -8,6 +8,20 @@ import _RecTestSupport
 @testable import RecEval
 
 struct MetricsTests {
+    /// A full row, hand-ranked: targets 1 and 3 score 0.5 and 0.9; item 4 (0.9) is masked, item 0
+    /// ties with target 1 and counts against it, as does the other target (3, above it).
+    @Test func ranksInAFullRowCountTiesAgainstTheTargetAndSkipMaskedItems() {
+        let row: [Float] = [0.5, 0.5, 0.2, 0.9, 0.9, .nan]
+        #expect(Metrics.ranks(of: [1, 3], in: row, masked: [4]) == [3, 1])
+        #expect(Metrics.ranks(of: [4, 5], in: row, masked: [4]) == [Int.max, Int.max])
+        // The same ranks as the evaluator's top-k rule.
+        let top = row.enumerated().filter { $0.offset != 4 && !$0.element.isNaN }.map(\.element).sorted(by: >)
+        #expect(Metrics.rank(of: row[1], top: top, limit: 5) == 3)
+        // A slice of a batch keeps its own indices.
+        let batch: [Float] = [9, 9] + row
+        #expect(Metrics.ranks(of: [1, 3], in: batch[2...], masked: [4]) == [3, 1])
+    }
+
     /// Hand-computed: two held-out items at ranks 1 and 3, k = 3.
     /// recall 2/2, precision 2/3, dcg = 1 + 1/log2(4) = 1.5, idcg = 1 + 1/log2(3), mrr 1.
     @Test func twoTargetsHandComputed() {

@@ -351,36 +351,27 @@ struct SequenceTrainer<Network: SequenceNetwork> {
 
 extension EpochTrainer {
 
-    /// NDCG@10 and HR@10 over the validation cases (empty when there are none).
+    /// NDCG@10 and HR@10 over the validation cases (empty when there are none), by the
+    /// evaluator's own rank rule and metrics (``Metrics``), so early stopping follows the figure
+    /// that is reported.
     private func validate(scorer: Scorer) throws -> [String: Double] {
         guard !validation.isEmpty else { return [:] }
         var ndcg = 0.0
         var hits = 0.0
         let block = 512
+        let names = Metrics.names
+        guard let ndcgIndex = names.firstIndex(of: "ndcg"), let hitIndex = names.firstIndex(of: "hit") else {
+            return [:]
+        }
         for start in stride(from: 0, to: validation.count, by: block) {
             let cases = validation[start..<min(validation.count, start + block)]
             let scores = try scorer(network, cases.map { ScoringContext(user: $0.user, history: $0.history) })
             for (r, item) in cases.enumerated() {
-                let row = Array(scores.storage[(r * itemCount)..<((r + 1) * itemCount)])
-                let masked = Set(item.mask)
-                let targets = Set(item.targets)
-                // Ties count against the target, as the evaluator's rank rule does.
-                var dcg = 0.0
-                var found = 0
-                for target in targets {
-                    let s = row[Int(target)]
-                    var rank = 0
-                    for (j, other) in row.enumerated() where Int32(j) != target && !masked.contains(Int32(j)) {
-                        if other > s || (other == s && !targets.contains(Int32(j))) { rank += 1 }
-                    }
-                    if rank < 10 {
-                        dcg += 1 / log2(Double(rank) + 2)
-                        found += 1
-                    }
-                }
-                let ideal = (0..<min(10, targets.count)).reduce(0.0) { $0 + 1 / log2(Double($1) + 2) }
-                ndcg += ideal > 0 ? dcg / ideal : 0
-                hits += found > 0 ? 1 : 0
+                let row = scores.storage[(r * itemCount)..<((r + 1) * itemCount)]
+                let ranks = Metrics.ranks(of: item.targets, in: row, masked: item.mask)
+                let values = Metrics.atK(10, ranks: ranks)
+                ndcg += values[ndcgIndex]
+                hits += values[hitIndex]
             }
         }
         let n = Double(validation.count)
