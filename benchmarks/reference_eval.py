@@ -2,7 +2,7 @@
 
 Reads a split written by `reckit data split` (NAME.train/valid/test.inter), fits Pop, ItemKNN
 (RecBole's ComputeSimilarity semantics) and EASE with NumPy/SciPy, and prints full-ranking
-metrics with the tie rule of shared/PROTOCOLS.md. Used by benchmarks/ease_ml1m.sh and to
+metrics with the tie rule of docs/protocols.md. Used by benchmarks/ease_ml1m.sh and to
 cross-check RecKit's numbers on exactly the same split.
 
 usage: python3 reference_eval.py DIR NAME [pop|itemknn|ease ...]

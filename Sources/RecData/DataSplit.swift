@@ -1,4 +1,4 @@
-/// The evaluation protocols of `shared/PROTOCOLS.md`.
+/// The evaluation protocols of `docs/protocols.md`.
 public enum SplitProtocol: String, Sendable, Codable, CaseIterable {
     /// Next-item prediction: per user, last event → test, second to last → validation.
     case sequentialLeaveOneOut = "seq-loo"

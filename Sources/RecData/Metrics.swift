@@ -1,6 +1,6 @@
 import Foundation
 
-/// Ranking metrics of `shared/PROTOCOLS.md`, computed from the ranks of held-out items.
+/// Ranking metrics of `docs/protocols.md`, computed from the ranks of held-out items.
 ///
 /// A rank is 1 + the number of other candidate items whose score is at least the held-out
 /// item's, so ties count against it and a constant scorer ranks last. A held-out item that

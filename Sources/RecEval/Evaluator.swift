@@ -66,7 +66,7 @@ public struct EvaluationResult: Sendable {
 
 /// Ranks every item for every evaluated user and averages the metrics, on all cores.
 public enum Evaluator {
-    /// The cases of `phase` for a split, per `shared/PROTOCOLS.md`.
+    /// The cases of `phase` for a split, per `docs/protocols.md`.
     ///
     /// - `seq-loo`: history = the user's earlier events (newest `historyLimit`), target = the
     ///   held-out event, no mask.

@@ -25,7 +25,7 @@ public struct ExperimentConfiguration: Sendable {
     public init(data: String) { self.data = data }
 }
 
-/// The result record of `shared/PROTOCOLS.md`: data, protocol, seed, model and parameters,
+/// The result record of `docs/protocols.md`: data, protocol, seed, model and parameters,
 /// metrics, timings, peak memory and code version.
 public struct ExperimentRecord: Sendable, Codable, Equatable {
     public var dataset: String
