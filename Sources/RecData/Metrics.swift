@@ -78,19 +78,19 @@ public enum Metrics {
     /// ``rank(of:top:limit:)`` counts them. A masked or NaN target has rank `Int.max`.
     ///
     /// - Complexity: O(targets · items)
-    public static func ranks<Scores: RandomAccessCollection>(
-        of targets: [Int32], in scores: Scores, masked: [Int32]
-    ) -> [Int] where Scores.Element == Float, Scores.Index == Int {
+    public static func ranks(of targets: [Int32], in scores: ArraySlice<Float>, masked: [Int32]) -> [Int] {
         let maskedSet = Set(masked)
-        let base = scores.startIndex
-        return targets.map { target in
-            let score = scores[base + Int(target)]
-            guard !score.isNaN, !maskedSet.contains(target) else { return Int.max }
-            var rank = 1
-            for (j, other) in scores.enumerated() where j != Int(target) && other >= score {
-                if !maskedSet.contains(Int32(j)) { rank += 1 }
+        return scores.withUnsafeBufferPointer { row in
+            targets.map { target in
+                let score = row[Int(target)]
+                guard !score.isNaN, !maskedSet.contains(target) else { return Int.max }
+                var rank = 1
+                for j in 0..<row.count where row[j] >= score { rank += 1 }
+                // The target itself, and the masked items that scored as high, do not count.
+                rank -= 1
+                for item in maskedSet where row[Int(item)] >= score { rank -= 1 }
+                return rank
             }
-            return rank
         }
     }
 }

@@ -12,8 +12,8 @@ struct MetricsTests {
     /// ties with target 1 and counts against it, as does the other target (3, above it).
     @Test func ranksInAFullRowCountTiesAgainstTheTargetAndSkipMaskedItems() {
         let row: [Float] = [0.5, 0.5, 0.2, 0.9, 0.9, .nan]
-        #expect(Metrics.ranks(of: [1, 3], in: row, masked: [4]) == [3, 1])
-        #expect(Metrics.ranks(of: [4, 5], in: row, masked: [4]) == [Int.max, Int.max])
+        #expect(Metrics.ranks(of: [1, 3], in: row[...], masked: [4]) == [3, 1])
+        #expect(Metrics.ranks(of: [4, 5], in: row[...], masked: [4]) == [Int.max, Int.max])
         // The same ranks as the evaluator's top-k rule.
         let top = row.enumerated().filter { $0.offset != 4 && !$0.element.isNaN }.map(\.element).sorted(by: >)
         #expect(Metrics.rank(of: row[1], top: top, limit: 5) == 3)

@@ -82,7 +82,7 @@ struct ContentEncoderTests {
         let log = InteractionLog(
             pairs: rows.enumerated().flatMap { user, items in items.map { ("u\(user)", "i\($0)") } })
         let matrix = CSRMatrix(log: log)
-        let factors = try TextCNN.pureSVDFactors(matrix, factors: 2)
+        let factors = try PureSVD.itemFactors(matrix, factors: 2)
         let expected: [[Double]] = [[0.509530, 0.559945, 0.556115, 0.342895], [0, 0.522233, 0, -0.852803]]
         let order = try (0..<4).map { try #require(log.itemIDs.index(of: "i\($0)")) }
         for k in 0..<2 {

@@ -67,13 +67,12 @@ public struct NeuMF: Recommender {
             seen.append(distinct)
         }
         let loop = EpochTrainer(
-            network: fresh, options: options, itemCount: data.itemCount, validation: data.validation,
-            control: data.control, model: Self.kind.rawValue)
+            network: fresh, options: options, control: data.control, model: Self.kind.rawValue,
+            validate: EpochTrainer.ranking(data.validation, itemCount: data.itemCount) { network, contexts in
+                Self.scores(of: network, for: contexts)
+            })
         let (items, negativesPerPair) = (data.itemCount, negatives)
-        epochs = try loop.run(
-            exampleCount: pairs.count, progress: progress,
-            scorer: { network, contexts in Self.scores(of: network, for: contexts) }
-        ) { batch, tape, generator in
+        epochs = try loop.run(exampleCount: pairs.count, progress: progress) { batch, tape, generator in
             var users: [Int32] = []
             var candidates: [Int32] = []
             var labels: [Float] = []

@@ -53,8 +53,9 @@ public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommend
         let trainer = SequenceTrainer(
             network: fresh, options: options, sequences: sequences, itemCount: counts.items,
             validation: data.validation, control: data.control, model: Self.kind.rawValue)
+        let (items, maxLength) = (counts.items, options.maxLength)
         epochs = try trainer.run(progress: progress) { network, cases in
-            try Self.scores(of: network, for: cases, items: counts.items, maxLength: options.maxLength)
+            try Self.scores(of: network, for: cases, items: items, maxLength: maxLength)
         }
         network = fresh
     }

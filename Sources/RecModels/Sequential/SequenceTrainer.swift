@@ -109,6 +109,15 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
         seed = try reader.uint64("seed", default: 2020)
     }
 
+    /// Options for a network that reads no sequences (TextCNN's encoder): a constant rate and no
+    /// weight decay.
+    init(epochs: Int, batchSize: Int, learningRate: Float, patience: Int, seed: UInt64) {
+        (self.epochs, self.batchSize, self.learningRate, self.patience, self.seed) =
+            (epochs, batchSize, learningRate, patience, seed)
+        (decay, weightDecay, isSequential, trainsOnWindows) = (.constant, 0, false, false)
+        (maxLength, loss, windows, windowStride) = (0, .binaryCrossEntropy, .newest, 1)
+    }
+
     var parameters: [String: String] {
         var result = [
             "epochs": String(epochs), "batch_size": String(batchSize), "learning_rate": String(learningRate),
@@ -127,40 +136,42 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
     }
 }
 
-/// The epoch loop every neural model shares: seeded shuffling, mini-batches, Adam, validation
-/// NDCG@10 after each epoch with early stopping and the best weights kept, an epoch log and a
-/// resumable checkpoint.
+/// The epoch loop every neural model shares: seeded shuffling, mini-batches, Adam, a measure of
+/// the network after each epoch (``validate``) with early stopping and the best weights kept, an
+/// epoch log and a resumable checkpoint.
 ///
 /// Each epoch draws its shuffle, dropout masks and negatives from a generator seeded by
 /// `(seed, epoch)`, so a run resumed from a checkpoint continues exactly as an unbroken one.
 struct EpochTrainer<Network: Layer> where Network.Scalar == Float {
-    let network: Network
-    let options: SequenceTrainingOptions
-    let itemCount: Int
-    let validation: [ValidationCase]
-    let control: TrainingControl
-    let model: String
-
+    /// Metrics of the network after an epoch, by name; empty when there is nothing to measure.
+    typealias Validator = (Network) throws -> [String: Double]
     typealias Scorer = (Network, [ScoringContext]) throws -> Matrix<Float>
     /// The mean loss of a batch of examples (indices into the model's example list), recorded on the tape.
     typealias BatchLoss = (_ examples: [Int], _ tape: Tape<Float>, _ generator: inout SplitMix64) throws -> Variable<
         Float
     >
 
+    let network: Network
+    let options: SequenceTrainingOptions
+    let control: TrainingControl
+    let model: String
+    /// Run after each epoch. The weights of the epoch with the highest `selection` metric are
+    /// kept, or of the lowest training loss when it gives none.
+    let validate: Validator
+    var selection = "ndcg@10"
+
     /// Trains `network` in place on `exampleCount` examples and leaves it holding the best weights seen.
     ///
     /// OpenBLAS runs single-threaded meanwhile, and RecKit splits products and batches across
     /// the cores itself (see ``BLAS/withSingleThreadedKernels(_:)``).
-    func run(exampleCount: Int, progress: ProgressHandler?, scorer: Scorer, loss batchLoss: BatchLoss) throws
-        -> [EpochRecord]
-    {
+    func run(exampleCount: Int, progress: ProgressHandler?, loss batchLoss: BatchLoss) throws -> [EpochRecord] {
         MemoryTuning.keepFreedBuffers()
         return try BLAS.withSingleThreadedKernels {
-            try loop(exampleCount: exampleCount, progress: progress, scorer: scorer, loss: batchLoss)
+            try loop(exampleCount: exampleCount, progress: progress, loss: batchLoss)
         }
     }
 
-    private func loop(exampleCount: Int, progress: ProgressHandler?, scorer: Scorer, loss batchLoss: BatchLoss) throws
+    private func loop(exampleCount: Int, progress: ProgressHandler?, loss batchLoss: BatchLoss) throws
         -> [EpochRecord]
     {
         let parameters = network.parameters
@@ -200,13 +211,13 @@ struct EpochTrainer<Network: Layer> where Network.Scalar == Float {
                 progress?(label, batchStart + batch.count, order.count)
             }
             let seconds = Date().timeIntervalSince(started)
-            let metrics = try validate(scorer: scorer)
+            let metrics = try validate(network)
             let record = EpochRecord(
                 epoch: epoch, loss: lossSum / Double(max(1, lossCount)), validation: metrics, seconds: seconds,
                 examplesPerSecond: Double(order.count) / max(seconds, 1e-9))
             state.history.append(record)
             state.epoch = epoch
-            let score = metrics["ndcg@10"] ?? -record.loss
+            let score = metrics[selection] ?? -record.loss
             if state.best == nil || score > state.bestScore {
                 state.best = StateDict.tensors(of: network)
                 state.bestScore = score
@@ -262,15 +273,15 @@ struct SequenceTrainer<Network: SequenceNetwork> {
     }
 
     /// Trains `network` in place and leaves it holding the best weights seen.
-    func run(progress: ProgressHandler?, scorer: EpochTrainer<Network>.Scorer) throws -> [EpochRecord] {
+    func run(progress: ProgressHandler?, scorer: @escaping EpochTrainer<Network>.Scorer) throws -> [EpochRecord] {
         let all = examples
         guard !all.isEmpty else {
             throw ModelError.unsuitableData("\(model) needs users with at least two training events")
         }
         let loop = EpochTrainer(
-            network: network, options: options, itemCount: itemCount, validation: validation, control: control,
-            model: model)
-        return try loop.run(exampleCount: all.count, progress: progress, scorer: scorer) { batch, tape, generator in
+            network: network, options: options, control: control, model: model,
+            validate: EpochTrainer.ranking(validation, itemCount: itemCount, scorer: scorer))
+        return try loop.run(exampleCount: all.count, progress: progress) { batch, tape, generator in
             loss(batch.map { all[$0] }, tape: tape, generator: &generator)
         }
     }
@@ -351,31 +362,31 @@ struct SequenceTrainer<Network: SequenceNetwork> {
 
 extension EpochTrainer {
 
-    /// NDCG@10 and HR@10 over the validation cases (empty when there are none), by the
+    /// NDCG@10 and HR@10 over the validation cases (none when there are none), by the
     /// evaluator's own rank rule and metrics (``Metrics``), so early stopping follows the figure
     /// that is reported.
-    private func validate(scorer: Scorer) throws -> [String: Double] {
-        guard !validation.isEmpty else { return [:] }
-        var ndcg = 0.0
-        var hits = 0.0
-        let block = 512
-        let names = Metrics.names
-        guard let ndcgIndex = names.firstIndex(of: "ndcg"), let hitIndex = names.firstIndex(of: "hit") else {
-            return [:]
-        }
-        for start in stride(from: 0, to: validation.count, by: block) {
-            let cases = validation[start..<min(validation.count, start + block)]
-            let scores = try scorer(network, cases.map { ScoringContext(user: $0.user, history: $0.history) })
-            for (r, item) in cases.enumerated() {
-                let row = scores.storage[(r * itemCount)..<((r + 1) * itemCount)]
-                let ranks = Metrics.ranks(of: item.targets, in: row, masked: item.mask)
-                let values = Metrics.atK(10, ranks: ranks)
-                ndcg += values[ndcgIndex]
-                hits += values[hitIndex]
+    static func ranking(_ validation: [ValidationCase], itemCount: Int, scorer: @escaping Scorer) -> Validator {
+        { network in
+            guard !validation.isEmpty else { return [:] }
+            let names = Metrics.names
+            guard let ndcgIndex = names.firstIndex(of: "ndcg"), let hitIndex = names.firstIndex(of: "hit") else {
+                return [:]
             }
+            var (ndcg, hits) = (0.0, 0.0)
+            let block = 512
+            for start in stride(from: 0, to: validation.count, by: block) {
+                let cases = validation[start..<min(validation.count, start + block)]
+                let scores = try scorer(network, cases.map { ScoringContext(user: $0.user, history: $0.history) })
+                for (r, item) in cases.enumerated() {
+                    let row = scores.storage[(r * itemCount)..<((r + 1) * itemCount)]
+                    let values = Metrics.atK(10, ranks: Metrics.ranks(of: item.targets, in: row, masked: item.mask))
+                    ndcg += values[ndcgIndex]
+                    hits += values[hitIndex]
+                }
+            }
+            let n = Double(validation.count)
+            return ["ndcg@10": ndcg / n, "hit@10": hits / n]
         }
-        let n = Double(validation.count)
-        return ["ndcg@10": ndcg / n, "hit@10": hits / n]
     }
 
     private func appendEpochLog(_ record: EpochRecord) throws {

@@ -1,0 +1,10 @@
+import RecData
+
+/// A model that places an item from its description alone: an item added a minute ago, with
+/// only a title and genres, gets similar items and a score for a user.
+public protocol ContentDescribing: Recommender {
+    /// Catalogue items closest to the described item; `fields` maps item columns to text.
+    func similarItems(toFields fields: [String: String], count: Int) throws -> [ScoredItem]
+    /// The user's score for the described item.
+    func contentScore(fields: [String: String], context: ScoringContext) throws -> Float
+}

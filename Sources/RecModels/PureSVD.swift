@@ -1,0 +1,36 @@
+import RecData
+import Tensors
+
+/// PureSVD (Cremonesi, Koren and Turrin 2010): item factors from the top eigenvectors of the
+/// item–item cosine matrix. TextCNN's default mode regresses its content encoder onto them.
+enum PureSVD {
+    /// PureSVD's item factors on the binary user × item matrix with item-normalized columns:
+    /// the top `factors` eigenvectors of `G[i, j] = c_ij / √(n_i n_j)` (`c_ij` users with both
+    /// items, `n_i` users with `i`), as the rows of an `(items, factors)` matrix scaled so that the
+    /// mean squared row length is 1. Items without events get zero rows.
+    static func itemFactors(_ matrix: CSRMatrix, factors: Int) throws -> Matrix<Float> {
+        let items = matrix.columns
+        let binary = CSRMatrix(
+            rows: matrix.rows, columns: items, rowPointers: matrix.rowPointers,
+            columnIndices: matrix.columnIndices, values: [Float](repeating: 1, count: matrix.columnIndices.count))
+        var counts = [Double](repeating: 0, count: items)
+        for item in matrix.columnIndices { counts[Int(item)] += 1 }
+        var gram = Matrix<Double>(rows: items, columns: items)
+        gram.storage.withUnsafeMutableBufferPointer { gram in
+            Cooccurrence.forEachRow(of: binary) { i, row in
+                guard counts[i] > 0 else { return }
+                for j in 0..<items where counts[j] > 0 {
+                    gram[i * items + j] = Double(row[j]) / (counts[i] * counts[j]).squareRoot()
+                }
+            }
+        }
+        let rank = min(factors, items)
+        let (_, vectors) = try LAPACK.largestEigenpairs(&gram, count: rank)
+        let scale = (Double(items) / Double(rank)).squareRoot()
+        var result = Matrix<Float>(rows: items, columns: factors)
+        for k in 0..<rank {
+            for i in 0..<items { result[i, k] = Float(vectors[k, i] * scale) }
+        }
+        return result
+    }
+}
