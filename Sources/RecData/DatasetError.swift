@@ -2,6 +2,8 @@
 public enum DatasetError: Error, Equatable, CustomStringConvertible {
     /// The file does not exist or cannot be read.
     case unreadable(path: String, reason: String)
+    /// A file could not be written (a full disk, a folder without permission).
+    case unwritable(path: String, reason: String)
     /// The file has no header (or nothing at all).
     case emptyFile(path: String)
     /// The file has a header but no rows to load.
@@ -24,6 +26,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreadable(let path, let reason): return "\(path): cannot read: \(reason)"
+        case .unwritable(let path, let reason): return "\(path): cannot write: \(reason)"
         case .emptyFile(let path): return "\(path): the file is empty"
         case .noRows(let path): return "\(path): the header is there but no row follows it"
         case .missingColumn(let path, let column, let available):

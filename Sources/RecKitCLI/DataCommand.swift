@@ -5,7 +5,7 @@ import RecData
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data", abstract: "Fetch, describe and split data sets.",
-        subcommands: [Fetch.self, Stats.self, Split.self])
+        subcommands: [Fetch.self, Stats.self, Split.self, Synth.self])
 
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -103,6 +103,56 @@ struct DataCommand: ParsableCommand {
                 print(
                     "train \(split.train.count), validation \(split.validation.count), test \(split.test.count) events → \(out)"
                 )
+            }
+        }
+    }
+
+    struct Synth: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a seeded synthetic log with the shape of a real one (NAME.inter, NAME.item).",
+            discussion: """
+                For scale and planted-structure tests; accuracy claims belong on real data. Items have Zipf \
+                popularity (weight 1/(rank + 10)^exponent) and belong to topics; users have lognormal activity \
+                (at least one event each, exactly --events in all) and one to three favourite topics. Each next \
+                event continues the topic's chain of items (--chain), stays in the topic (--stay) or moves to a \
+                favourite topic, drawing items by popularity. Timestamps grow per user; ratings are 1-5; items \
+                have a title from their topic's words and two genre tokens. Memory is O(users + items); the \
+                files are streamed.
+                """)
+
+        @Option(name: .long, help: "Users.")
+        var users: Int
+        @Option(name: .long, help: "Items.")
+        var items: Int
+        @Option(name: .long, help: "Events (at least --users).")
+        var events: Int
+        @Option(name: .long, help: "Topics. (default: about sqrt(items)/2, between 1 and 1000)")
+        var topics: Int?
+        @Option(name: .long, help: "Probability that the next event continues the topic's chain.")
+        var chain = 0.3
+        @Option(name: .long, help: "Probability of staying in the topic otherwise.")
+        var stay = 0.8
+        @Option(name: .long, help: "Zipf exponent of item popularity.")
+        var exponent = 1.0
+        @Option(name: .long, help: "Sigma of the lognormal activity per user.")
+        var sigma = 1.0
+        @Option(name: .long, help: "Seed: the same seed and sizes give the same files.")
+        var seed: UInt64 = 2020
+        @Option(name: .long, help: "Output folder; the files are named after it.")
+        var out: String
+
+        func run() throws {
+            try runReporting {
+                var spec = SyntheticLog(users: users, items: items, events: events, topics: topics, seed: seed)
+                (spec.chain, spec.stay, spec.popularityExponent, spec.activitySigma) = (chain, stay, exponent, sigma)
+                let folder = URL(fileURLWithPath: out)
+                let started = Date()
+                let summary = try spec.write(to: folder, name: folder.lastPathComponent)
+                let seconds = Date().timeIntervalSince(started)
+                print(
+                    String(
+                        format: "%d events, %d users, %d items, %d topics → %@ (%.1f MiB, %.1f s)", summary.events,
+                        users, items, spec.topics, folder.path, Double(summary.bytes) / 1_048_576, seconds))
             }
         }
     }

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import _RecTestSupport
+
+@testable import RecData
+
+/// `reckit data synth`'s generator: deterministic per seed, the sizes asked for, and the shape
+/// its documentation promises.
+struct SyntheticLogTests {
+    let spec = SyntheticLog(users: 60, items: 400, events: 3_000, topics: 8, seed: 7)
+
+    func written(_ spec: SyntheticLog) throws -> (folder: URL, inter: Data, item: Data) {
+        let folder = temporaryDirectory("synth")
+        let summary = try spec.write(to: folder, name: "synth")
+        return (folder, try Data(contentsOf: summary.interactions), try Data(contentsOf: summary.itemFile))
+    }
+
+    @Test func theSameSeedWritesTheSameBytesAndAnotherSeedDoesNot() throws {
+        let (a, b) = (try written(spec), try written(spec))
+        #expect(a.inter == b.inter && a.item == b.item)
+        var other = spec
+        other.seed = 8
+        #expect(try written(other).inter != a.inter)
+        // No temporary file is left behind.
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: a.folder.path).sorted() == [
+                "synth.inter", "synth.item",
+            ])
+    }
+
+    @Test func theLogHasTheSizesAskedForAndItsPromisedShape() throws {
+        let dataset = try Dataset.load(path: try written(spec).folder.path)
+        let log = dataset.interactions
+        #expect(log.count == 3_000)
+        #expect(log.userCount == 60)
+        #expect(log.itemCount <= 400)
+        // Timestamps grow along each user's history, in file order.
+        let times = try #require(log.timestamps)
+        for events in log.eventsByUser() {
+            #expect(!events.isEmpty)
+            #expect(zip(events, events.dropFirst()).allSatisfy { times[$0] < times[$1] })
+        }
+        // Heavy-tailed popularity: the items of the top 5% of ranks (ids 1…20) take a large share,
+        // far above their 5% of the catalogue.
+        let top = log.items.indices.filter { (Int(log.itemIDs[log.items[$0]]) ?? 0) <= 20 }.count
+        #expect(Double(top) / Double(log.count) > 0.25, "top 5% of items: \(top) of \(log.count) events")
+        // Users stay in topics: consecutive events share an item's genre tokens far more often
+        // than two random events would (1 in 8 topics).
+        let genres = try #require(dataset.itemFeatures?.column(named: "genre"))
+        guard case .tokenSequence(let tokens) = genres.values else {
+            Issue.record("genre is not a token sequence: \(genres.type)")
+            return
+        }
+        // The loader aligns feature rows with item indices.
+        func genre(_ event: Int) -> [String]? { tokens[Int(log.items[event])] }
+        var same = 0
+        var pairs = 0
+        for events in log.chronologicalEventsByUser() {
+            for (a, b) in zip(events, events.dropFirst()) {
+                if let x = genre(a), x == genre(b) { same += 1 }
+                pairs += 1
+            }
+        }
+        #expect(Double(same) / Double(pairs) > 0.6, "\(same) of \(pairs) steps stay in the topic")
+        #expect(dataset.title(ofItem: 0).split(separator: " ").count == 3)
+    }
+
+    @Test func impossibleSizesAreRefusedWithTheReason() {
+        #expect(
+            throws: DatasetError.invalidOption(
+                "synth gives every user at least one event: --events 5 is below --users 10")
+        ) {
+            try SyntheticLog(users: 10, items: 5, events: 5).validate()
+        }
+        #expect(throws: DatasetError.self) { try SyntheticLog(users: 1, items: 5, events: 5, topics: 9).validate() }
+        #expect(throws: DatasetError.self) { try SyntheticLog(users: 0, items: 5, events: 5).validate() }
+    }
+}
