@@ -116,15 +116,26 @@ struct ModelOptions: ParsableArguments {
         help: "Neural models: append one JSON line per epoch (loss, validation metrics, time). (default: none)")
     var epochLog: String?
 
+    @Option(
+        name: .long,
+        help:
+            "Memory a model may allocate for its largest blocks, e.g. 8G or 512MiB; a model that would need more stops with an error before allocating. (default: the machine's available memory)"
+    )
+    var maxMemory: String?
+
     var control: TrainingControl {
         TrainingControl(
-            checkpoint: checkpoint.map { URL(fileURLWithPath: $0) }, epochLog: epochLog.map { URL(fileURLWithPath: $0) }
-        )
+            checkpoint: checkpoint.map { URL(fileURLWithPath: $0) },
+            epochLog: epochLog.map { URL(fileURLWithPath: $0) },
+            memoryLimit: maxMemory.flatMap(MemoryGuard.parseBytes))
     }
 
     func validate() throws {
         _ = try kind
         _ = try parsedParameters
+        if let maxMemory, MemoryGuard.parseBytes(maxMemory) == nil {
+            throw ValidationError("--max-memory \(maxMemory): give a size such as 8G, 512MiB or 2.5GiB")
+        }
     }
 
     var kind: ModelKind {

@@ -6,26 +6,42 @@ import Tensors
 /// `G[i, j] = Σ_u X[u, i] · X[u, j]`: for item `i`, walk the users who have it and add their rows.
 /// The work is `Σ_u n_u²` multiply-adds, far below the dense `U · I²` for sparse logs.
 enum Cooccurrence {
-    /// Calls `body(i, row)` for every item `i`, with `row` holding `G[i, ·]` (`items` values).
-    /// Calls come from several threads; `row` is only valid during the call.
-    static func forEachRow(of matrix: CSRMatrix, _ body: (Int, UnsafeMutableBufferPointer<Float>) -> Void) {
+    /// Calls `body(i, row, touched)` for every item `i`: `row` holds `G[i, ·]` (`items` values)
+    /// and `touched` the columns that users of `i` reached, each once, in the order first reached
+    /// (every other column of `row` is zero). Calls come from several threads; both buffers are
+    /// only valid during the call, and resetting `row` costs `touched`, not `items`.
+    static func forEachRow(
+        of matrix: CSRMatrix,
+        _ body: (_ item: Int, _ row: UnsafeMutableBufferPointer<Float>, _ touched: UnsafeBufferPointer<Int32>) -> Void
+    ) {
         let byItem = matrix.transposed()
         let items = matrix.columns
         Parallel.forEachChunk(of: 0..<items, minimumChunk: 16) { range in
             var row = [Float](repeating: 0, count: items)
+            var reached = [Bool](repeating: false, count: items)
+            var touched: [Int32] = []
             row.withUnsafeMutableBufferPointer { row in
                 matrix.columnIndices.withUnsafeBufferPointer { columns in
                     matrix.values.withUnsafeBufferPointer { values in
                         for i in range {
+                            touched.removeAll(keepingCapacity: true)
                             for k in byItem.rowPointers[i]..<byItem.rowPointers[i + 1] {
                                 let user = Int(byItem.columnIndices[k])
                                 let weight = byItem.values[k]
                                 for p in matrix.rowPointers[user]..<matrix.rowPointers[user + 1] {
-                                    row[Int(columns[p])] += weight * values[p]
+                                    let column = Int(columns[p])
+                                    if !reached[column] {
+                                        reached[column] = true
+                                        touched.append(Int32(column))
+                                    }
+                                    row[column] += weight * values[p]
                                 }
                             }
-                            body(i, row)
-                            for c in 0..<items { row[c] = 0 }
+                            touched.withUnsafeBufferPointer { body(i, row, $0) }
+                            for column in touched {
+                                row[Int(column)] = 0
+                                reached[Int(column)] = false
+                            }
                         }
                     }
                 }

@@ -30,9 +30,13 @@ public struct EASE: Recommender {
     public mutating func fit(_ data: TrainingData, progress: ProgressHandler? = nil) throws {
         let items = data.itemCount
         guard items > 0 else { throw ModelError.unsuitableData("ease needs at least one item") }
+        try MemoryGuard.check(
+            MemoryGuard.matrixBytes(items, items, scalarBytes: 12), model: "ease",
+            what: "its \(items) × \(items) item matrices (the Gram matrix in Float64, the weights in Float32)",
+            control: data.control)
         var gram = Matrix<Double>(rows: items, columns: items)
         gram.storage.withUnsafeMutableBufferPointer { gram in
-            Cooccurrence.forEachRow(of: data.matrix) { i, row in
+            Cooccurrence.forEachRow(of: data.matrix) { i, row, _ in
                 for j in 0..<items { gram[i * items + j] = Double(row[j]) }
             }
         }

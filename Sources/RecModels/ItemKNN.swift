@@ -45,12 +45,15 @@ public struct ItemKNN: Recommender {
         lists.withUnsafeMutableBufferPointer { lists in
             weights.withUnsafeMutableBufferPointer { weights in
                 norms.withUnsafeBufferPointer { norms in
-                    Cooccurrence.forEachRow(of: data.matrix) { i, row in
+                    // Only the items that share a user with i can have a similarity: the work is
+                    // Σ_u n_u², never items², and the memory items × k.
+                    Cooccurrence.forEachRow(of: data.matrix) { i, row, touched in
                         row[i] = 0
-                        for j in 0..<items where row[j] != 0 {
+                        for j in touched {
+                            let j = Int(j)
                             row[j] /= norms[i] * norms[j] + shrink + 1e-6
                         }
-                        let best = TopK.select(k, from: UnsafeBufferPointer(row))
+                        let best = TopK.select(k, among: touched, scores: UnsafeBufferPointer(row))
                         for (slot, entry) in best.enumerated() where entry.score > 0 {
                             lists[i * k + slot] = entry.item
                             weights[i * k + slot] = entry.score

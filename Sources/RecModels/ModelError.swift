@@ -16,6 +16,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case unsuitableData(String)
     /// A model directory that cannot be read.
     case invalidModelDirectory(path: String, reason: String)
+    /// Training would need more memory than it may use; checked before allocating.
+    case insufficientMemory(model: String, neededBytes: Int, availableBytes: Int, what: String, alternatives: String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,10 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         case .nonFinite(let place): return "training diverged: non-finite values \(place)"
         case .unsuitableData(let reason): return reason
         case .invalidModelDirectory(let path, let reason): return "\(path): not a RecKit model: \(reason)"
+        case .insufficientMemory(let model, let needed, let available, let what, let alternatives):
+            return
+                "\(model) needs \(MemoryGuard.gibibytes(needed)) for \(what), but \(MemoryGuard.gibibytes(available)) "
+                + "are available (--max-memory, else the machine's available memory); \(alternatives)"
         }
     }
 }

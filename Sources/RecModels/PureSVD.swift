@@ -8,8 +8,17 @@ enum PureSVD {
     /// the top `factors` eigenvectors of `G[i, j] = c_ij / √(n_i n_j)` (`c_ij` users with both
     /// items, `n_i` users with `i`), as the rows of an `(items, factors)` matrix scaled so that the
     /// mean squared row length is 1. Items without events get zero rows.
-    static func itemFactors(_ matrix: CSRMatrix, factors: Int) throws -> Matrix<Float> {
+    static func itemFactors(
+        _ matrix: CSRMatrix, factors: Int, model: String = "puresvd", control: TrainingControl = TrainingControl()
+    ) throws -> Matrix<Float> {
         let items = matrix.columns
+        // The Gram matrix, and LAPACK's copy of the eigenvectors it keeps.
+        let needed = MemoryGuard.matrixBytes(items, items, scalarBytes: 8)
+            .addingReportingOverflow(MemoryGuard.matrixBytes(items, factors, scalarBytes: 16)).partialValue
+        try MemoryGuard.check(
+            needed, model: model, what: "the \(items) × \(items) item Gram matrix of PureSVD (Float64)",
+            control: control,
+            alternatives: "textcnn with mode=regress (onto ALS's factors) needs memory that grows with the items")
         let binary = CSRMatrix(
             rows: matrix.rows, columns: items, rowPointers: matrix.rowPointers,
             columnIndices: matrix.columnIndices, values: [Float](repeating: 1, count: matrix.columnIndices.count))
@@ -17,7 +26,7 @@ enum PureSVD {
         for item in matrix.columnIndices { counts[Int(item)] += 1 }
         var gram = Matrix<Double>(rows: items, columns: items)
         gram.storage.withUnsafeMutableBufferPointer { gram in
-            Cooccurrence.forEachRow(of: binary) { i, row in
+            Cooccurrence.forEachRow(of: binary) { i, row, _ in
                 guard counts[i] > 0 else { return }
                 for j in 0..<items where counts[j] > 0 {
                     gram[i * items + j] = Double(row[j]) / (counts[i] * counts[j]).squareRoot()

@@ -95,17 +95,21 @@ public struct ValidationCase: Sendable, Equatable {
     }
 }
 
-/// Files a training run writes besides the model, both optional.
+/// How a training run may run: files it writes besides the model, and the memory it may use.
 public struct TrainingControl: Sendable, Equatable {
     /// A checkpoint written after every epoch; when the file exists at the start, training
     /// resumes from it.
     public var checkpoint: URL?
     /// A JSON-lines file with one ``EpochRecord`` per epoch.
     public var epochLog: URL?
+    /// Bytes a model may allocate for its largest blocks (``MemoryGuard``); `nil`: the machine's
+    /// available memory.
+    public var memoryLimit: Int?
 
-    public init(checkpoint: URL? = nil, epochLog: URL? = nil) {
+    public init(checkpoint: URL? = nil, epochLog: URL? = nil, memoryLimit: Int? = nil) {
         self.checkpoint = checkpoint
         self.epochLog = epochLog
+        self.memoryLimit = memoryLimit
     }
 }
 

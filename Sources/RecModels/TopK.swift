@@ -24,6 +24,29 @@ public enum TopK {
         scores.withUnsafeBufferPointer { select(count, from: $0, where: isAllowed) }
     }
 
+    /// ``select(_:from:where:)`` among the `candidates` of a row of `scores`: the same result as
+    /// over the whole row when every other item scores below the selected ones.
+    ///
+    /// - Complexity: O(candidates log count)
+    static func select(
+        _ count: Int, among candidates: UnsafeBufferPointer<Int32>, scores: UnsafeBufferPointer<Float>
+    ) -> [ScoredItem] {
+        guard count > 0 else { return [] }
+        var heap = Heap<Entry>()
+        heap.reserveCapacity(count + 1)
+        for item in candidates {
+            let entry = Entry(score: scores[Int(item)], item: item)
+            guard !entry.score.isNaN else { continue }
+            if heap.count == count, let worst = heap.min, !(worst < entry) { continue }
+            heap.insert(entry)
+            if heap.count > count { heap.removeMin() }
+        }
+        var result: [ScoredItem] = []
+        result.reserveCapacity(heap.count)
+        while let best = heap.popMax() { result.append(ScoredItem(item: best.item, score: best.score)) }
+        return result
+    }
+
     /// ``select(_:from:where:)`` over a buffer.
     public static func select(
         _ count: Int, from scores: UnsafeBufferPointer<Float>, where isAllowed: (Int32) -> Bool = { _ in true }
