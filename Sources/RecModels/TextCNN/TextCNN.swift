@@ -134,7 +134,8 @@ public struct TextCNN: Recommender, ContentDescribing {
             try trainProfile(fresh, projection, data: data, progress: progress)
             profileProjection = projection
         } else if mode == .pureSVD {
-            let targets = try PureSVD.itemFactors(data.matrix, factors: factors, model: "textcnn (mode=svd)", control: data.control)
+            let targets = try PureSVD.itemFactors(
+                data.matrix, factors: factors, model: "textcnn (mode=svd)", control: data.control)
             try trainRegression(fresh, targets: targets, control: data.control, progress: progress)
             svdFactors = targets
         } else {
