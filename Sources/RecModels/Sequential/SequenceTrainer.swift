@@ -11,6 +11,15 @@ public enum SequenceLoss: String, Sendable, CaseIterable {
     case bpr
     /// Binary cross-entropy: the target against one uniformly sampled negative.
     case binaryCrossEntropy = "bce"
+    /// Sampled softmax over the batch's targets and `negatives` uniform items, logQ-corrected
+    /// (``CatalogueLoss/sampledSoftmax``): its cost does not grow with the catalogue.
+    case sampledSoftmax = "sampled"
+    /// gSASRec's generalized BCE against `negatives` uniform items, calibration `gbce_t`
+    /// (``CatalogueLoss/generalizedBCE``).
+    case generalizedBCE = "gbce"
+
+    /// Whether the loss reads `negatives` (and `gbce_t`).
+    var samplesNegatives: Bool { self == .sampledSoftmax || self == .generalizedBCE }
 }
 
 /// Which stretches of a user's history an every-position model (SASRec, GRU4Rec) trains on.
@@ -66,6 +75,10 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
     public var windows: TrainingWindows
     /// Targets per window with `windows=overlap`.
     public var windowStride: Int
+    /// Sampled items per batch for `loss=sampled` and `loss=gbce`.
+    public var negatives = 256
+    /// gBCE's calibration `t`.
+    public var gbceCalibration = 0.75
     public var patience: Int
     public var seed: UInt64
 
@@ -102,6 +115,10 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
             windows = TrainingWindows(rawValue: windowsName) ?? .newest
             windowStride = try reader.int(
                 "window_stride", default: TrainingWindows.defaultStride(maxLength: maxLength), in: 1...maxLength)
+            if loss.samplesNegatives {
+                negatives = try reader.int("negatives", default: 256, in: 1...10_000_000)
+                gbceCalibration = try reader.double("gbce_t", default: 0.75, in: 0...1)
+            }
         } else {
             (maxLength, loss, windows, windowStride) = (0, .binaryCrossEntropy, .newest, 1)
         }
@@ -127,6 +144,10 @@ public struct SequenceTrainingOptions: Sendable, Equatable {
         if isSequential {
             result["max_length"] = String(maxLength)
             result["loss"] = loss.rawValue
+        }
+        if isSequential && loss.samplesNegatives {
+            result["negatives"] = String(negatives)
+            if loss == .generalizedBCE { result["gbce_t"] = String(gbceCalibration) }
         }
         if trainsOnWindows {
             result["windows"] = windows.rawValue
@@ -281,13 +302,23 @@ struct SequenceTrainer<Network: SequenceNetwork> {
         let loop = EpochTrainer(
             network: network, options: options, control: control, model: model,
             validate: EpochTrainer.ranking(validation, itemCount: itemCount, scorer: scorer))
+        // Training frequency of each output class (0 is padding), for the sampled softmax's logQ.
+        var frequencies = [Double](repeating: 0, count: itemCount + 1)
+        if options.loss == .sampledSoftmax {
+            let total = Double(max(1, sequences.reduce(0) { $0 + $1.count }))
+            for sequence in sequences {
+                for item in sequence { frequencies[Int(item) + 1] += 1 / total }
+            }
+        }
         return try loop.run(exampleCount: all.count, progress: progress) { batch, tape, generator in
-            loss(batch.map { all[$0] }, tape: tape, generator: &generator)
+            loss(batch.map { all[$0] }, frequencies: frequencies, tape: tape, generator: &generator)
         }
     }
 
     /// The mean loss of `batch`, recorded on `tape`.
-    private func loss(_ batch: [Example], tape: Tape<Float>, generator: inout SplitMix64) -> Variable<Float> {
+    private func loss(_ batch: [Example], frequencies: [Double], tape: Tape<Float>, generator: inout SplitMix64)
+        -> Variable<Float>
+    {
         let everyPosition = Network.predictsEveryPosition
         // Every-position rows read the newest max_length + 1 items: inputs all but the last,
         // targets all but the first. Last-position rows read the window before their target.
@@ -321,12 +352,20 @@ struct SequenceTrainer<Network: SequenceNetwork> {
             rows.count == states.shape[0]
             ? states
             : states.gatherElements(rows.flatMap { row in (0..<d).map { row * d + $0 } }, shape: [rows.count, d])
-        let weight = hidden.parameter(network.outputWeight)
-        let bias = network.outputBias.map { hidden.parameter($0) }
         let loss: Variable<Float>
         switch options.loss {
         case .crossEntropy:
-            loss = hidden.linearCrossEntropy(weight: weight, bias: bias, targets: targets, chunkRows: 1_024)
+            loss = hidden.linearCrossEntropy(
+                weight: hidden.parameter(network.outputWeight), bias: network.outputBias.map { hidden.parameter($0) },
+                targets: targets, chunkRows: 1_024)
+        case .sampledSoftmax:
+            loss = CatalogueLoss.sampledSoftmax(
+                hidden: hidden, weight: network.outputWeight, bias: network.outputBias, targets: targets,
+                negatives: options.negatives, frequencies: frequencies, generator: &generator, tape: tape)
+        case .generalizedBCE:
+            loss = CatalogueLoss.generalizedBCE(
+                hidden: hidden, weight: network.outputWeight, bias: network.outputBias, targets: targets,
+                negatives: options.negatives, calibration: options.gbceCalibration, generator: &generator, tape: tape)
         case .bpr, .binaryCrossEntropy:
             let negatives = targets.map { target -> Int32 in
                 guard itemCount > 1 else { return target }
