@@ -75,7 +75,9 @@ struct CatalogueLossTests {
             for k in 0..<width {
                 dot += Double(hidden.value.scalars[r * width + k] * weight.value.scalars[Int(item) * width + k])
             }
-            return dot - log(Double(rows) * frequencies[Int(item)] + Double(negatives) / Double(items))
+            // −log P(item is a candidate) = −log(1 − (1 − p)^rows (1 − 1/items)^negatives)
+            let absent = pow(1 - frequencies[Int(item)], Double(rows)) * pow(1 - 1 / Double(items), Double(negatives))
+            return dot - log(1 - absent)
         }
         var expected = 0.0
         for (r, target) in targets.enumerated() {
@@ -89,20 +91,22 @@ struct CatalogueLossTests {
         #expect(weight.gradientRows == candidates.map(Int.init).sorted())
     }
 
-    /// gBCE by hand in Float64: `β softplus(−s⁺) + Σ softplus(s⁻)` per row (its own target
-    /// left out of its negatives), averaged, with
-    /// `β = α (t (1 − 1/α) + 1/α)`.
+    /// gBCE by hand in Float64: per target, `β softplus(−s⁺) + Σ softplus(s⁻)` over its
+    /// sequence's draws other than itself, averaged over the targets, with
+    /// `β = α (t (1 − 1/α) + 1/α)`. Two sequences of three positions, one position no target.
     @Test(arguments: [0.0, 0.75])
     func generalizedBCEMatchesItsFormula(calibration: Double) {
         let (hidden, weight, bias, targets) = inputs(seed: 3)
-        let negatives = 4
+        let (batch, length, negatives) = (2, 3, 4)
+        var grid = targets
+        grid[4] = 0
         let tape = Tape<Float>()
         var generator = SplitMix64(seed: 6)
         let loss = CatalogueLoss.generalizedBCE(
-            hidden: tape.parameter(hidden), weight: weight, bias: bias, targets: targets, negatives: negatives,
-            calibration: calibration, generator: &generator, tape: tape)
+            states: tape.parameter(hidden).reshaped([batch, length, width]), weight: weight, bias: bias,
+            targets: grid, negatives: negatives, calibration: calibration, generator: &generator, tape: tape)
         var replay = SplitMix64(seed: 6)
-        let drawn = (0..<negatives).map { _ in Int32.random(in: 1...Int32(items), using: &replay) }
+        let drawn = (0..<(batch * negatives)).map { _ in Int32.random(in: 1...Int32(items), using: &replay) }
         func score(_ r: Int, _ item: Int32) -> Double {
             var dot = Double(bias.value.scalars[Int(item)])
             for k in 0..<width {
@@ -113,12 +117,15 @@ struct CatalogueLossTests {
         func softplus(_ x: Double) -> Double { log1p(exp(x)) }
         let alpha = Double(negatives) / Double(items - 1)
         let beta = alpha * (calibration * (1 - 1 / alpha) + 1 / alpha)
-        var expected = 0.0
-        for (r, target) in targets.enumerated() {
+        var (expected, counted) = (0.0, 0.0)
+        for (r, target) in grid.enumerated() where target != 0 {
             expected += beta * softplus(-score(r, target))
-            for item in drawn where item != target { expected += softplus(score(r, item)) }
+            for item in drawn[(r / length * negatives)..<((r / length + 1) * negatives)] where item != target {
+                expected += softplus(score(r, item))
+            }
+            counted += 1
         }
-        expected /= Double(rows)
+        expected /= counted
         #expect(abs(Double(loss.value.scalar) - expected) < 1e-4, "\(loss.value.scalar) against \(expected)")
         #expect(calibration > 0 || abs(beta - 1) < 1e-12)
     }

@@ -11,9 +11,9 @@ import Tensors
 enum CatalogueLoss {
     /// Sampled softmax with the logQ correction (Yi et al. 2019): the candidates are the batch's
     /// targets (in-batch negatives) and `negatives` items drawn uniformly, each once; a logit
-    /// `j` is corrected by `−log E[count of j among the candidates] = −log(R p_j + N / I)` for
-    /// `R` target rows, training frequency `p_j`, `N` uniform draws and `I` items, so the model
-    /// learns the full softmax rather than one discounted by how candidates were drawn.
+    /// `j` is corrected by `−log q_j`, the probability that `j` is a candidate (``inclusion(_:rows:negatives:items:)``
+    /// for `R` target rows, training frequency `p_j`, `N` uniform draws and `I` items), so the
+    /// model learns the full softmax rather than one discounted by how candidates were drawn.
     ///
     /// With `negatives ≥ items` every class is a candidate and no correction applies: the loss is
     /// the full cross-entropy.
@@ -39,9 +39,10 @@ enum CatalogueLoss {
             }
             labels = targets.map(add)
             for _ in 0..<negatives { _ = add(Int32.random(in: 1...Int32(items), using: &generator)) }
-            let (rows, uniform) = (Double(targets.count), Double(negatives) / Double(items))
             correction = candidates.map { item in
-                -Float(Foundation.log(rows * frequencies[Int(item)] + uniform))
+                -Float(
+                    Foundation.log(
+                        inclusion(frequencies[Int(item)], rows: targets.count, negatives: negatives, items: items)))
             }
         }
         var logits = scores(hidden, weight: weight, bias: bias, items: candidates, tape: tape)
@@ -51,38 +52,65 @@ enum CatalogueLoss {
         return logits.crossEntropy(targets: labels)
     }
 
-    /// gSASRec's generalized binary cross-entropy (Petrov & Macdonald 2023) with `negatives`
-    /// uniform items shared by the batch: `β softplus(−s⁺) + Σ softplus(s⁻)` per target row (a
-    /// row's own target left out of its negatives),
-    /// averaged, with `β = α (t (1 − 1/α) + 1/α)` for the sampling rate `α = negatives / (I − 1)`
-    /// and calibration `t` (0 is plain BCE with negative sampling; 1 approaches the softmax's
-    /// calibration).
+    /// gSASRec's generalized binary cross-entropy (Petrov & Macdonald 2023): per target,
+    /// `β softplus(−s⁺) + Σ softplus(s⁻)` over `negatives` items drawn uniformly for its sequence
+    /// (leaving out a draw that is the target itself), averaged over the targets, with
+    /// `β = α (t (1 − 1/α) + 1/α)` for the sampling rate `α = negatives / (I − 1)` and calibration
+    /// `t` (0 is plain BCE with sampled negatives; 1 approaches the softmax's calibration).
+    ///
+    /// `states` is `(B, L, D)` and `targets` holds `B · L` classes, 0 where a position is no
+    /// target. Each sequence draws its own negatives, shared by its positions: a batch spreads
+    /// `B · negatives` draws over the catalogue. (Negatives shared by the whole batch concentrate
+    /// the push-down on a few hundred items per step, and the items never drawn rise to the top.)
     static func generalizedBCE(
-        hidden: Variable<Float>, weight: Parameter<Float>, bias: Parameter<Float>?, targets: [Int32],
+        states: Variable<Float>, weight: Parameter<Float>, bias: Parameter<Float>?, targets: [Int32],
         negatives: Int, calibration t: Double, generator: inout SplitMix64, tape: Tape<Float>
     ) -> Variable<Float> {
+        let (batch, length, width) = (states.shape[0], states.shape[1], states.shape[2])
         let items = weight.value.shape[0] - 1
-        let drawn = (0..<negatives).map { _ in Int32.random(in: 1...Int32(max(1, items)), using: &generator) }
+        let counted = Float(max(1, targets.lazy.filter { $0 != 0 }.count))
+        let drawn = (0..<(batch * negatives)).map { _ in Int32.random(in: 1...Int32(max(1, items)), using: &generator) }
         let alpha = Double(negatives) / Double(max(1, items - 1))
         let beta = Float(alpha * (t * (1 - 1 / alpha) + 1 / alpha))
-        var positive = (hidden * Variable.gather(rowsOf: weight, indices: targets, shape: [targets.count], on: tape))
+        let flat = states.reshaped([batch * length, width])
+        var positive =
+            (flat * Variable.gather(rowsOf: weight, indices: targets, shape: [targets.count], paddingIndex: 0, on: tape))
             .sum(alongAxes: [1])
+        var negative = states.matmul(
+            Variable.gather(rowsOf: weight, indices: drawn, shape: [batch, negatives], on: tape), transposeOther: true)
         if let bias {
-            positive = positive + hidden.parameter(bias).gatherElements(targets.map(Int.init), shape: [targets.count])
+            let b = flat.parameter(bias)
+            positive = positive + b.gatherElements(targets.map(Int.init), shape: [targets.count])
+            negative = negative + b.gatherElements(drawn.map(Int.init), shape: [batch, 1, negatives])
         }
-        let negative = scores(hidden, weight: weight, bias: bias, items: drawn, tape: tape)
-        // A drawn item that is the row's own target is no negative for that row (an accidental
-        // hit, frequent in a small catalogue): it is left out of the sum.
-        var keep = [Float](repeating: 1, count: targets.count * negatives)
-        for (r, target) in targets.enumerated() {
-            for (k, item) in drawn.enumerated() where item == target { keep[r * negatives + k] = 0 }
+        // Which terms count: positions that are targets, and their draws other than the target.
+        let isTarget = targets.map { Float($0 != 0 ? 1 : 0) }
+        var keep = [Float](repeating: 0, count: batch * length * negatives)
+        for position in 0..<(batch * length) where targets[position] != 0 {
+            let sequence = position / length
+            for k in 0..<negatives where drawn[sequence * negatives + k] != targets[position] {
+                keep[position * negatives + k] = 1
+            }
         }
-        // Means over R and over R × negatives: scaled back to sums per row, over R.
-        let positiveLoss = (positive * -1).softplus().mean() * beta
+        // Means over every element, scaled back to sums, over the targets.
+        let positiveLoss =
+            ((positive * -1).softplus() * tape.constant(Tensor(shape: [targets.count], scalars: isTarget))).mean()
+            * (beta * Float(targets.count) / counted)
         let negativeLoss =
-            (negative.softplus() * tape.constant(Tensor(shape: [targets.count, negatives], scalars: keep))).mean()
-            * Float(negatives)
+            (negative.softplus() * tape.constant(Tensor(shape: [batch, length, negatives], scalars: keep))).mean()
+            * (Float(keep.count) / counted)
         return positiveLoss + negativeLoss
+    }
+
+    /// The probability that an item of training frequency `p` is a candidate: among `rows`
+    /// targets drawn by frequency or `negatives` draws from `items` uniformly,
+    /// `1 − (1 − p)^rows (1 − 1/items)^negatives`. (The expected count, `rows p + negatives / items`,
+    /// is the same for rare items but exceeds 1 for popular ones, which then lose up to `log(rows p)`.)
+    static func inclusion(_ p: Double, rows: Int, negatives: Int, items: Int) -> Double {
+        let absent =
+            Double(rows) * Foundation.log1p(-min(p, 1 - 1e-12))
+            + Double(negatives) * Foundation.log1p(-1 / Double(max(items, 2)))
+        return max(-Foundation.expm1(absent), 1e-12)
     }
 
     /// `(rows, candidates)` logits: `hidden · weight[items]ᵀ (+ bias[items])`.
