@@ -1,0 +1,70 @@
+"""ALS (64 factors, 15 iterations, regularization 0.01, alpha 1) fit time and peak RSS, RecKit
+beside implicit 0.7 on the same synthetic atomic files, each process run in turn; implicit with
+2 threads and one BLAS thread. Fit time is the model's own (RecKit's `trained ... in X s`,
+implicit's `fit` call); peak RSS is the whole process's (load included), from /usr/bin/time.
+
+usage: scale_als.py RECKIT ROUNDS DIR [DIR ...]   (each DIR written by `reckit data synth`)
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+
+def implicit_fit(folder):
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+    from threadpoolctl import threadpool_limits
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    name = os.path.basename(os.path.normpath(folder))
+    frame = pd.read_csv(os.path.join(folder, name + ".inter"), sep="\t", usecols=[0, 1])
+    users, user_index = np.unique(frame.iloc[:, 0].to_numpy(), return_inverse=True)
+    items, item_index = np.unique(frame.iloc[:, 1].to_numpy(), return_inverse=True)
+    matrix = sp.csr_matrix(
+        (np.ones(len(frame), dtype=np.float32), (user_index, item_index)), shape=(len(users), len(items)))
+    matrix.sum_duplicates()
+    model = AlternatingLeastSquares(
+        factors=64, iterations=15, regularization=0.01, alpha=1.0, num_threads=2, random_state=0,
+        calculate_training_loss=False)
+    with threadpool_limits(limits=1, user_api="blas"):
+        start = time.perf_counter()
+        model.fit(matrix, show_progress=False)
+        return time.perf_counter() - start
+
+
+def timed(args):
+    out = subprocess.run(["/usr/bin/time", "-f", "RSS %M"] + args, capture_output=True, text=True, check=True)
+    rss = int(re.search(r"RSS (\d+)", out.stderr).group(1)) / 1024
+    return out.stdout, rss
+
+
+def main():
+    reckit, rounds, folders = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    print("| data | RecKit fit s | implicit fit s | ratio | RecKit peak RSS MiB | implicit peak RSS MiB |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for folder in folders:
+        ours, theirs, our_rss, their_rss = [], [], [], []
+        for _ in range(rounds):
+            text, rss = timed([reckit, "train", "--data", folder, "--model", "als", "--param", "factors=64",
+                               "--param", "iterations=15", "--param", "regularization=0.01", "--param", "alpha=1",
+                               "--out", "/tmp/scale-als-model"])
+            ours.append(float(re.search(r"in ([0-9.]+) s", text).group(1)))
+            our_rss.append(rss)
+            text, rss = timed([sys.executable, __file__, "--implicit", folder])
+            theirs.append(float(text.strip()))
+            their_rss.append(rss)
+        a, b = statistics.median(ours), statistics.median(theirs)
+        print(f"| {os.path.basename(os.path.normpath(folder))} | {a:.1f} ({', '.join(f'{x:.1f}' for x in ours)}) "
+              f"| {b:.1f} ({', '.join(f'{x:.1f}' for x in theirs)}) | {a / b:.2f} | {max(our_rss):.0f} | {max(their_rss):.0f} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--implicit":
+        print(implicit_fit(sys.argv[2]))
+    else:
+        main()

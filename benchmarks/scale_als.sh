@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# ALS on synthetic logs of 10^6 and 10^7 events with 10^6 items (200,000 users), RecKit beside
+# implicit 0.7.2 (PyPI, in benchmarks/.venv-implicit), alternating. Not part of the test suite.
+#
+# usage: benchmarks/scale_als.sh [rounds] [work folder]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-2}"
+work="${2:-/tmp/reckit-scale}"
+venv="${IMPLICIT_VENV:-benchmarks/.venv-implicit}"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "implicit==0.7.2" threadpoolctl scipy pandas
+fi
+swift build -c release --product reckit >/dev/null
+R=.build/release/reckit
+for events in 1000000 10000000; do
+    [ -f "$work/als-$events/als-$events.inter" ] ||
+        $R data synth --users 200000 --items 1000000 --events $events --seed 1 --out "$work/als-$events"
+done
+echo "load avg before: $(cut -d' ' -f1-3 /proc/loadavg)"
+env -u OPENBLAS_CORETYPE "$venv/bin/python" benchmarks/scale_als.py "$R" "$rounds" "$work/als-1000000" "$work/als-10000000"
+echo "load avg after: $(cut -d' ' -f1-3 /proc/loadavg)"
