@@ -50,6 +50,9 @@ public struct EvaluationOptions: Sendable {
     public var batchSize = 256
     /// Keep every user's top-`max(ks)` list in the result, for export.
     public var keepLists = false
+    /// Evaluate a seeded sample of this many users (cases) instead of all (`--eval-users`); the
+    /// sample is drawn with ``seed`` and reported as such.
+    public var userSample: Int?
 
     public init() {}
 }
@@ -127,6 +130,16 @@ public enum Evaluator {
         cases(for: split, phase: .validation, historyLimit: historyLimit).map {
             ValidationCase(user: $0.user, history: $0.history, targets: $0.targets, mask: $0.mask)
         }
+    }
+
+    /// The cases `options` evaluates: all of them, or a seeded sample of
+    /// ``EvaluationOptions/userSample`` of them, in their original order.
+    public static func sample(_ cases: [EvaluationCase], options: EvaluationOptions) -> [EvaluationCase] {
+        guard let count = options.userSample, count < cases.count else { return cases }
+        var generator = SeededGenerator(seed: options.seed ^ 0x05E5_7E57)
+        var indices = Array(cases.indices)
+        indices.shuffle(using: &generator)
+        return indices.prefix(max(0, count)).sorted().map { cases[$0] }
     }
 
     /// Evaluates `model` on `cases`.

@@ -111,6 +111,8 @@ public enum Experiment {
             let full = Evaluator.cases(for: data.split, phase: configuration.phase)
             for index in cases.indices { cases[index].mask = full[index].history }
         }
+        let allCases = cases.count
+        cases = Evaluator.sample(cases, options: configuration.evaluation)
         var popularity = [Float](repeating: 0, count: dataset.interactions.itemCount)
         for index in data.split.train { popularity[Int(dataset.interactions.items[index])] += 1 }
         let result = try Evaluator.evaluate(
@@ -124,8 +126,10 @@ public enum Experiment {
             model: configuration.model.rawValue, parameters: bundle.model.parameters,
             users: dataset.interactions.userCount, items: dataset.interactions.itemCount,
             interactions: dataset.interactions.count, evaluatedUsers: result.users,
-            sampling: configuration.evaluation.sampling == .full
-                ? "full" : "\(configuration.evaluation.sampling.rawValue)-\(configuration.evaluation.negatives)",
+            sampling: (configuration.evaluation.sampling == .full
+                ? "full" : "\(configuration.evaluation.sampling.rawValue)-\(configuration.evaluation.negatives)")
+                + (cases.count < allCases
+                    ? ", users sampled: \(cases.count) of \(allCases) (seed \(configuration.evaluation.seed))" : ""),
             metrics: result.metrics, loadSeconds: data.loadSeconds, trainingSeconds: bundle.record.seconds,
             evaluationSeconds: result.seconds, peakMemoryBytes: peakMemoryBytes(),
             reckitVersion: RecKitVersion.string, date: ISO8601DateFormatter().string(from: Date()))

@@ -20,6 +20,10 @@ struct CompareCommand: ParsableCommand {
     var seed: UInt64 = 2020
     @Option(name: .long, help: "seq-loo history cap (default 50 for ml-100k, 200 otherwise).")
     var maxHistory: Int?
+    @Option(
+        name: .long,
+        help: "Evaluate a seeded sample of this many users, the same for every model. (default: every user)")
+    var evalUsers: Int?
     @Option(name: .long, help: "Write a self-contained HTML report (SVG charts, model cards) to this file.")
     var report: String?
     @Flag(name: .long, help: "Print the whole comparison as JSON.")
@@ -27,6 +31,7 @@ struct CompareCommand: ParsableCommand {
 
     func validate() throws {
         _ = try parseProtocol(`protocol`)
+        if let n = evalUsers, n <= 0 { throw ValidationError("--eval-users must be positive") }
         _ = try plan()
     }
 
@@ -56,6 +61,7 @@ struct CompareCommand: ParsableCommand {
         try runReporting {
             var config = try data.experiment(protocol: `protocol`, seed: seed)
             config.historyLimit = maxHistory
+            config.evaluation.userSample = evalUsers
             let comparison = try Comparison.run(config, models: try plan(), progress: progress.handler)
             try writeReport(ReportHTML.render(comparison), to: report)
             print(json ? try jsonText(comparison) : Self.table(comparison))

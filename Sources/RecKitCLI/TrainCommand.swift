@@ -74,6 +74,10 @@ struct EvaluateCommand: ParsableCommand {
     var sampledNegatives: Int?
     @Option(name: .long, help: "How negatives are drawn: uniform or popularity.")
     var sampling: String = "uniform"
+    @Option(
+        name: .long,
+        help: "Evaluate a seeded sample of this many users, reported as such. (default: every user)")
+    var evalUsers: Int?
     @Option(name: .long, help: "Write every user's top-K list to this TSV file (user, rank, item, score).")
     var exportLists: String?
     @Option(name: .long, help: "Also save the fitted model to this directory.")
@@ -96,6 +100,7 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--k takes positive integers, e.g. 10,20")
         }
         if let n = sampledNegatives, n <= 0 { throw ValidationError("--sampled-negatives must be positive") }
+        if let n = evalUsers, n <= 0 { throw ValidationError("--eval-users must be positive") }
         guard ["uniform", "popularity"].contains(sampling) else {
             throw ValidationError("--sampling must be uniform or popularity")
         }
@@ -117,6 +122,7 @@ struct EvaluateCommand: ParsableCommand {
             config.evaluation.sampling = sampling == "popularity" ? .popularity : .uniform
             config.evaluation.negatives = n
         }
+        config.evaluation.userSample = evalUsers
         config.historyLimit = maxHistory
         config.excludeHistory = excludeHistory
         config.control = model.control
@@ -145,10 +151,13 @@ struct EvaluateCommand: ParsableCommand {
             reportSkipped(prepared.dataset.report)
             let (record, bundle, result) = try Experiment.run(config, prepared: prepared, progress: progress.handler)
             if let exportLists, let lists = result.lists {
-                let cases = Evaluator.cases(
-                    for: prepared.split, phase: config.phase,
-                    historyLimit: config.splitProtocol == .sequentialLeaveOneOut
-                        ? (config.historyLimit ?? Experiment.defaultHistoryLimit(for: prepared.dataset.name)) : nil)
+                let cases = Evaluator.sample(
+                    Evaluator.cases(
+                        for: prepared.split, phase: config.phase,
+                        historyLimit: config.splitProtocol == .sequentialLeaveOneOut
+                            ? (config.historyLimit ?? Experiment.defaultHistoryLimit(for: prepared.dataset.name))
+                            : nil),
+                    options: config.evaluation)
                 var text = "user\trank\titem\tscore\n"
                 for (testCase, list) in zip(cases, lists) {
                     for (rank, entry) in list.enumerated() {
