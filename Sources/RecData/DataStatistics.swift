@@ -55,20 +55,56 @@ public struct DataStatistics: Sendable, Equatable, Codable {
         firstTimestamp = log.timestamps?.min()
         lastTimestamp = log.timestamps?.max()
         if let ratings = log.ratings {
+            var byValue: [Float: Int] = [:]
+            for r in ratings { byValue[r, default: 0] += 1 }
             var counts: [String: Int] = [:]
-            for r in ratings { counts[r == r.rounded() ? String(Int(r)) : String(r), default: 0] += 1 }
+            for (r, count) in byValue { counts[r == r.rounded() ? String(Int(r)) : String(r), default: 0] += count }
             ratingCounts = counts
         }
-        var seen = Set<Int64>()
-        var repeated = Set<Int64>()
-        for (u, i) in zip(log.users, log.items) {
-            let key = Int64(u) << 32 | Int64(i)
-            if !seen.insert(key).inserted { repeated.insert(key) }
-        }
-        repeatedPairs = repeated.count
+        repeatedPairs = Self.repeatedPairs(log)
         missingValues = dataset.report.filledMissing
         itemFeatures = dataset.itemFeatures?.columns.map { "\($0.name):\($0.type.rawValue)" } ?? []
         userFeatures = dataset.userFeatures?.columns.map { "\($0.name):\($0.type.rawValue)" } ?? []
         skippedRows = dataset.report.skippedRows
+    }
+}
+
+extension DataStatistics {
+    /// The (user, item) pairs that occur more than once. Users are taken in ranges of at most
+    /// `block` events; for each range one pass over the log groups their items (a counting sort)
+    /// and each user's items are sorted, so the extra memory is `4 · block` bytes rather than a
+    /// hash set of every pair (about 27 bytes per event).
+    static func repeatedPairs(_ log: InteractionLog, block: Int = 1 << 24) -> Int {
+        var start = [Int](repeating: 0, count: log.userCount + 1)
+        for u in log.users { start[Int(u) + 1] += 1 }
+        for u in 0..<log.userCount { start[u + 1] += start[u] }
+        var grouped = [Int32](repeating: 0, count: min(log.count, block))
+        var repeated = 0
+        var first = 0
+        while first < log.userCount {
+            // Users first..<last: at least one, then as many as fit in the block.
+            var last = first + 1
+            while last < log.userCount && start[last + 1] - start[first] <= block { last += 1 }
+            let base = start[first]
+            if start[last] - base > grouped.count { grouped = [Int32](repeating: 0, count: start[last] - base) }
+            var next = Array(start[first..<last])
+            for (u, i) in zip(log.users, log.items) where Int(u) >= first && Int(u) < last {
+                grouped[next[Int(u) - first] - base] = i
+                next[Int(u) - first] += 1
+            }
+            for u in first..<last {
+                let range = (start[u] - base)..<(start[u + 1] - base)
+                grouped[range].sort()
+                var k = range.lowerBound
+                while k < range.upperBound {
+                    var end = k + 1
+                    while end < range.upperBound && grouped[end] == grouped[k] { end += 1 }
+                    if end - k > 1 { repeated += 1 }
+                    k = end
+                }
+            }
+            first = last
+        }
+        return repeated
     }
 }

@@ -37,6 +37,7 @@ enum DelimitedLoader {
                 ratingIndex = plain.firstIndex(of: options.ratingField)
                 timeIndex = plain.firstIndex(of: options.timestampField)
                 builder = InteractionBuilder(hasRatings: ratingIndex != nil, hasTimestamps: timeIndex != nil)
+                builder?.reserve(try LineReader.countLines(path: path))
             },
             row: { fields in
                 let user = try fields.identifier(userIndex)

@@ -13,6 +13,27 @@ public enum TextEncoding: String, Sendable, Codable {
 struct LineReader {
     static let blockSize = 1 << 20
 
+    /// The number of line ends in a file (a pass over its bytes in blocks, without decoding),
+    /// so that loaders can size their columns once instead of growing them by doubling.
+    static func countLines(path: String) throws -> Int {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw DatasetError.unreadable(path: path, reason: exists ? "permission denied" : "no such file")
+        }
+        defer { try? handle.close() }
+        var count = 0
+        while true {
+            let block: Data
+            do { block = try handle.read(upToCount: blockSize) ?? Data() } catch {
+                throw DatasetError.unreadable(path: path, reason: error.localizedDescription)
+            }
+            if block.isEmpty { return count }
+            block.withUnsafeBytes { bytes in
+                for byte in bytes where byte == 0x0A { count += 1 }
+            }
+        }
+    }
+
     /// Calls `body` with each line (1-based number, bytes without the line end).
     /// A final line without `\n` is passed too.
     static func forEachLine(

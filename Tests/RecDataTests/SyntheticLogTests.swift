@@ -75,4 +75,19 @@ struct SyntheticLogTests {
         #expect(throws: DatasetError.self) { try SyntheticLog(users: 1, items: 5, events: 5, topics: 9).validate() }
         #expect(throws: DatasetError.self) { try SyntheticLog(users: 0, items: 5, events: 5).validate() }
     }
+
+    /// `data stats`'s repeated pairs, counted in blocks of users, against a hash set of pairs.
+    @Test(arguments: [7, 100, 1 << 24])
+    func repeatedPairsInBlocksMatchAHashSet(block: Int) throws {
+        var spec = SyntheticLog(users: 30, items: 12, events: 900, seed: 4)
+        spec.chain = 0
+        let log = try Dataset.load(path: try written(spec).folder.path).interactions
+        var seen = Set<Int64>()
+        var repeated = Set<Int64>()
+        for (u, i) in zip(log.users, log.items) where !seen.insert(Int64(u) << 32 | Int64(i)).inserted {
+            repeated.insert(Int64(u) << 32 | Int64(i))
+        }
+        #expect(repeated.count > 10)
+        #expect(DataStatistics.repeatedPairs(log, block: block) == repeated.count)
+    }
 }
