@@ -10,6 +10,7 @@ enum MovieLensLoader {
         path: String, separator: String, encoding: TextEncoding, options: LoadOptions, report: inout LoadReport
     ) throws -> InteractionLog {
         var builder = InteractionBuilder(hasRatings: true, hasTimestamps: true)
+        builder.reserve(try LineReader.countLines(path: path))
         var maybeReport: LoadReport? = report
         let reader = TableReader(
             path: path, separator: separator, encoding: options.encoding ?? encoding,
