@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# ALS on synthetic logs of 10^6 and 10^7 events with 10^6 items (200,000 users), RecKit beside
-# implicit 0.7.2 (PyPI, in benchmarks/.venv-implicit), alternating. Not part of the test suite.
+# ALS and BPR on synthetic logs of 10^6 and 10^7 events with 10^6 items (200,000 users), RecKit
+# beside implicit 0.7.2 (PyPI, in benchmarks/.venv-implicit), alternating. Not part of the test
+# suite.
 #
-# usage: benchmarks/scale_als.sh [rounds] [work folder]
+# usage: benchmarks/scale_factors.sh [rounds] [work folder] [models, default "als bpr"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-2}"
 work="${2:-/tmp/reckit-scale}"
+models="${3:-als bpr}"
 venv="${IMPLICIT_VENV:-benchmarks/.venv-implicit}"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
@@ -19,5 +21,8 @@ for events in 1000000 10000000; do
         $R data synth --users 200000 --items 1000000 --events $events --seed 1 --out "$work/als-$events"
 done
 echo "load avg before: $(cut -d' ' -f1-3 /proc/loadavg)"
-env -u OPENBLAS_CORETYPE "$venv/bin/python" benchmarks/scale_als.py "$R" "$rounds" "$work/als-1000000" "$work/als-10000000"
+for model in $models; do
+    env -u OPENBLAS_CORETYPE "$venv/bin/python" benchmarks/scale_factors.py "$R" "$model" "$rounds" \
+        "$work/als-1000000" "$work/als-10000000"
+done
 echo "load avg after: $(cut -d' ' -f1-3 /proc/loadavg)"
