@@ -41,7 +41,9 @@ final class ProgressBar: @unchecked Sendable {
             let decile = Int(fraction * 10)
             guard decile > lastDecile else { return }
             lastDecile = decile
-            printError(String(format: "%@: %d/%d (%.0f%%, %.1f s)", step, done, total, fraction * 100, elapsed))
+            let remaining = done < total && done > 0 ? String(format: ", ETA %.0f s", eta) : ""
+            printError(
+                String(format: "%@: %d/%d (%.0f%%, %.1f s%@)", step, done, total, fraction * 100, elapsed, remaining))
         }
     }
 

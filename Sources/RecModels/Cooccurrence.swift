@@ -1,3 +1,4 @@
+import Foundation
 import RecData
 import Tensors
 
@@ -11,11 +12,12 @@ enum Cooccurrence {
     /// (every other column of `row` is zero). Calls come from several threads; both buffers are
     /// only valid during the call, and resetting `row` costs `touched`, not `items`.
     static func forEachRow(
-        of matrix: CSRMatrix,
+        of matrix: CSRMatrix, progress: ProgressHandler? = nil, step: String = "co-occurrence",
         _ body: (_ item: Int, _ row: UnsafeMutableBufferPointer<Float>, _ touched: UnsafeBufferPointer<Int32>) -> Void
     ) {
         let byItem = matrix.transposed()
         let items = matrix.columns
+        let tally = RowTally(total: items, step: step, progress: progress)
         Parallel.forEachChunk(of: 0..<items, minimumChunk: 16) { range in
             var row = [Float](repeating: 0, count: items)
             var reached = [Bool](repeating: false, count: items)
@@ -42,7 +44,11 @@ enum Cooccurrence {
                                 row[Int(column)] = 0
                                 reached[Int(column)] = false
                             }
+                            if (i - range.lowerBound) % RowTally.stride == RowTally.stride - 1 {
+                                tally.add(RowTally.stride)
+                            }
                         }
+                        tally.add((range.count) % RowTally.stride)
                     }
                 }
             }
@@ -65,5 +71,30 @@ extension ScoringContext {
             }
         }
         return result
+    }
+}
+
+/// Rows finished across threads, reported to a progress handler as they add up.
+private final class RowTally: @unchecked Sendable {
+    static let stride = 4096
+    private let lock = NSLock()
+    private var done = 0
+    private let total: Int
+    private let step: String
+    private let progress: ProgressHandler?
+
+    init(total: Int, step: String, progress: ProgressHandler?) {
+        self.total = total
+        self.step = step
+        self.progress = progress
+    }
+
+    func add(_ rows: Int) {
+        guard let progress, rows > 0 else { return }
+        lock.lock()
+        done += rows
+        let now = done
+        lock.unlock()
+        progress(step, now, total)
     }
 }

@@ -47,7 +47,8 @@ public struct ItemKNN: Recommender {
                 norms.withUnsafeBufferPointer { norms in
                     // Only the items that share a user with i can have a similarity: the work is
                     // Σ_u n_u², never items², and the memory items × k.
-                    Cooccurrence.forEachRow(of: data.matrix) { i, row, touched in
+                    Cooccurrence.forEachRow(of: data.matrix, progress: progress, step: "itemknn: similarities") {
+                        i, row, touched in
                         row[i] = 0
                         for j in touched {
                             let j = Int(j)
