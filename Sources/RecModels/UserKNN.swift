@@ -19,6 +19,7 @@ public struct UserKNN: Recommender {
     private var matrix: CSRMatrix?
     private var byItem: CSRMatrix?
     private var norms: [Float] = []
+    private var itemNorms: [Float] = []
 
     public init(parameters: [String: String] = [:]) throws {
         var reader = ParameterReader(model: Self.kind, parameters)
@@ -41,30 +42,48 @@ public struct UserKNN: Recommender {
         self.matrix = matrix
         byItem = matrix.transposed()
         norms = (0..<matrix.rows).map { r in matrix.values(ofRow: r).reduce(0) { $0 + $1 * $1 }.squareRoot() }
+        var squares = [Float](repeating: 0, count: matrix.columns)
+        for (c, v) in zip(matrix.columnIndices, matrix.values) { squares[Int(c)] += v * v }
+        itemNorms = squares.map { $0.squareRoot() }
     }
 
-    /// The `k` nearest training users of `context` with their similarities.
+    /// The `k` nearest training users of `context` with their similarities. Only the users who
+    /// share an item with the history are visited: the work is the history's item popularities,
+    /// plus one pass to clear an array of users.
     private func neighbours(_ context: ScoringContext) throws -> (
         history: [(item: Int32, count: Float)], users: [ScoredItem]
     ) {
         guard let byItem else { throw ModelError.notFitted }
         let history = try context.historyCounts(items: itemCount)
-        var dots = [Float](repeating: 0, count: norms.count)
+        let norm = history.reduce(Float(0)) { $0 + $1.count * $1.count }.squareRoot()
+        var (similarity, touched) = Self.accumulate(history, through: byItem, size: norms.count, skip: context.user)
+        for v in touched { similarity[Int(v)] /= norm * norms[Int(v)] + Float(shrink) + 1e-6 }
+        let users = similarity.withUnsafeBufferPointer { similarity in
+            touched.withUnsafeBufferPointer { TopK.select(neighbourCount, among: $0, scores: similarity) }
+        }
+        return (history, users.filter { $0.score > 0 })
+    }
+
+    /// `Σ_(i, w) w · transpose[i, ·]` over `rows`, with the columns it reached, each once, never
+    /// `skip`.
+    private static func accumulate(
+        _ rows: [(item: Int32, count: Float)], through transpose: CSRMatrix, size: Int, skip: Int32?
+    ) -> (sums: [Float], touched: [Int32]) {
+        var sums = [Float](repeating: 0, count: size)
+        var reached = [Bool](repeating: false, count: size)
         var touched: [Int32] = []
-        for (item, count) in history {
-            for k in byItem.rowPointers[Int(item)]..<byItem.rowPointers[Int(item) + 1] {
-                let v = Int(byItem.columnIndices[k])
-                if dots[v] == 0 { touched.append(Int32(v)) }
-                dots[v] += count * byItem.values[k]
+        for (row, weight) in rows {
+            for k in transpose.rowPointers[Int(row)]..<transpose.rowPointers[Int(row) + 1] {
+                let column = transpose.columnIndices[k]
+                guard column != skip else { continue }
+                if !reached[Int(column)] {
+                    reached[Int(column)] = true
+                    touched.append(column)
+                }
+                sums[Int(column)] += weight * transpose.values[k]
             }
         }
-        let norm = history.reduce(Float(0)) { $0 + $1.count * $1.count }.squareRoot()
-        var similarity = [Float](repeating: 0, count: norms.count)
-        for v in touched where Int32(v) != context.user {
-            similarity[Int(v)] = dots[Int(v)] / (norm * norms[Int(v)] + Float(shrink) + 1e-6)
-        }
-        let users = TopK.select(neighbourCount, from: similarity).filter { $0.score > 0 }
-        return (history, users)
+        return (sums, touched)
     }
 
     public func score(_ context: ScoringContext, into scores: inout [Float]) throws {
@@ -79,22 +98,21 @@ public struct UserKNN: Recommender {
         }
     }
 
-    /// Items that the same users interacted with, by cosine similarity of item columns.
+    /// Items that the same users interacted with, by cosine similarity of item columns. Only the
+    /// items those users reached are scored.
     public func similarItems(to item: Int32, count: Int) throws -> [ScoredItem] {
         guard let matrix, let byItem else { throw ModelError.notFitted }
         guard item >= 0 && Int(item) < itemCount else { throw ModelError.unknownItem(item) }
-        var dots = [Float](repeating: 0, count: itemCount)
-        var itemNorms = [Float](repeating: 0, count: itemCount)
-        for (c, v) in zip(matrix.columnIndices, matrix.values) { itemNorms[Int(c)] += v * v }
-        for k in byItem.rowPointers[Int(item)]..<byItem.rowPointers[Int(item) + 1] {
-            let u = Int(byItem.columnIndices[k])
-            for p in matrix.rowPointers[u]..<matrix.rowPointers[u + 1] {
-                dots[Int(matrix.columnIndices[p])] += byItem.values[k] * matrix.values[p]
-            }
+        let users = (byItem.rowPointers[Int(item)]..<byItem.rowPointers[Int(item) + 1]).map {
+            (item: byItem.columnIndices[$0], count: byItem.values[$0])
         }
-        let own = itemNorms[Int(item)].squareRoot()
-        for j in 0..<itemCount { dots[j] /= own * itemNorms[j].squareRoot() + Float(shrink) + 1e-6 }
-        return TopK.select(count, from: dots) { $0 != item }.filter { $0.score > 0 }
+        var (dots, touched) = Self.accumulate(users, through: matrix, size: itemCount, skip: item)
+        let own = itemNorms[Int(item)]
+        for j in touched { dots[Int(j)] /= own * itemNorms[Int(j)] + Float(shrink) + 1e-6 }
+        let best = dots.withUnsafeBufferPointer { dots in
+            touched.withUnsafeBufferPointer { TopK.select(count, among: $0, scores: dots) }
+        }
+        return best.filter { $0.score > 0 }
     }
 
     /// Splits the score exactly over history items: item `i` earns

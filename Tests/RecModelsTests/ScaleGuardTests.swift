@@ -87,4 +87,64 @@ struct ScaleGuardTests {
             }
         }
     }
+
+    /// User-kNN's scores and similar items against cosine similarity over every pair of users and
+    /// items, in Float64: visiting only the users and items a request reaches changes nothing.
+    @Test(arguments: [0.0, 5.0])
+    func userKNNMatchesDenseCosineOverEveryPair(shrink: Double) throws {
+        let log = Self.randomLog(users: 50, items: 40, seed: 5)
+        let data = TrainingData(log: log)
+        let k = 6
+        var model = try UserKNN(parameters: ["k": String(k), "shrink": String(shrink)])
+        try model.fit(data)
+        let (users, items) = (data.userCount, data.itemCount)
+        var counts = [[Double]](repeating: [Double](repeating: 0, count: items), count: users)
+        for (user, item) in zip(log.users, log.items) { counts[Int(user)][Int(item)] += 1 }
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        var checked = 0
+        for user in 0..<users {
+            // A known user, ranked against every other user.
+            let own = counts[user]
+            var similar: [(user: Int, score: Double)] = []
+            for v in 0..<users where v != user {
+                let d = dot(own, counts[v])
+                if d > 0 {
+                    similar.append(
+                        (v, d / (dot(own, own).squareRoot() * dot(counts[v], counts[v]).squareRoot() + shrink + 1e-6)))
+                }
+            }
+            similar.sort { $0.score != $1.score ? $0.score > $1.score : $0.user < $1.user }
+            // Skip users whose k-th neighbour ties with the next: either may vote.
+            if similar.count > k, abs(similar[k - 1].score - similar[k].score) < 1e-6 { continue }
+            var expected = [Double](repeating: 0, count: items)
+            for neighbour in similar.prefix(k) {
+                for j in 0..<items { expected[j] += neighbour.score * counts[neighbour.user][j] }
+            }
+            let history = (0..<items).flatMap { j in [Int32](repeating: Int32(j), count: Int(own[j])) }
+            var scores: [Float] = []
+            try model.score(ScoringContext(user: Int32(user), history: history), into: &scores)
+            #expect(scores.count == items)
+            checked += 1
+            for j in 0..<items { #expect(abs(Double(scores[j]) - expected[j]) < 1e-4, "user \(user) item \(j)") }
+        }
+        #expect(checked > users / 2)
+        for item in 0..<items {
+            let column = counts.map { $0[item] }
+            var expected: [(item: Int, score: Double)] = []
+            for j in 0..<items where j != item {
+                let other = counts.map { $0[j] }
+                let d = dot(column, other)
+                if d > 0 {
+                    expected.append(
+                        (j, d / (dot(column, column).squareRoot() * dot(other, other).squareRoot() + shrink + 1e-6)))
+                }
+            }
+            expected.sort { $0.score != $1.score ? $0.score > $1.score : $0.item < $1.item }
+            let found = try model.similarItems(to: Int32(item), count: 5)
+            #expect(found.count == min(5, expected.count), "item \(item)")
+            for (slot, entry) in found.enumerated() {
+                #expect(abs(Double(entry.score) - expected[slot].score) < 1e-5, "item \(item) slot \(slot)")
+            }
+        }
+    }
 }
