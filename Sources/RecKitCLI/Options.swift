@@ -108,7 +108,8 @@ struct ModelOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "Neural models: a checkpoint written every epoch; an existing one is resumed. (default: none)")
+        help:
+            "Neural models, ALS and BPR: a checkpoint written every epoch; an existing one is resumed. (default: none)")
     var checkpoint: String?
 
     @Option(

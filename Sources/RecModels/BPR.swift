@@ -76,7 +76,12 @@ public struct BPR: Recommender, FactorScoring {
         var owners = [Int32](repeating: 0, count: sorted.nonzeroCount)
         for u in 0..<sorted.rows { for k in sorted.rowPointers[u]..<sorted.rowPointers[u + 1] { owners[k] = Int32(u) } }
         let chunks = Parallel.threadCount
-        for epoch in 0..<iterations {
+        let identity = FactorCheckpoint.Identity(model: Self.kind, parameters: parameters, data: data)
+        var start = 0
+        if let saved = try FactorCheckpoint.restore(from: data.control.checkpoint, identity, columns: width) {
+            (users, items, start) = (saved.users, saved.items, min(saved.epoch, iterations))
+        }
+        for epoch in start..<iterations {
             users.storage.withUnsafeMutableBufferPointer { us in
                 items.storage.withUnsafeMutableBufferPointer { its in
                     guard let ub = us.baseAddress, let ib = its.baseAddress else { return }
@@ -94,6 +99,9 @@ public struct BPR: Recommender, FactorScoring {
             }
             guard users.storage.allSatisfy(\.isFinite), items.storage.allSatisfy(\.isFinite) else {
                 throw ModelError.nonFinite("in the factors after epoch \(epoch + 1)")
+            }
+            if let url = data.control.checkpoint {
+                try FactorCheckpoint(epoch: epoch + 1, users: users, items: items).write(identity, to: url)
             }
             progress?("bpr", epoch + 1, iterations)
         }
