@@ -53,52 +53,41 @@ enum CatalogueLoss {
     }
 
     /// gSASRec's generalized binary cross-entropy (Petrov & Macdonald 2023): per target,
-    /// `β softplus(−s⁺) + Σ softplus(s⁻)` over `negatives` items drawn uniformly for its sequence
+    /// `β softplus(−s⁺) + Σ softplus(s⁻)` over `negatives` items drawn uniformly for that target
     /// (leaving out a draw that is the target itself), averaged over the targets, with
     /// `β = α (t (1 − 1/α) + 1/α)` for the sampling rate `α = negatives / (I − 1)` and calibration
     /// `t` (0 is plain BCE with sampled negatives; 1 approaches the softmax's calibration).
     ///
-    /// `states` is `(B, L, D)` and `targets` holds `B · L` classes, 0 where a position is no
-    /// target. Each sequence draws its own negatives, shared by its positions: a batch spreads
-    /// `B · negatives` draws over the catalogue. (Negatives shared by the whole batch concentrate
-    /// the push-down on a few hundred items per step, and the items never drawn rise to the top.)
+    /// `hidden` is `(T, D)`, one row per target. Every target draws its own negatives, as gSASRec
+    /// does: negatives shared by the positions of a sequence (or a batch) push the same few
+    /// items down at every step, and on ml-100k that held SASRec at popularity's level.
     static func generalizedBCE(
-        states: Variable<Float>, weight: Parameter<Float>, bias: Parameter<Float>?, targets: [Int32],
+        hidden: Variable<Float>, weight: Parameter<Float>, bias: Parameter<Float>?, targets: [Int32],
         negatives: Int, calibration t: Double, generator: inout SplitMix64, tape: Tape<Float>
     ) -> Variable<Float> {
-        let (batch, length, width) = (states.shape[0], states.shape[1], states.shape[2])
+        let (rows, width) = (hidden.shape[0], hidden.shape[1])
         let items = weight.value.shape[0] - 1
-        let counted = Float(max(1, targets.lazy.filter { $0 != 0 }.count))
-        let drawn = (0..<(batch * negatives)).map { _ in Int32.random(in: 1...Int32(max(1, items)), using: &generator) }
+        let drawn = (0..<(rows * negatives)).map { _ in Int32.random(in: 1...Int32(max(1, items)), using: &generator) }
         let alpha = Double(negatives) / Double(max(1, items - 1))
         let beta = Float(alpha * (t * (1 - 1 / alpha) + 1 / alpha))
-        let flat = states.reshaped([batch * length, width])
         var positive =
-            (flat * Variable.gather(rowsOf: weight, indices: targets, shape: [targets.count], paddingIndex: 0, on: tape))
-            .sum(alongAxes: [1])
-        var negative = states.matmul(
-            Variable.gather(rowsOf: weight, indices: drawn, shape: [batch, negatives], on: tape), transposeOther: true)
+            (hidden * Variable.gather(rowsOf: weight, indices: targets, shape: [rows], on: tape)).sum(alongAxes: [1])
+        var negative = hidden.reshaped([rows, 1, width]).matmul(
+            Variable.gather(rowsOf: weight, indices: drawn, shape: [rows, negatives], on: tape), transposeOther: true)
         if let bias {
-            let b = flat.parameter(bias)
-            positive = positive + b.gatherElements(targets.map(Int.init), shape: [targets.count])
-            negative = negative + b.gatherElements(drawn.map(Int.init), shape: [batch, 1, negatives])
+            let b = hidden.parameter(bias)
+            positive = positive + b.gatherElements(targets.map(Int.init), shape: [rows])
+            negative = negative + b.gatherElements(drawn.map(Int.init), shape: [rows, 1, negatives])
         }
-        // Which terms count: positions that are targets, and their draws other than the target.
-        let isTarget = targets.map { Float($0 != 0 ? 1 : 0) }
-        var keep = [Float](repeating: 0, count: batch * length * negatives)
-        for position in 0..<(batch * length) where targets[position] != 0 {
-            let sequence = position / length
-            for k in 0..<negatives where drawn[sequence * negatives + k] != targets[position] {
-                keep[position * negatives + k] = 1
-            }
+        // A draw that is its row's target does not count as a negative.
+        var keep = [Float](repeating: 1, count: rows * negatives)
+        for r in 0..<rows {
+            for k in 0..<negatives where drawn[r * negatives + k] == targets[r] { keep[r * negatives + k] = 0 }
         }
-        // Means over every element, scaled back to sums, over the targets.
-        let positiveLoss =
-            ((positive * -1).softplus() * tape.constant(Tensor(shape: [targets.count], scalars: isTarget))).mean()
-            * (beta * Float(targets.count) / counted)
+        let positiveLoss = (positive * -1).softplus().mean() * beta
         let negativeLoss =
-            (negative.softplus() * tape.constant(Tensor(shape: [batch, length, negatives], scalars: keep))).mean()
-            * (Float(keep.count) / counted)
+            (negative.softplus() * tape.constant(Tensor(shape: [rows, 1, negatives], scalars: keep))).mean()
+            * Float(negatives)
         return positiveLoss + negativeLoss
     }
 

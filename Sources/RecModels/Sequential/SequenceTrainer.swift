@@ -348,9 +348,9 @@ struct SequenceTrainer<Network: SequenceNetwork> {
         }
         let states = network.encode(input, on: tape, generator: &generator)
         let d = states.shape[1]
-        // The target rows' states; gBCE reads the whole grid instead.
+        // The target rows' states.
         let hidden =
-            rows.count == states.shape[0] || options.loss == .generalizedBCE
+            rows.count == states.shape[0]
             ? states
             : states.gatherElements(rows.flatMap { row in (0..<d).map { row * d + $0 } }, shape: [rows.count, d])
         let loss: Variable<Float>
@@ -364,14 +364,9 @@ struct SequenceTrainer<Network: SequenceNetwork> {
                 hidden: hidden, weight: network.outputWeight, bias: network.outputBias, targets: targets,
                 negatives: options.negatives, frequencies: frequencies, generator: &generator, tape: tape)
         case .generalizedBCE:
-            // Per sequence, on the grid of positions: each sequence draws its own negatives.
-            let length = everyPosition ? input.length : 1
-            var grid = [Int32](repeating: 0, count: batch.count * length)
-            for (row, target) in zip(rows, targets) { grid[row] = target }
             loss = CatalogueLoss.generalizedBCE(
-                states: states.reshaped([batch.count, length, d]), weight: network.outputWeight,
-                bias: network.outputBias, targets: grid, negatives: options.negatives,
-                calibration: options.gbceCalibration, generator: &generator, tape: tape)
+                hidden: hidden, weight: network.outputWeight, bias: network.outputBias, targets: targets,
+                negatives: options.negatives, calibration: options.gbceCalibration, generator: &generator, tape: tape)
         case .bpr, .binaryCrossEntropy:
             let negatives = targets.map { target -> Int32 in
                 guard itemCount > 1 else { return target }
