@@ -70,19 +70,14 @@ public struct ALS: Recommender, FactorScoring {
         for k in users.storage.indices { users.storage[k] = Float(generator.nextUnit() * 0.01) }
         for k in items.storage.indices { items.storage[k] = Float(generator.nextUnit() * 0.01) }
         let identity = FactorCheckpoint.Identity(model: Self.kind, parameters: parameters, data: data)
-        var start = 0
-        if let saved = try FactorCheckpoint.restore(from: data.control.checkpoint, identity, columns: factors) {
-            (users, items, start) = (saved.users, saved.items, min(saved.epoch, iterations))
-        }
+        let start = try FactorCheckpoint.resume(identity, data: data, epochs: iterations, users: &users, items: &items)
         for iteration in start..<iterations {
             Self.conjugateGradientStep(confidence, x: &users, y: items, regularization: regularization, steps: cgSteps)
             Self.conjugateGradientStep(transposed, x: &items, y: users, regularization: regularization, steps: cgSteps)
             guard users.storage.allSatisfy(\.isFinite), items.storage.allSatisfy(\.isFinite) else {
                 throw ModelError.nonFinite("in the factors after iteration \(iteration + 1)")
             }
-            if let url = data.control.checkpoint {
-                try FactorCheckpoint(epoch: iteration + 1, users: users, items: items).write(identity, to: url)
-            }
+            try FactorCheckpoint.save(identity, data: data, epoch: iteration + 1, users: users, items: items)
             progress?("als", iteration + 1, iterations)
         }
         userFactors = users

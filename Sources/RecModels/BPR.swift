@@ -77,10 +77,7 @@ public struct BPR: Recommender, FactorScoring {
         for u in 0..<sorted.rows { for k in sorted.rowPointers[u]..<sorted.rowPointers[u + 1] { owners[k] = Int32(u) } }
         let chunks = Parallel.threadCount
         let identity = FactorCheckpoint.Identity(model: Self.kind, parameters: parameters, data: data)
-        var start = 0
-        if let saved = try FactorCheckpoint.restore(from: data.control.checkpoint, identity, columns: width) {
-            (users, items, start) = (saved.users, saved.items, min(saved.epoch, iterations))
-        }
+        let start = try FactorCheckpoint.resume(identity, data: data, epochs: iterations, users: &users, items: &items)
         for epoch in start..<iterations {
             users.storage.withUnsafeMutableBufferPointer { us in
                 items.storage.withUnsafeMutableBufferPointer { its in
@@ -100,9 +97,7 @@ public struct BPR: Recommender, FactorScoring {
             guard users.storage.allSatisfy(\.isFinite), items.storage.allSatisfy(\.isFinite) else {
                 throw ModelError.nonFinite("in the factors after epoch \(epoch + 1)")
             }
-            if let url = data.control.checkpoint {
-                try FactorCheckpoint(epoch: epoch + 1, users: users, items: items).write(identity, to: url)
-            }
+            try FactorCheckpoint.save(identity, data: data, epoch: epoch + 1, users: users, items: items)
             progress?("bpr", epoch + 1, iterations)
         }
         userFactors = users

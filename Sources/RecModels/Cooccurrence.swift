@@ -48,7 +48,7 @@ enum Cooccurrence {
                                 tally.add(RowTally.stride)
                             }
                         }
-                        tally.add((range.count) % RowTally.stride)
+                        tally.add(range.count % RowTally.stride)
                     }
                 }
             }

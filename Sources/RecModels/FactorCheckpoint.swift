@@ -38,6 +38,24 @@ struct FactorCheckpoint {
         }
     }
 
+    /// Starts a fit: replaces `users` and `items` with the checkpoint's factors when `data`'s
+    /// control names one that exists, and returns the epoch to start from (at most `epochs`).
+    static func resume(
+        _ identity: Identity, data: TrainingData, epochs: Int, users: inout Matrix<Float>, items: inout Matrix<Float>
+    ) throws -> Int {
+        guard let saved = try restore(from: data.control.checkpoint, identity, columns: users.columns) else { return 0 }
+        (users, items) = (saved.users, saved.items)
+        return min(saved.epoch, epochs)
+    }
+
+    /// Ends an epoch: writes the checkpoint when `data`'s control names one.
+    static func save(
+        _ identity: Identity, data: TrainingData, epoch: Int, users: Matrix<Float>, items: Matrix<Float>
+    ) throws {
+        guard let url = data.control.checkpoint else { return }
+        try FactorCheckpoint(epoch: epoch, users: users, items: items).write(identity, to: url)
+    }
+
     func write(_ identity: Identity, to url: URL) throws {
         var metadata = identity.metadata
         metadata["epoch"] = String(epoch)
