@@ -20,6 +20,22 @@ let vectorSettings: [SwiftSetting] = {
     #endif
 }()
 
+/// hnswlib's distance kernels pick AVX/AVX-512 code when the compiler targets it; the shim is
+/// compiled optimized even in debug builds, where an unoptimized graph search is 20× slower.
+let hnswSettings: [CXXSetting] = {
+    var flags = ["-O3"]
+    #if arch(x86_64) && os(Linux)
+    if ProcessInfo.processInfo.environment["RECKIT_PORTABLE"] == nil,
+        let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+        let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    {
+        let available = Set(line.split(separator: " "))
+        if available.contains("avx2") && available.contains("fma") { flags += ["-mavx2", "-mfma"] }
+    }
+    #endif
+    return [.unsafeFlags(flags)]
+}()
+
 let package = Package(
     name: "RecKit",
     platforms: [.macOS(.v14)],
@@ -59,12 +75,15 @@ let package = Package(
             ],
             swiftSettings: vectorSettings
         ),
-        .target(name: "RecEval", dependencies: ["RecData", "RecModels", "Tensors"]),
+        // hnswlib (Debian's libhnswlib-dev, header-only) behind an extern "C" shim.
+        .target(name: "CHNSW", cxxSettings: hnswSettings),
+        .target(name: "RecRetrieval", dependencies: ["RecData", "RecModels", "Tensors", "CHNSW"]),
+        .target(name: "RecEval", dependencies: ["RecData", "RecModels", "RecRetrieval", "Tensors"]),
         .target(name: "RecStore", dependencies: ["RecData", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "RecServer",
             dependencies: [
-                "RecData", "RecModels", "RecStore",
+                "RecData", "RecModels", "RecRetrieval", "RecStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +94,7 @@ let package = Package(
         .target(
             name: "RecKitCLI",
             dependencies: [
-                "RecData", "RecModels", "RecEval", "Tensors", "NeuralNet", "RecStore", "RecServer",
+                "RecData", "RecModels", "RecEval", "RecRetrieval", "Tensors", "NeuralNet", "RecStore", "RecServer",
                 // `reckit bench gemm` calls cblas_sgemm directly, as the baseline for BLAS.gemm.
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -104,6 +123,9 @@ let package = Package(
         ),
         .testTarget(
             name: "RecModelsTests", dependencies: ["RecModels", "RecData", "Tensors", "NeuralNet", "_RecTestSupport"]),
+        .testTarget(
+            name: "RecRetrievalTests",
+            dependencies: ["RecRetrieval", "RecModels", "RecData", "Tensors", "_RecTestSupport"]),
         .testTarget(name: "RecEvalTests", dependencies: ["RecEval", "RecModels", "RecData", "Tensors", "_RecTestSupport"]),
         .testTarget(
             name: "RecKitCLITests",
@@ -113,5 +135,6 @@ let package = Package(
             ],
             exclude: ["Snapshots"]
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages RecKit builds and tests against (Debian/Ubuntu):
-# OpenBLAS with LAPACK for GEMM and dense solves; headless Chromium for the test that renders the
+# OpenBLAS with LAPACK for GEMM and dense solves; hnswlib (header-only) for approximate
+# nearest-neighbour retrieval; headless Chromium for the test that renders the
 # HTML report. Idempotent; needs root or sudo.
 set -euo pipefail
 
 need=()
 [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] || [ -f /usr/include/aarch64-linux-gnu/cblas.h ] \
     || need+=(libopenblas-dev)
+[ -f /usr/include/hnswlib/hnswlib.h ] || need+=(libhnswlib-dev)
 command -v python3 >/dev/null || need+=(python3)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
 

@@ -3,8 +3,8 @@
 ///
 /// They use separate multiply and add, not `addingProduct`: without FMA in the target, the
 /// latter becomes one `fmaf` library call per lane.
-enum FactorKernels {
-    @inline(__always)
+public enum FactorKernels {
+    @usableFromInline @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
     }
@@ -15,8 +15,8 @@ enum FactorKernels {
     }
 
     /// `Σ a[k] b[k]`.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    @inlinable @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD16<Float>()
         var k = 0
         while k + 16 <= n {

@@ -115,7 +115,7 @@ public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommend
         return network
     }
 
-    private func checked(_ context: ScoringContext) throws -> ScoringContext {
+    func checked(_ context: ScoringContext) throws -> ScoringContext {
         for item in context.history where item < 0 || Int(item) >= counts.items {
             throw ModelError.unknownItem(item)
         }

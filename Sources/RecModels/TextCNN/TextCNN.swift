@@ -67,7 +67,7 @@ public struct TextCNN: Recommender, ContentDescribing {
     /// `(items, factors)`: the content vector of every item.
     public private(set) var contentVectors = Matrix<Float>(rows: 0, columns: 0)
     /// `(items, factors)`: what users are scored against (blended in `regress` mode).
-    private var scoringVectors = Matrix<Float>(rows: 0, columns: 0)
+    var scoringVectors = Matrix<Float>(rows: 0, columns: 0)
 
     public init(parameters: [String: String] = [:]) throws {
         var reader = ParameterReader(model: Self.kind, parameters)
@@ -182,7 +182,7 @@ public struct TextCNN: Recommender, ContentDescribing {
 
     // MARK: Scoring
 
-    private func userVector(_ context: ScoringContext) throws -> [Float] {
+    func userVector(_ context: ScoringContext) throws -> [Float] {
         guard encoder != nil else { throw ModelError.notFitted }
         for item in context.history where item < 0 || Int(item) >= itemCount { throw ModelError.unknownItem(item) }
         if let userTower {

@@ -1,0 +1,148 @@
+import Foundation
+import RecModels
+import Tensors
+
+/// How an item index is built and searched.
+public struct ANNSettings: Sendable, Equatable, Codable {
+    /// The graph's distance. `mips` (the default) is the standard reduction of maximum inner
+    /// product search to nearest neighbours (Bachrach et al. 2014): each item gets one more
+    /// coordinate, `√(M² − |x|²)` with `M` the largest item norm, and the query a 0, so the L2
+    /// order is exactly the inner-product order. `ip` builds on hnswlib's inner-product space
+    /// (`1 − q·x`), which is not a metric.
+    public enum Space: String, Sendable, Codable, CaseIterable {
+        case mips
+        case ip
+    }
+
+    public var space = Space.mips
+    /// Links per node (hnswlib's `M`).
+    public var m = 16
+    /// Candidates explored per insertion.
+    public var efConstruction = 200
+    /// Candidates explored per search (at least the number asked for).
+    public var ef = 64
+    public var seed = 100
+
+    public init() {}
+}
+
+/// An HNSW index over a model's item vectors, answering "the items with the highest inner
+/// product with this query" approximately, with filters, and the exact scores of what it returns.
+public struct ItemIndex: Sendable {
+    public let settings: ANNSettings
+    /// The model's item vectors: returned items are scored exactly against them.
+    let items: Matrix<Float>
+    /// The reduction's `M` (0 for `ip`).
+    let maxNorm: Float
+    let graph: HNSWGraph
+
+    public var itemCount: Int { items.rows }
+
+    /// Builds the index on `threads` threads; `progress` gets (items done, items).
+    public init(
+        items: Matrix<Float>, settings: ANNSettings = ANNSettings(), threads: Int = Parallel.threadCount,
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws {
+        self.settings = settings
+        self.items = items
+        let norms = Self.norms(items)
+        maxNorm = settings.space == .mips ? (norms.max() ?? 0) : 0
+        let dimension = items.columns + (settings.space == .mips ? 1 : 0)
+        graph = try HNSWGraph(
+            metric: settings.space == .mips ? .l2 : .innerProduct, dimension: dimension, capacity: items.rows,
+            m: settings.m, efConstruction: settings.efConstruction, seed: settings.seed)
+        let block = 16_384
+        for start in stride(from: 0, to: items.rows, by: block) {
+            let end = min(items.rows, start + block)
+            let rows = (start..<end).flatMap { indexedVector(row: $0, norm: norms[$0]) }
+            try rows.withUnsafeBufferPointer { try graph.add($0, firstLabel: start, threads: threads) }
+            progress?(end, items.rows)
+        }
+    }
+
+    init(settings: ANNSettings, items: Matrix<Float>, maxNorm: Float, graph: HNSWGraph) {
+        self.settings = settings
+        self.items = items
+        self.maxNorm = maxNorm
+        self.graph = graph
+    }
+
+    /// The vector the graph holds for item `row`.
+    func indexedVector(row: Int, norm: Float) -> [Float] {
+        var vector = Array(items.row(row))
+        if settings.space == .mips { vector.append(max(0, maxNorm * maxNorm - norm * norm).squareRoot()) }
+        return vector
+    }
+
+    static func norms(_ items: Matrix<Float>) -> [Float] {
+        items.storage.withUnsafeBufferPointer { s in
+            (0..<items.rows).map { r in
+                guard let base = s.baseAddress else { return 0 }
+                let row = base + r * items.columns
+                return FactorKernels.dot(row, row, items.columns).squareRoot()
+            }
+        }
+    }
+
+    /// The `count` items with the highest inner product with `query` among those `isAllowed`
+    /// accepts, best first, scored exactly; ties go to the lower index, as in exact ranking.
+    ///
+    /// The graph is asked for more candidates than `count` (at least `ef`, and `count` plus
+    /// `excludedHint`, the number of items the filter may remove), then four times as many while
+    /// the filter leaves too few. Returns `nil` when even `limit` candidates leave fewer than
+    /// `count`: the caller then ranks exactly.
+    public func search(
+        _ query: ArraySlice<Float>, count: Int, ef: Int? = nil, excludedHint: Int = 0, limit: Int? = nil,
+        where isAllowed: (Int32) -> Bool = { _ in true }
+    ) throws -> [ScoredItem]? {
+        guard count > 0 else { return [] }
+        let width = ef ?? settings.ef
+        let ceiling = min(items.rows, limit ?? max(4_096, 16 * count))
+        var wanted = min(ceiling, max(width, count + excludedHint))
+        var vector = Array(query)
+        if settings.space == .mips { vector.append(0) }
+        while true {
+            let found = try vector.withUnsafeBufferPointer { q -> [(label: Int, distance: Float)] in
+                guard let base = q.baseAddress else { return [] }
+                return try graph.search(base, k: wanted, ef: max(width, wanted))
+            }
+            var kept: [ScoredItem] = []
+            for candidate in found where candidate.label < items.rows && isAllowed(Int32(candidate.label)) {
+                kept.append(ScoredItem(item: Int32(candidate.label), score: score(query, candidate.label)))
+            }
+            if kept.count >= count {
+                kept.sort { $0.score != $1.score ? $0.score > $1.score : $0.item < $1.item }
+                return Array(kept.prefix(count))
+            }
+            if wanted >= ceiling { return nil }
+            wanted = min(ceiling, wanted * 4)
+        }
+    }
+
+    static func norm(of vector: ArraySlice<Float>) -> Float {
+        vector.withUnsafeBufferPointer { v in
+            guard let base = v.baseAddress else { return 0 }
+            return FactorKernels.dot(base, base, v.count).squareRoot()
+        }
+    }
+
+    /// `query · items[row]`.
+    func score(_ query: ArraySlice<Float>, _ row: Int) -> Float {
+        query.withUnsafeBufferPointer { q in
+            items.storage.withUnsafeBufferPointer { y in
+                guard let q = q.baseAddress, let y = y.baseAddress else { return 0 }
+                return FactorKernels.dot(q, y + row * items.columns, items.columns)
+            }
+        }
+    }
+
+    /// Takes an item out of results (hidden or deleted) or brings it back; `false` when the
+    /// index does not hold it.
+    @discardableResult
+    public func setRemoved(_ item: Int32, _ removed: Bool) throws -> Bool {
+        try graph.setDeleted(Int(item), removed)
+    }
+
+    /// Items currently taken out of results.
+    public var removedCount: Int { graph.deletedCount }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import RecModels
+import Tensors
+
+/// How recommendations are retrieved from a model.
+public enum RetrievalMode: String, Sendable, CaseIterable, Codable {
+    /// Score every item (the reference).
+    case exact
+    /// Search an HNSW index of the item vectors (inner-product models only).
+    case ann
+    /// `ann` for inner-product models whose catalogue reaches the threshold, `exact` otherwise.
+    case auto
+}
+
+/// The retrieval choice of a command (`--retrieval`, `--ann-threshold`, `--ef`).
+public struct RetrievalOptions: Sendable, Equatable {
+    public var mode = RetrievalMode.auto
+    /// `auto` uses the index from this many items up.
+    public var threshold = 100_000
+    public var settings = ANNSettings()
+
+    public init(mode: RetrievalMode = .auto, threshold: Int = 100_000, settings: ANNSettings = ANNSettings()) {
+        self.mode = mode
+        self.threshold = threshold
+        self.settings = settings
+    }
+
+    /// Whether `model` is served from an index under these options (throws for `ann` with a
+    /// model that does not score by inner product).
+    public func usesIndex(for model: any Recommender) throws -> Bool {
+        switch mode {
+        case .exact: return false
+        case .ann:
+            guard model is any InnerProductRetrieval else {
+                throw RetrievalError.unsupportedModel(type(of: model).kind.rawValue)
+            }
+            return true
+        case .auto: return model is any InnerProductRetrieval && model.itemCount >= threshold
+        }
+    }
+}
+
+/// Top-k retrieval for one model: exact scoring of every item, or an ``ItemIndex`` with exact
+/// scoring as the fallback when a filter leaves the index too few candidates.
+public struct Retriever: Sendable {
+    public let model: any Recommender
+    /// `nil`: every request scores every item.
+    public let index: ItemIndex?
+
+    public init(model: any Recommender, index: ItemIndex? = nil) {
+        self.model = model
+        self.index = index
+    }
+
+    /// A retriever for `model` under `options`: with an index loaded from `directory` when one
+    /// saved there matches the model's item vectors, otherwise built (and saved to `directory`
+    /// when given; a folder that cannot be written is reported through `log`, not an error).
+    public static func prepare(
+        model: any Recommender, options: RetrievalOptions, directory: URL?,
+        log: (String) -> Void = { _ in }, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> Retriever {
+        guard try options.usesIndex(for: model), let source = model as? any InnerProductRetrieval else {
+            return Retriever(model: model)
+        }
+        let items = try source.retrievalItems()
+        if let directory {
+            do {
+                return Retriever(
+                    model: model, index: try ItemIndex.load(from: directory, items: items, settings: options.settings))
+            } catch let error as RetrievalError {
+                log("building the ANN index (\(error))")
+            }
+        }
+        let start = Date()
+        let index = try ItemIndex(items: items, settings: options.settings, progress: progress)
+        log(String(format: "built the ANN index over %d items in %.1f s", items.rows, Date().timeIntervalSince(start)))
+        if let directory {
+            do {
+                try index.save(to: directory)
+            } catch {
+                log("could not save the ANN index in \(directory.path): \(error)")
+            }
+        }
+        return Retriever(model: model, index: index)
+    }
+
+    /// The `count` best items for `context` that `isAllowed` accepts, best first.
+    /// `excludedHint` is about how many items the filter removes (the user's seen items).
+    public func recommend(
+        _ context: ScoringContext, count: Int, excludedHint: Int = 0, ef: Int? = nil,
+        where isAllowed: (Int32) -> Bool = { _ in true }
+    ) throws -> [ScoredItem] {
+        if let index, let source = model as? any InnerProductRetrieval {
+            let query = try source.retrievalQueries([context])
+            if let found = try index.search(
+                query.storage[...], count: count, ef: ef, excludedHint: excludedHint, where: isAllowed)
+            {
+                return found
+            }
+        }
+        var scores = [Float](repeating: 0, count: model.itemCount)
+        try model.score(context, into: &scores)
+        return TopK.select(count, from: scores, where: isAllowed)
+    }
+
+    /// ``recommend(_:count:excludedHint:ef:where:)`` for many contexts on all cores;
+    /// `isAllowed(r, item)` filters context `r`. With an index, queries are computed in one batch.
+    public func recommendBatch(
+        _ contexts: [ScoringContext], count: Int, excludedHints: [Int]? = nil, ef: Int? = nil,
+        where isAllowed: @escaping @Sendable (Int, Int32) -> Bool
+    ) throws -> [[ScoredItem]] {
+        guard let index, let source = model as? any InnerProductRetrieval else {
+            let scores = try model.scoreBatch(contexts)
+            return (0..<contexts.count).map { r in
+                scores.storage.withUnsafeBufferPointer { s in
+                    TopK.select(
+                        count, from: UnsafeBufferPointer(rebasing: s[(r * scores.columns)..<((r + 1) * scores.columns)])
+                    ) { isAllowed(r, $0) }
+                }
+            }
+        }
+        let queries = try source.retrievalQueries(contexts)
+        var results = [[ScoredItem]?](repeating: nil, count: contexts.count)
+        var failure: Error?
+        let lock = NSLock()
+        results.withUnsafeMutableBufferPointer { results in
+            Parallel.forEachChunk(of: 0..<contexts.count) { range in
+                for r in range {
+                    do {
+                        results[r] = try index.search(
+                            queries.row(r), count: count, ef: ef, excludedHint: excludedHints?[r] ?? 0
+                        ) { isAllowed(r, $0) }
+                    } catch {
+                        lock.lock()
+                        failure = error
+                        lock.unlock()
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        // Contexts the index could not serve under their filter are ranked exactly.
+        return try results.enumerated().map { r, found in
+            if let found { return found }
+            var scores = [Float](repeating: 0, count: model.itemCount)
+            try model.score(contexts[r], into: &scores)
+            return TopK.select(count, from: scores) { isAllowed(r, $0) }
+        }
+    }
+
+    /// The items most similar to `item` (cosine of item vectors for inner-product models). With an
+    /// index, the candidates are the index's nearest items to the item's unit vector, re-ranked
+    /// by exact cosine; without one, the model's own `similarItems`.
+    public func similarItems(to item: Int32, count: Int, ef: Int? = nil) throws -> [ScoredItem] {
+        guard let index, item >= 0, Int(item) < index.itemCount,
+            let source = model as? any InnerProductRetrieval, source.similarityIsCosineOfRetrievalItems
+        else {
+            return try model.similarItems(to: item, count: count)
+        }
+        let norms = { (row: Int) in max(1e-12, ItemIndex.norm(of: index.items.row(row))) }
+        let unit = index.items.row(Int(item)).map { $0 / norms(Int(item)) }
+        let candidates = try index.search(unit[...], count: max(4 * count, 64), ef: ef) { $0 != item } ?? []
+        let cosine = candidates.map { ScoredItem(item: $0.item, score: $0.score / norms(Int($0.item))) }
+        return Array(cosine.sorted { $0.score != $1.score ? $0.score > $1.score : $0.item < $1.item }.prefix(count))
+    }
+}
