@@ -1,6 +1,7 @@
 import Foundation
 import RecData
 import RecModels
+import RecRetrieval
 import Tensors
 
 /// Which held-out part of a split to evaluate.
@@ -146,11 +147,14 @@ public enum Evaluator {
     ///
     /// - Parameters:
     ///   - itemPopularity: Training events per item, for popularity sampling (required then).
+    ///   - retriever: With an ANN index and full ranking, each user's top `max(ks) + 1` comes from
+    ///     the index (masked items filtered inside the search); a held-out item outside that list
+    ///     counts as not found. This measures what serving with the index would give.
     ///   - progress: Called after each batch with `(users done, users)`.
     /// - Complexity: O(users · (score + items · log k)); the top-k is a partial selection.
     public static func evaluate(
         _ model: any Recommender, cases: [EvaluationCase], options: EvaluationOptions = EvaluationOptions(),
-        itemPopularity: [Float]? = nil, progress: ProgressHandler? = nil
+        itemPopularity: [Float]? = nil, retriever: Retriever? = nil, progress: ProgressHandler? = nil
     ) throws -> EvaluationResult {
         let start = Date()
         let items = model.itemCount
@@ -170,6 +174,30 @@ public enum Evaluator {
         for blockStart in stride(from: 0, to: cases.count, by: max(1, options.batchSize)) {
             let block = blockStart..<min(cases.count, blockStart + max(1, options.batchSize))
             let contexts = block.map { ScoringContext(user: cases[$0].user, history: cases[$0].history) }
+            if sampler == nil, let retriever, retriever.index != nil {
+                let masks = block.map { Set(cases[$0].mask) }
+                let found = try retriever.recommendBatch(
+                    contexts, count: maxK + 1, excludedHints: masks.map(\.count)
+                ) { r, item in !masks[r].contains(item) }
+                for (offset, c) in block.enumerated() {
+                    let top = found[offset]
+                    let topScores = top.map(\.score)
+                    let ranks = cases[c].targets.map { target -> Int in
+                        guard !masks[offset].contains(target), let hit = top.first(where: { $0.item == target }) else {
+                            return Int.max
+                        }
+                        return Metrics.rank(of: hit.score, top: topScores, limit: maxK)
+                    }
+                    lists[c] = Array(top.prefix(maxK))
+                    for (slot, k) in ks.enumerated() {
+                        let values = Metrics.atK(k, ranks: ranks)
+                        for m in 0..<metricCount { perCase[(c * ks.count + slot) * metricCount + m] = values[m] }
+                    }
+                }
+                done = block.upperBound
+                progress?("evaluating", done, cases.count)
+                continue
+            }
             let scores = try model.scoreBatch(contexts)
             perCase.withUnsafeMutableBufferPointer { perCase in
                 lists.withUnsafeMutableBufferPointer { lists in

@@ -1,6 +1,7 @@
 import Foundation
 import RecData
 import RecModels
+import RecRetrieval
 import Tensors
 
 /// Everything that defines one train-and-evaluate run.
@@ -21,6 +22,8 @@ public struct ExperimentConfiguration: Sendable {
     public var control = TrainingControl()
     /// `seq-loo`: leave each user's history items out of the ranking.
     public var excludeHistory = false
+    /// Exact ranking (the default), or top-K lists from an ANN index (`--retrieval`).
+    public var retrieval = RetrievalOptions(mode: .exact)
 
     public init(data: String) { self.data = data }
 }
@@ -115,9 +118,12 @@ public enum Experiment {
         cases = Evaluator.sample(cases, options: configuration.evaluation)
         var popularity = [Float](repeating: 0, count: dataset.interactions.itemCount)
         for index in data.split.train { popularity[Int(dataset.interactions.items[index])] += 1 }
+        let retriever = try Retriever.prepare(
+            model: bundle.model, options: configuration.retrieval, directory: nil,
+            progress: progress.map { report in { report("indexing items", $0, $1) } })
         let result = try Evaluator.evaluate(
             bundle.model, cases: cases, options: configuration.evaluation, itemPopularity: popularity,
-            progress: progress)
+            retriever: retriever, progress: progress)
         var bundleWithMetrics = bundle
         bundleWithMetrics.metrics = result.metrics
         let record = ExperimentRecord(
@@ -127,7 +133,8 @@ public enum Experiment {
             users: dataset.interactions.userCount, items: dataset.interactions.itemCount,
             interactions: dataset.interactions.count, evaluatedUsers: result.users,
             sampling: (configuration.evaluation.sampling == .full
-                ? "full" : "\(configuration.evaluation.sampling.rawValue)-\(configuration.evaluation.negatives)")
+                ? "full" + (retriever.index.map { ", ANN top-K (\($0.settings.summary))" } ?? "")
+                : "\(configuration.evaluation.sampling.rawValue)-\(configuration.evaluation.negatives)")
                 + (cases.count < allCases
                     ? ", users sampled: \(cases.count) of \(allCases) (seed \(configuration.evaluation.seed))" : ""),
             metrics: result.metrics, loadSeconds: data.loadSeconds, trainingSeconds: bundle.record.seconds,

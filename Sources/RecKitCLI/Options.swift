@@ -3,6 +3,7 @@ import Foundation
 import RecData
 import RecEval
 import RecModels
+import RecRetrieval
 
 /// How to read and clean a data set.
 struct DataOptions: ParsableArguments {
@@ -174,5 +175,46 @@ extension ArgumentHelp {
         let names = SplitProtocol.allCases.map(\.rawValue)
         return ArgumentHelp(
             "Split protocol: \(names.dropLast().joined(separator: ", ")) or \(names.last ?? "") (docs/protocols.md).")
+    }
+}
+
+/// How recommendations are retrieved: every item scored, or an HNSW index (hnswlib).
+struct RetrievalOptionGroup: ParsableArguments {
+    @Option(
+        name: .long,
+        help:
+            "exact (score every item), ann (an HNSW index of the item vectors; inner-product models: als, bpr, hybrid, textcnn, sasrec, gru4rec, lstm, caser) or auto (ann from --ann-threshold items up)."
+    )
+    var retrieval: String = "auto"
+    @Option(name: .long, help: "With --retrieval auto: use the index for catalogues of at least this many items.")
+    var annThreshold: Int = 100_000
+    @Option(name: .long, help: "Index search width: candidates explored per query (more: higher recall, slower).")
+    var ef: Int = 64
+    @Option(name: .long, help: "Index links per item (hnswlib's M); changing it rebuilds the index.")
+    var annM: Int = 16
+    @Option(name: .long, help: "Index space: mips (L2 after the MIPS reduction) or ip (hnswlib's inner product).")
+    var annSpace: String = "mips"
+
+    var options: RetrievalOptions {
+        get throws {
+            guard let mode = RetrievalMode(rawValue: retrieval) else {
+                throw ValidationError("--retrieval must be exact, ann or auto")
+            }
+            guard let space = ANNSettings.Space(rawValue: annSpace) else {
+                throw ValidationError("--ann-space must be mips or ip")
+            }
+            var settings = ANNSettings()
+            settings.ef = ef
+            settings.m = annM
+            settings.space = space
+            return RetrievalOptions(mode: mode, threshold: annThreshold, settings: settings)
+        }
+    }
+
+    func validate() throws {
+        _ = try options
+        guard annThreshold >= 0 else { throw ValidationError("--ann-threshold must not be negative") }
+        guard (1...100_000).contains(ef) else { throw ValidationError("--ef must be in 1...100000") }
+        guard (2...200).contains(annM) else { throw ValidationError("--ann-m must be in 2...200") }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RecData
 import RecModels
+import RecRetrieval
 
 struct RecommendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,7 @@ struct RecommendCommand: ParsableCommand {
     var count: Int = 10
     @Flag(name: .long, help: "Print JSON.")
     var json = false
+    @OptionGroup var retrieval: RetrievalOptionGroup
 
     func validate() throws {
         guard count > 0 && count <= 10_000 else { throw ValidationError("-k must be in 1...10000") }
@@ -25,13 +27,19 @@ struct RecommendCommand: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            let bundle = try ModelBundle.load(from: URL(fileURLWithPath: model))
+            let directory = URL(fileURLWithPath: model, isDirectory: true)
+            let bundle = try ModelBundle.load(from: directory)
+            let retriever = try Retriever.prepare(
+                model: bundle.model, options: try retrieval.options, directory: directory, log: { printError($0) })
             let userID = user.map { UserID($0) }
             if let userID, bundle.context(forUser: userID) == nil, items == nil {
                 throw ModelError.unsuitableData("user '\(userID)' is not in the model; give --items for a new user")
             }
             let history = (items ?? "").split(separator: ",").map { ItemID(String($0)) }
-            let list = try bundle.recommendations(user: userID, history: history, count: count, reasons: 3)
+            let list = try bundle.recommendations(user: userID, history: history, count: count, reasons: 3) {
+                context, count, seen in
+                try retriever.recommend(context, count: count, excludedHint: seen.count) { !seen.contains($0) }
+            }
             if json {
                 print(try jsonText(list))
                 return
@@ -68,6 +76,7 @@ struct SimilarCommand: ParsableCommand {
     var count: Int = 10
     @Flag(name: .long, help: "Print JSON.")
     var json = false
+    @OptionGroup var retrieval: RetrievalOptionGroup
 
     func validate() throws {
         guard count > 0 && count <= 10_000 else { throw ValidationError("-k must be in 1...10000") }
@@ -89,7 +98,8 @@ struct SimilarCommand: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            let bundle = try ModelBundle.load(from: URL(fileURLWithPath: model))
+            let directory = URL(fileURLWithPath: model, isDirectory: true)
+            let bundle = try ModelBundle.load(from: directory)
             guard let item else {
                 let described = try parsedFields()
                 guard let list = try bundle.similarItems(toFields: described, count: count) else {
@@ -111,7 +121,12 @@ struct SimilarCommand: ParsableCommand {
             if bundle.itemIndex(id) == nil, let byTitle = bundle.itemTitles.firstIndex(of: item) {
                 id = ItemID(bundle.itemIDs.externalIDs[byTitle])
             }
-            guard let list = try bundle.similarItems(to: id, count: count) else {
+            let retriever = try Retriever.prepare(
+                model: bundle.model, options: try retrieval.options, directory: directory, log: { printError($0) })
+            guard
+                let list = try bundle.similarItems(
+                    to: id, count: count, retrieve: { try retriever.similarItems(to: $0, count: $1) })
+            else {
                 throw ModelError.unsuitableData("item '\(item)' is not in the model")
             }
             if json {

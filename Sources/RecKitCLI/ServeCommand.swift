@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RecData
 import RecModels
+import RecRetrieval
 import RecServer
 import RecStore
 import Tensors
@@ -31,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     var positiveTypes: String = ""
     @Flag(name: .long, help: "Log every request (method, path, status, ms) as structured metadata.")
     var logRequests = false
+    @OptionGroup var retrieval: RetrievalOptionGroup
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535") }
@@ -42,24 +44,27 @@ struct ServeCommand: AsyncParsableCommand {
         // Requests run concurrently, one per core; OpenBLAS's own threads would spin (sched_yield)
         // against them. With 2 threads, 8 connections and SASRec on ml-1m, 310 requests/s.
         BLAS.setThreadCount(1)
+        let modelsFolder = (modelsDirectory ?? model.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+            .map { URL(fileURLWithPath: $0, isDirectory: true) }
         let store: EventStore
-        let bundle: ModelBundle?
+        let registry: ModelRegistry
         do {
             store = try EventStore(path: db)
-            bundle = try model.map { try ModelBundle.load(from: URL(fileURLWithPath: $0)) }
+            let directory = model.map { URL(fileURLWithPath: $0, isDirectory: true) }
+            registry = try ModelRegistry(
+                bundle: try directory.map { try ModelBundle.load(from: $0) }, modelsDirectory: modelsFolder,
+                directory: directory, retrieval: try retrieval.options, log: { logger.info("\($0)") })
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure
         }
-        let modelsFolder = (modelsDirectory ?? model.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
-            .map { URL(fileURLWithPath: $0, isDirectory: true) }
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
         configuration.apiKey = apiKey
         configuration.logRequests = logRequests
         let service = RecommendationService(
-            store: store, registry: ModelRegistry(bundle: bundle, modelsDirectory: modelsFolder),
+            store: store, registry: registry,
             positiveTypes: Set(positiveTypes.split(separator: ",").map(String.init)))
         let app = RecKitServer.makeApplication(service: service, configuration: configuration, logger: logger)
         try await app.runService()

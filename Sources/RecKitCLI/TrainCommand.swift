@@ -3,6 +3,7 @@ import Foundation
 import RecData
 import RecEval
 import RecModels
+import RecRetrieval
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +17,7 @@ struct TrainCommand: ParsableCommand {
     var `protocol`: String?
     @Option(name: .long, help: "Seed of the split.")
     var seed: UInt64 = 2020
+    @OptionGroup var retrieval: RetrievalOptionGroup
 
     func validate() throws { if let p = `protocol` { _ = try parseProtocol(p) } }
 
@@ -42,7 +44,12 @@ struct TrainCommand: ParsableCommand {
                         preprocessing: data.preprocessing, interactions: events?.count ?? dataset.interactions.count,
                         users: dataset.interactions.userCount, items: dataset.interactions.itemCount, seconds: seconds)
                 }, progress: progress.handler)
-            try bundle.save(to: URL(fileURLWithPath: out))
+            let directory = URL(fileURLWithPath: out, isDirectory: true)
+            try bundle.save(to: directory)
+            // Serving loads the index from the model directory instead of building it.
+            _ = try Retriever.prepare(
+                model: bundle.model, options: try retrieval.options, directory: directory, log: { printError($0) },
+                progress: { progress.handler("indexing items", $0, $1) })
             print(
                 String(
                     format: "trained %@ on %d events in %.2f s → %@", kind.rawValue, bundle.record.interactions,
@@ -84,6 +91,7 @@ struct EvaluateCommand: ParsableCommand {
     var saveModel: String?
     @Option(name: .long, help: "Repeat with seeds seed, seed+1, ... and report mean ± standard deviation.")
     var repeats: Int = 1
+    @OptionGroup var retrieval: RetrievalOptionGroup
     @Flag(name: .long, help: "Print the result record as JSON.")
     var json = false
 
@@ -126,6 +134,7 @@ struct EvaluateCommand: ParsableCommand {
         config.historyLimit = maxHistory
         config.excludeHistory = excludeHistory
         config.control = model.control
+        config.retrieval = try retrieval.options
         return config
     }
 

@@ -40,22 +40,28 @@ extension ModelBundle {
     ///   - history: Items to use as (or add to) the history; unknown items are ignored.
     ///   - count: How many to return.
     ///   - reasons: How many reasons to give per item (0 for none).
+    ///   - retrieve: Top-k retrieval (context, count, seen items) instead of scoring every item.
     /// - Returns: The best items the user has not interacted with, best first.
     public func recommendations(
-        user: UserID?, history: [ItemID] = [], count: Int, reasons: Int = 3
+        user: UserID?, history: [ItemID] = [], count: Int, reasons: Int = 3,
+        retrieve: ((ScoringContext, Int, Set<Int32>) throws -> [ScoredItem])? = nil
     ) throws -> [ExplainedRecommendation] {
         var context = user.flatMap { self.context(forUser: $0) } ?? ScoringContext(history: [])
         context.history += history.compactMap { itemIndex($0) }
         let seen = Set(context.history)
-        return try model.recommend(context, count: count, excluding: seen).map { scored in
+        let top = try retrieve?(context, count, seen) ?? model.recommend(context, count: count, excluding: seen)
+        return try top.map { scored in
             try explained(scored, context: context, reasons: reasons)
         }
     }
 
-    /// The items most similar to `item`, in external identifiers.
-    public func similarItems(to item: ItemID, count: Int) throws -> [ExplainedRecommendation]? {
+    /// The items most similar to `item`, in external identifiers; `retrieve` (item, count)
+    /// replaces the model's own search (an ANN index).
+    public func similarItems(
+        to item: ItemID, count: Int, retrieve: ((Int32, Int) throws -> [ScoredItem])? = nil
+    ) throws -> [ExplainedRecommendation]? {
         guard let index = itemIndex(item) else { return nil }
-        return try model.similarItems(to: index, count: count).map {
+        return try (retrieve?(index, count) ?? model.similarItems(to: index, count: count)).map {
             ExplainedRecommendation(
                 itemID: itemIDs[$0.item], title: itemTitles[Int($0.item)], score: $0.score, reasons: [])
         }

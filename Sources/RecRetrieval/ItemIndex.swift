@@ -24,6 +24,9 @@ public struct ANNSettings: Sendable, Equatable, Codable {
     public var seed = 100
 
     public init() {}
+
+    /// For reports: `hnswlib mips M 16 efC 200 ef 64`.
+    public var summary: String { "hnswlib \(space.rawValue) M \(m) efC \(efConstruction) ef \(ef)" }
 }
 
 /// An HNSW index over a model's item vectors, answering "the items with the highest inner

@@ -103,6 +103,23 @@ public struct Retriever: Sendable {
         return TopK.select(count, from: scores, where: isAllowed)
     }
 
+    /// The `count` best of `candidates` (a category's items) for `context`, scored exactly: with
+    /// an index, only the candidates' inner products are computed.
+    public func recommend(_ context: ScoringContext, among candidates: [Int32], count: Int) throws -> [ScoredItem] {
+        if let index, let source = model as? any InnerProductRetrieval {
+            let query = try source.retrievalQueries([context]).storage[...]
+            var seen = Set<Int32>()
+            let scored = candidates.filter { $0 >= 0 && Int($0) < index.itemCount && seen.insert($0).inserted }.map {
+                ScoredItem(item: $0, score: index.score(query, Int($0)))
+            }
+            return Array(scored.sorted { $0.score != $1.score ? $0.score > $1.score : $0.item < $1.item }.prefix(count))
+        }
+        var scores = [Float](repeating: 0, count: model.itemCount)
+        try model.score(context, into: &scores)
+        let allowed = Set(candidates)
+        return TopK.select(count, from: scores) { allowed.contains($0) }
+    }
+
     /// ``recommend(_:count:excludedHint:ef:where:)`` for many contexts on all cores;
     /// `isAllowed(r, item)` filters context `r`. With an index, queries are computed in one batch.
     public func recommendBatch(

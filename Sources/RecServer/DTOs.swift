@@ -1,5 +1,6 @@
 import Hummingbird
 import RecModels
+import RecRetrieval
 import RecStore
 
 // Gorse's wire shapes: field names and casing are part of the API.
@@ -140,9 +141,11 @@ struct ModelCard: ResponseEncodable {
     var Version: Int
     var Training: [String: String]
     var Metrics: [String: Double]
+    var Retrieval: [String: String]
 
-    /// The card of `bundle`, served as `version`.
-    init(_ bundle: ModelBundle, version: Int) {
+    /// The card of the snapshot's model, with how it is retrieved.
+    init(_ snapshot: ModelRegistry.Snapshot) {
+        let (bundle, version) = (snapshot.bundle, snapshot.version)
         let record = bundle.record
         Kind = type(of: bundle.model).kind.rawValue
         Parameters = bundle.model.parameters
@@ -154,5 +157,15 @@ struct ModelCard: ResponseEncodable {
             "trainedAt": record.trainedAt, "reckitVersion": record.reckitVersion,
         ]
         Metrics = bundle.metrics
+        if let index = snapshot.retriever.index {
+            let settings = index.settings
+            Retrieval = [
+                "mode": "ann", "library": "hnswlib", "space": settings.space.rawValue, "m": String(settings.m),
+                "efConstruction": String(settings.efConstruction), "ef": String(settings.ef),
+                "removed": String(index.removedCount),
+            ]
+        } else {
+            Retrieval = ["mode": "exact"]
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RecModels
+import RecRetrieval
 
 /// Holds the model in use; a reload swaps it whole, so a request sees the old model or the new
 /// one, never a mixture. Readers take a snapshot (a value) and score it without locks.
@@ -7,38 +8,73 @@ import RecModels
 /// Reloads read only model directories directly under ``modelsDirectory``, named by the request:
 /// a caller can neither load nor probe any other path on the server.
 public actor ModelRegistry {
-    private var bundle: ModelBundle?
+    /// What a request scores with: the bundle, its retriever (exact or an ANN index) and version.
+    public struct Snapshot: Sendable {
+        public let bundle: ModelBundle
+        public let retriever: Retriever
+        public let version: Int
+    }
+
+    private var snapshot: Snapshot?
     private var version = 0
     /// The folder whose model directories ``reload(named:)`` may load; `nil` refuses reloads.
     public let modelsDirectory: URL?
+    /// How models are retrieved from (`reckit serve --retrieval`).
+    public let retrieval: RetrievalOptions
+    private let log: @Sendable (String) -> Void
 
-    public init(bundle: ModelBundle?, modelsDirectory: URL? = nil) {
-        self.bundle = bundle
+    /// - Parameters:
+    ///   - directory: Where `bundle` was loaded from: an ANN index saved there is used, and one
+    ///     built is saved there.
+    public init(
+        bundle: ModelBundle?, modelsDirectory: URL? = nil, directory: URL? = nil,
+        retrieval: RetrievalOptions = RetrievalOptions(mode: .exact),
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws {
         self.modelsDirectory = modelsDirectory
-        version = bundle == nil ? 0 : 1
+        self.retrieval = retrieval
+        self.log = log
+        if let bundle {
+            let retriever = try Retriever.prepare(
+                model: bundle.model, options: retrieval, directory: directory, log: log)
+            snapshot = Snapshot(bundle: bundle, retriever: retriever, version: 1)
+            version = 1
+        }
     }
 
-    /// The model in use and its version (1 for the first, +1 per reload), if any.
-    public func current() -> (bundle: ModelBundle, version: Int)? {
-        bundle.map { ($0, version) }
-    }
+    /// The model in use, its retriever and its version (1 for the first, +1 per reload), if any.
+    public func current() -> Snapshot? { snapshot }
 
-    /// Loads the model directory `name` under ``modelsDirectory`` and swaps it in; returns the
-    /// new version. On any error the model in use stays.
+    /// Loads the model directory `name` under ``modelsDirectory`` (and its ANN index, built if
+    /// needed, off the actor) and swaps it in; returns the new version. On any error the model in
+    /// use stays.
     ///
     /// - Throws: ``ReloadError`` naming the problem by the directory's name only.
-    public func reload(named name: String) throws -> Int {
+    public func reload(named name: String) async throws -> Int {
         guard let modelsDirectory else { throw ReloadError.noModelsDirectory }
         guard Self.isDirectoryName(name) else { throw ReloadError.invalidName(name) }
-        let loaded: ModelBundle
+        let loaded = try await Self.load(
+            modelsDirectory.appendingPathComponent(name, isDirectory: true), name: name, retrieval: retrieval,
+            log: log)
+        version += 1
+        snapshot = Snapshot(bundle: loaded.bundle, retriever: loaded.retriever, version: version)
+        return version
+    }
+
+    @concurrent
+    private static func load(
+        _ directory: URL, name: String, retrieval: RetrievalOptions, log: @Sendable (String) -> Void
+    ) async throws -> (bundle: ModelBundle, retriever: Retriever) {
         do {
-            loaded = try ModelBundle.load(from: modelsDirectory.appendingPathComponent(name, isDirectory: true))
+            let bundle = try ModelBundle.load(from: directory)
+            let retriever = try Retriever.prepare(
+                model: bundle.model, options: retrieval, directory: directory, log: log)
+            return (bundle, retriever)
         } catch ModelError.invalidModelDirectory(_, let reason) {
             throw ReloadError.unusable(name: name, reason: reason)
+        } catch let error as RetrievalError {
+            throw ReloadError.unusable(name: name, reason: error.description)
         }
-        bundle = loaded
-        version += 1
-        return version
     }
 
     /// A single path component that stays inside its folder: not empty, no separator, not `.`,

@@ -1,6 +1,7 @@
 import Foundation
 import RecData
 import RecModels
+import RecRetrieval
 import RecStore
 
 /// The server's logic, apart from HTTP: reads the store, scores with the model in use, filters.
@@ -45,7 +46,7 @@ public struct RecommendationService: Sendable {
     /// reflects every acknowledged event; seen and hidden items never appear.
     public func recommend(user: String, count: Int, offset: Int = 0, category: String? = nil) async throws -> [Scored] {
         let request = try request(user: user, count: count, offset: offset, category: category)
-        return try rank(request, with: await registry.current()?.bundle)
+        return try rank(request, with: await registry.current())
     }
 
     /// Recommendations for an anonymous session from the feedback it sent.
@@ -55,24 +56,34 @@ public struct RecommendationService: Sendable {
         let request = Request(
             history: positive, excluded: Set(feedback.map(\.itemID)).union(try store.hiddenItems()), category: nil,
             count: count, offset: offset)
-        return try rank(request, with: await registry.current()?.bundle)
+        return try rank(request, with: await registry.current())
     }
 
-    /// Ranks with `bundle` (a snapshot the caller took once), or by popularity without a model or
-    /// without a history the model knows.
-    func rank(_ request: Request, with bundle: ModelBundle?) throws -> [Scored] {
+    /// Ranks with `snapshot` (taken once by the caller), or by popularity without a model or
+    /// without a history the model knows. Seen and hidden items are filtered inside retrieval, so
+    /// an ANN index fetches past them; a category is ranked exactly over its own items.
+    func rank(_ request: Request, with snapshot: ModelRegistry.Snapshot?) throws -> [Scored] {
         let allowedCategory = try request.category.map { try store.items(inCategory: $0) }
-        if let bundle {
+        if let snapshot {
+            let bundle = snapshot.bundle
             let history = request.history.compactMap { bundle.itemIndex(ItemID($0)) }
             if !history.isEmpty {
-                var scores = [Float](repeating: 0, count: bundle.model.itemCount)
-                try bundle.model.score(ScoringContext(history: history), into: &scores)
-                var blocked = [Bool](repeating: false, count: scores.count)
+                var blocked = Set<Int32>()
                 for item in request.excluded {
-                    if let index = bundle.itemIndex(ItemID(item)) { blocked[Int(index)] = true }
+                    if let index = bundle.itemIndex(ItemID(item)) { blocked.insert(index) }
                 }
-                let top = TopK.select(request.count + request.offset, from: scores) { index in
-                    !blocked[Int(index)] && (allowedCategory?.contains(bundle.itemIDs[index]) ?? true)
+                let wanted = request.count + request.offset
+                let context = ScoringContext(history: history)
+                let top: [ScoredItem]
+                if let allowedCategory {
+                    let candidates = allowedCategory.compactMap { bundle.itemIndex(ItemID($0)) }.filter {
+                        !blocked.contains($0)
+                    }
+                    top = try snapshot.retriever.recommend(context, among: candidates, count: wanted)
+                } else {
+                    top = try snapshot.retriever.recommend(context, count: wanted, excludedHint: blocked.count) {
+                        !blocked.contains($0)
+                    }
                 }
                 return top.dropFirst(request.offset).map { Scored(itemID: bundle.itemIDs[$0.item], score: $0.score) }
             }
@@ -91,11 +102,12 @@ public struct RecommendationService: Sendable {
 
     /// Items most similar to `item` under the model in use; `nil` if the model does not know it.
     public func neighbors(of item: String, count: Int, offset: Int = 0) async throws -> [Scored]? {
-        guard let bundle = await registry.current()?.bundle, let index = bundle.itemIndex(ItemID(item)) else {
+        guard let snapshot = await registry.current(), let index = snapshot.bundle.itemIndex(ItemID(item)) else {
             return nil
         }
+        let bundle = snapshot.bundle
         let hidden = try store.hiddenItems()
-        return try bundle.model.similarItems(to: index, count: count + offset + hidden.count)
+        return try snapshot.retriever.similarItems(to: index, count: count + offset + hidden.count)
             .filter { !hidden.contains(bundle.itemIDs[$0.item]) }.prefix(count + offset).dropFirst(offset)
             .map { Scored(itemID: bundle.itemIDs[$0.item], score: $0.score) }
     }
@@ -103,10 +115,11 @@ public struct RecommendationService: Sendable {
     /// The user's recommendations, each with the history items that produced it: one model
     /// snapshot and one store read, so the reasons belong to the model that ranked.
     public func explain(user: String, count: Int, category: String? = nil) async throws -> [ExplainedRecommendation] {
-        guard let bundle = await registry.current()?.bundle else { return [] }
+        guard let snapshot = await registry.current() else { return [] }
+        let bundle = snapshot.bundle
         let request = try request(user: user, count: count, offset: 0, category: category)
         let context = ScoringContext(history: request.history.compactMap { bundle.itemIndex(ItemID($0)) })
-        return try rank(request, with: bundle).compactMap { scored -> ExplainedRecommendation? in
+        return try rank(request, with: snapshot).compactMap { scored -> ExplainedRecommendation? in
             guard let index = bundle.itemIndex(ItemID(scored.itemID)) else { return nil }
             let reasons = context.history.isEmpty ? [] : try bundle.model.explain(context, item: index, count: 3)
             return ExplainedRecommendation(

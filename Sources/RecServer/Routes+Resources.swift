@@ -171,10 +171,10 @@ extension RecKitServer {
 
     static func addModel(to router: Router<Context>, service: RecommendationService, metrics: ServerMetrics) {
         router.get("/api/model") { _, _ -> ModelCard in
-            guard let (bundle, version) = await service.registry.current() else {
+            guard let snapshot = await service.registry.current() else {
                 throw HTTPError(.notFound, message: "no model loaded")
             }
-            return ModelCard(bundle, version: version)
+            return ModelCard(snapshot)
         }
         router.post("/api/model/reload") { request, context -> [String: Int] in
             struct Reload: Decodable { var Name: String }

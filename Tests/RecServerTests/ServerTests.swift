@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import RecData
 import RecModels
+import RecRetrieval
 import RecStore
 import Testing
 import _RecTestSupport
@@ -24,13 +25,17 @@ struct ServerTests {
     }
 
     /// A service over the checkerboard's events; each item's title (its comment) is "Film <id>".
-    func makeService(_ kind: ModelKind = .itemKNN, modelsDirectory: URL? = nil) throws -> RecommendationService {
+    func makeService(
+        _ kind: ModelKind = .itemKNN, modelsDirectory: URL? = nil, retrieval: RetrievalOptions = .init(mode: .exact)
+    ) throws -> RecommendationService {
         let (log, _) = Fixtures.checkerboard()
         let store = try EventStore(path: folder.appendingPathComponent("events.sqlite").path)
         try StoreImport.load(Dataset(name: "board", interactions: log), into: store, feedbackType: "like")
         try store.upsertItems(log.itemIDs.externalIDs.map { StoredItem(itemID: $0, comment: "Film \($0)") })
         return RecommendationService(
-            store: store, registry: ModelRegistry(bundle: try train(kind), modelsDirectory: modelsDirectory))
+            store: store,
+            registry: try ModelRegistry(bundle: try train(kind), modelsDirectory: modelsDirectory, retrieval: retrieval)
+        )
     }
 
     func app(
@@ -215,6 +220,30 @@ struct ServerTests {
     /// The models still hold what they learned of a deleted user (ALS their factors, every bundle
     /// their training history), but none of it can reach an answer: after deletion the user is
     /// answered exactly as a stranger is.
+    /// ALS served from an HNSW index answers as exact scoring does on this small catalogue, and
+    /// never returns a seen or hidden item; a category is ranked over its own items.
+    @Test func annRetrievalServesWhatExactDoesWithoutSeenOrHiddenItems() async throws {
+        let exact = try makeService(.als)
+        let ann = try makeService(.als, retrieval: RetrievalOptions(mode: .ann))
+        let snapshot = try #require(await ann.registry.current())
+        #expect(snapshot.retriever.index != nil)
+        #expect(ModelCard(snapshot).Retrieval["mode"] == "ann")
+        try ann.store.upsertItems([StoredItem(itemID: "i1-0", isHidden: true, categories: ["blue"])])
+        try ann.store.upsertItems([StoredItem(itemID: "i2-0", categories: ["blue"])])
+        let users = try ann.store.users(count: 100, after: "").users.map(\.userID)
+        #expect(users.count > 10)
+        for user in users {
+            let seen = Set(try ann.store.feedback(ofUser: user).map(\.itemID))
+            let served = try await ann.recommend(user: user, count: 8)
+            #expect(served.count == 8)
+            #expect(served.allSatisfy { !seen.contains($0.itemID) && $0.itemID != "i1-0" }, "\(user)")
+            let reference = try await exact.recommend(user: user, count: 9).filter { $0.itemID != "i1-0" }
+            #expect(served.map(\.itemID) == reference.prefix(8).map(\.itemID), "\(user)")
+            let blue = try await ann.recommend(user: user, count: 5, category: "blue").map(\.itemID)
+            #expect(blue == (seen.contains("i2-0") ? [] : ["i2-0"]))
+        }
+    }
+
     @Test(arguments: [ModelKind.itemKNN, .als])
     func aDeletedUserIsAnsweredAsAStranger(kind: ModelKind) async throws {
         let (app, service) = try app(kind)
@@ -250,7 +279,7 @@ struct ServerTests {
     @Test func healthSaysWhetherAModelIsLoaded() async throws {
         let store = try EventStore(path: folder.appendingPathComponent("bare.sqlite").path)
         for bundle in [nil, try train(.popularity)] {
-            let service = RecommendationService(store: store, registry: ModelRegistry(bundle: bundle))
+            let service = RecommendationService(store: store, registry: try ModelRegistry(bundle: bundle))
             let app = Application(
                 router: RecKitServer.makeRouter(service: service, configuration: ServerConfiguration()))
             try await app.test(.router) { client in
@@ -419,7 +448,7 @@ struct OpenAPITests {
     @Test func documentMatchesTheRoutes() async throws {
         let folder = temporaryDirectory("openapi")
         let store = try EventStore(path: folder.appendingPathComponent("e.sqlite").path)
-        let service = RecommendationService(store: store, registry: ModelRegistry(bundle: nil))
+        let service = RecommendationService(store: store, registry: try ModelRegistry(bundle: nil))
         let router = RecKitServer.makeRouter(service: service, configuration: ServerConfiguration())
         let served = Set(
             router.routes.map { route in
@@ -449,7 +478,7 @@ struct MetricsTests {
     @Test func metricsCountRequestsIngestionAndModelVersion() async throws {
         let folder = temporaryDirectory("metrics")
         let store = try EventStore(path: folder.appendingPathComponent("e.sqlite").path)
-        let service = RecommendationService(store: store, registry: ModelRegistry(bundle: nil))
+        let service = RecommendationService(store: store, registry: try ModelRegistry(bundle: nil))
         let app = Application(router: RecKitServer.makeRouter(service: service, configuration: ServerConfiguration()))
         try await app.test(.router) { client in
             let body =
