@@ -111,7 +111,9 @@ let package = Package(
             name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "_RecTestSupport"]),
-        .testTarget(name: "RecStoreTests", dependencies: ["RecStore", "_RecTestSupport"]),
+        .testTarget(
+            name: "RecStoreTests",
+            dependencies: ["RecStore", "RecData", "_RecTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "RecServerTests",
             dependencies: [

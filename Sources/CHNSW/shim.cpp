@@ -71,6 +71,9 @@ reckit_hnsw *reckit_hnsw_load(
         index->space = makeSpace(metric, dimension);
         index->dimension = dimension;
         index->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(index->space.get());
+        // hnswlib 0.6.2's loading constructor leaves the deletion count unset, and loadIndex adds
+        // the file's deleted points to it.
+        index->graph->num_deleted_ = 0;
         index->graph->loadIndex(path, index->space.get(), capacity);
         if (index->graph->data_size_ != dimension * sizeof(float))
             throw std::runtime_error("the index holds vectors of another dimension");

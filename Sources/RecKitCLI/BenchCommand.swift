@@ -1,12 +1,157 @@
 import ArgumentParser
 import Foundation
+import RecData
 import RecEval
 import RecModels
+import RecRetrieval
+import RecStore
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Micro-benchmarks of the serving path and the numeric core.",
-        subcommands: [FoldIn.self, Gemm.self, Transformer.self, GRU.self])
+        subcommands: [FoldIn.self, ANN.self, StoreRead.self, Gemm.self, Transformer.self, GRU.self])
+
+    struct StoreRead: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "store-read",
+            abstract:
+                "Latency of the request-time store read (a user's history and the hidden items) for random users 1...N."
+        )
+
+        @Option(name: .long, help: "SQLite database.")
+        var db: String
+        @Option(name: .long, help: "Users are the ids 1...N (as `data synth` writes them).")
+        var users: Int
+        @Option(name: .long, help: "Reads to time.")
+        var requests: Int = 5000
+        @Option(name: .long, help: "Seed of the user draw.")
+        var seed: UInt64 = 7
+
+        func run() throws {
+            try runReporting {
+                let store = try EventStore(path: db)
+                var generator = SeededGenerator(seed: seed)
+                var times: [Double] = []
+                var rows = 0
+                for _ in 0..<requests {
+                    let user = String(Int.random(in: 1...max(1, users), using: &generator))
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let (feedback, _) = try store.rankingInputs(ofUser: user)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                    rows += feedback.count
+                }
+                let counts = try store.counts()
+                print(
+                    String(
+                        format:
+                            "%d reads over %d feedback rows, %.1f rows per user read: p50 %.3f ms, p99 %.3f ms, max %.3f ms",
+                        requests, counts.feedback, Double(rows) / Double(max(1, requests)), ANN.quantile(times, 0.5),
+                        ANN.quantile(times, 0.99), times.max() ?? 0))
+            }
+        }
+    }
+
+    struct ANN: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ann",
+            abstract:
+                "Recall and latency of the HNSW index against exact scoring, for seeded users of a model, one query at a time."
+        )
+
+        @Option(name: .long, help: "Model directory (an inner-product model; its saved index is used or built).")
+        var model: String
+        @Option(name: .long, help: "Users to sample (seeded).")
+        var users: Int = 1000
+        @Option(name: .long, help: "Seed of the user sample.")
+        var seed: UInt64 = 7
+        @Option(name: [.customShort("k"), .long], help: "List length.")
+        var count: Int = 10
+        @Option(name: .long, help: "Search widths to measure, comma-separated.")
+        var ef: String = "64,128,256,384,512,1024"
+        @Option(name: .long, help: "Index links per item (hnswlib's M).")
+        var annM: Int = 32
+        @Option(name: .long, help: "Index space: ip or mips.")
+        var annSpace: String = "ip"
+
+        func run() throws {
+            try runReporting {
+                let directory = URL(fileURLWithPath: model, isDirectory: true)
+                let bundle = try ModelBundle.load(from: directory)
+                var settings = ANNSettings()
+                settings.m = annM
+                guard let space = ANNSettings.Space(rawValue: annSpace) else {
+                    throw ValidationError("--ann-space must be mips or ip")
+                }
+                settings.space = space
+                let widths = ef.split(separator: ",").compactMap { Int($0) }
+                let retriever = try Retriever.prepare(
+                    model: bundle.model, options: RetrievalOptions(mode: .ann, settings: settings),
+                    directory: directory, log: { printError($0) })
+                guard let index = retriever.index, let source = bundle.model as? any InnerProductRetrieval else {
+                    throw RetrievalError.unsupportedModel(type(of: bundle.model).kind.rawValue)
+                }
+                var generator = SeededGenerator(seed: seed)
+                let sample = (0..<min(users, bundle.userIDs.count)).map { _ in
+                    Int32.random(in: 0..<Int32(bundle.userIDs.count), using: &generator)
+                }
+                let contexts = sample.map { ScoringContext(user: $0, history: bundle.histories[Int($0)]) }
+                let seen = contexts.map { Set($0.history) }
+                let queries = try source.retrievalQueries(contexts)
+                var exactTimes: [Double] = []
+                var exact: [Set<Int32>] = []
+                var scores = [Float](repeating: 0, count: bundle.model.itemCount)
+                for (r, context) in contexts.enumerated() {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    try bundle.model.score(context, into: &scores)
+                    let top = TopK.select(count, from: scores) { !seen[r].contains($0) }
+                    exactTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                    exact.append(Set(top.map(\.item)))
+                }
+                let exactMedian = Self.quantile(exactTimes, 0.5)
+                print(
+                    String(
+                        format: "%@, %d items, %d users, top %d, one query at a time; index %@",
+                        type(of: bundle.model).kind.rawValue, index.itemCount, contexts.count, count,
+                        index.settings.summary))
+                print(
+                    String(
+                        format: "exact: p50 %.3f ms, p99 %.3f ms", exactMedian, Self.quantile(exactTimes, 0.99)))
+                print("ef\trecall@\(count)\tp50 ms\tp99 ms\tfallbacks\tspeed-up (p50)")
+                for width in widths {
+                    var times: [Double] = []
+                    var hits = 0
+                    var fallbacks = 0
+                    for r in contexts.indices {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        let found = try index.search(
+                            queries.row(r), count: count, ef: width, excludedHint: seen[r].count
+                        ) { !seen[r].contains($0) }
+                        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                        if let found {
+                            hits += found.filter { exact[r].contains($0.item) }.count
+                        } else {
+                            // Served by exact scoring: its answer and its time.
+                            fallbacks += 1
+                            hits += count
+                            times[r] += exactTimes[r]
+                        }
+                    }
+                    let median = Self.quantile(times, 0.5)
+                    print(
+                        String(
+                            format: "%d\t%.4f\t%.3f\t%.3f\t%d\t%.0f×", width,
+                            Double(hits) / Double(count * contexts.count), median, Self.quantile(times, 0.99),
+                            fallbacks, exactMedian / max(median, 1e-9)))
+                }
+            }
+        }
+
+        static func quantile(_ values: [Double], _ q: Double) -> Double {
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return 0 }
+            return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))]
+        }
+    }
 
     struct FoldIn: ParsableCommand {
         static let configuration = CommandConfiguration(

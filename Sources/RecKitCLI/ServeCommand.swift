@@ -87,13 +87,22 @@ struct DatabaseCommand: ParsableCommand {
         var feedbackType: String = "rating"
 
         func run() throws {
+            let progress = ProgressBar()
             try runReporting {
                 let dataset = try DatasetCatalog.load(data)
                 let store = try EventStore(path: db)
-                let counts = try StoreImport.load(dataset, into: store, feedbackType: feedbackType)
+                let start = Date()
+                let counts = try StoreImport.load(dataset, into: store, feedbackType: feedbackType) {
+                    progress.handler($0, $1, $2)
+                }
+                let seconds = Date().timeIntervalSince(start)
+                let bytes = (try? FileManager.default.attributesOfItem(atPath: db)[.size] as? Int) ?? 0
                 print(
-                    "imported \(counts.users) users, \(counts.items) items, \(counts.feedback) feedback rows into \(db)"
-                )
+                    String(
+                        format:
+                            "imported %d users, %d items, %d feedback rows into %@ in %.1f s (%.0f rows/s), %.1f MiB",
+                        counts.users, counts.items, counts.feedback, db, seconds,
+                        Double(counts.feedback) / max(seconds, 1e-9), Double(bytes) / 1_048_576))
             }
         }
     }

@@ -10,16 +10,17 @@ extension EventStore {
             for category in item.categories { try Self.check(category, "Categories") }
         }
         return try database.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO items (id, is_hidden, categories, timestamp, labels, comment)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """)
             for item in items {
-                try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO items (id, is_hidden, categories, timestamp, labels, comment)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        item.itemID, item.isHidden, JSONValue.array(item.categories.map(JSONValue.string)).text,
-                        item.timestamp, item.labels.text, item.comment,
-                    ])
+                statement.setUncheckedArguments([
+                    item.itemID, item.isHidden, JSONValue.array(item.categories.map(JSONValue.string)).text,
+                    item.timestamp, item.labels.text, item.comment,
+                ])
+                try statement.execute()
             }
             return items.count
         }

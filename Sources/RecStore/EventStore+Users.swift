@@ -8,10 +8,11 @@ extension EventStore {
     public func upsertUsers(_ users: [StoredUser]) throws -> Int {
         for user in users { try Self.check(user.userID, "UserId") }
         return try database.write { db in
+            let statement = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO users (id, labels, comment) VALUES (?, ?, ?)")
             for user in users {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO users (id, labels, comment) VALUES (?, ?, ?)",
-                    arguments: [user.userID, user.labels.text, user.comment])
+                statement.setUncheckedArguments([user.userID, user.labels.text, user.comment])
+                try statement.execute()
             }
             return users.count
         }

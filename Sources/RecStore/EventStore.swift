@@ -16,6 +16,8 @@ public final class EventStore: Sendable {
     /// Feedback writes waiting for ``commitFeedback(_:overwrite:)``'s next transaction.
     let pending = Mutex(PendingWrites())
     let writeQueue = DispatchQueue(label: "reckit.store.feedback-commits")
+    /// Commits use `synchronous = FULL` (an fsync per commit) instead of `NORMAL`.
+    let durableAgainstPowerLoss: Bool
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String, durableAgainstPowerLoss: Bool = false) throws {
@@ -24,7 +26,10 @@ public final class EventStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(durableAgainstPowerLoss ? "FULL" : "NORMAL")")
         }
         database = try DatabasePool(path: path, configuration: configuration)
+        self.durableAgainstPowerLoss = durableAgainstPowerLoss
         try Self.migrator.migrate(database)
+        // A bulk load interrupted before it rebuilt the indexes it dropped (`bulkLoad`).
+        try database.write(Self.createFeedbackIndexes)
     }
 
     /// Migrations are registered once and never edited after release; changes add a new one.

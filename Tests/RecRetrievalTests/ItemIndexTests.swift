@@ -64,6 +64,7 @@ struct ItemIndexTests {
         let folder = temporaryDirectory("ann-save")
         try index.save(to: folder)
         let loaded = try ItemIndex.load(from: folder, items: items, settings: ANNSettings())
+        #expect(loaded.removedCount == 0)
         for query in Self.queries(30, columns: 8, seed: 4) {
             #expect(try index.search(query[...], count: 10) == loaded.search(query[...], count: 10))
         }
@@ -72,7 +73,7 @@ struct ItemIndexTests {
         other[7, 3] += 0.5
         #expect(throws: RetrievalError.self) { try ItemIndex.load(from: folder, items: other, settings: ANNSettings()) }
         var wider = ANNSettings()
-        wider.m = 32
+        wider.m = 48
         #expect(throws: RetrievalError.self) { try ItemIndex.load(from: folder, items: items, settings: wider) }
         var searchOnly = ANNSettings()
         searchOnly.ef = 300
