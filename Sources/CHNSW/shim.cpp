@@ -178,6 +178,14 @@ int reckit_hnsw_set_deleted(reckit_hnsw *index, uint64_t label, int deleted, cha
     return -1;
 }
 
+int reckit_hnsw_is_deleted(const reckit_hnsw *index, uint64_t label) {
+    std::shared_lock<std::shared_mutex> guard(index->lock);
+    auto &graph = *index->graph;
+    auto found = graph.label_lookup_.find(label);
+    if (found == graph.label_lookup_.end()) return -1;
+    return graph.isMarkedDeleted(found->second) ? 1 : 0;
+}
+
 int reckit_hnsw_save(const reckit_hnsw *index, const char *path, char *error, size_t error_length) {
     try {
         std::shared_lock<std::shared_mutex> guard(index->lock);

@@ -7,4 +7,8 @@ public protocol ContentDescribing: Recommender {
     func similarItems(toFields fields: [String: String], count: Int) throws -> [ScoredItem]
     /// The user's score for the described item.
     func contentScore(fields: [String: String], context: ScoringContext) throws -> Float
+
+    /// The vector a new item, known only by its title and categories, is scored with (its inner
+    /// product with a user's query is its score): for placing it in an ANN index while serving.
+    func scoringVector(title: String, categories: [String]) throws -> [Float]
 }

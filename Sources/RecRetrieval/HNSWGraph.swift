@@ -82,6 +82,9 @@ final class HNSWGraph: @unchecked Sendable {
         return status == 0
     }
 
+    /// Whether a label is marked deleted (false when it is not in the graph).
+    func isDeleted(_ label: Int) -> Bool { reckit_hnsw_is_deleted(handle, UInt64(label)) == 1 }
+
     func save(to path: String) throws {
         var message = [CChar](repeating: 0, count: 256)
         if reckit_hnsw_save(handle, path, &message, message.count) != 0 {

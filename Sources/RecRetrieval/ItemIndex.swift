@@ -1,5 +1,6 @@
 import Foundation
 import RecModels
+import Synchronization
 import Tensors
 
 /// How an item index is built and searched.
@@ -40,7 +41,10 @@ public struct ItemIndex: Sendable {
     /// The reduction's `M` (0 for `ip`).
     let maxNorm: Float
     let graph: HNSWGraph
+    /// Vectors of items inserted after the build (labels from `items.rows` on), shared by copies.
+    let added = AddedVectors()
 
+    /// Items the index was built with; labels from here on are items added with ``add(_:)``.
     public var itemCount: Int { items.rows }
 
     /// Builds the index on `threads` threads; `progress` gets (items done, items).
@@ -102,7 +106,7 @@ public struct ItemIndex: Sendable {
     ) throws -> [ScoredItem]? {
         guard count > 0 else { return [] }
         let width = ef ?? settings.ef
-        let ceiling = min(items.rows, limit ?? max(4_096, 16 * count))
+        let ceiling = min(items.rows + added.count, limit ?? max(4_096, 16 * count))
         var wanted = min(ceiling, max(width, count + excludedHint))
         var vector = Array(query)
         if settings.space == .mips { vector.append(0) }
@@ -112,7 +116,7 @@ public struct ItemIndex: Sendable {
                 return try graph.search(base, k: wanted, ef: max(width, wanted))
             }
             var kept: [ScoredItem] = []
-            for candidate in found where candidate.label < items.rows && isAllowed(Int32(candidate.label)) {
+            for candidate in found where isAllowed(Int32(candidate.label)) {
                 kept.append(ScoredItem(item: Int32(candidate.label), score: score(query, candidate.label)))
             }
             if kept.count >= count {
@@ -131,14 +135,36 @@ public struct ItemIndex: Sendable {
         }
     }
 
-    /// `query · items[row]`.
+    /// `query · items[row]` (or the added item's vector).
     func score(_ query: ArraySlice<Float>, _ row: Int) -> Float {
-        query.withUnsafeBufferPointer { q in
+        if row >= items.rows {
+            guard let vector = added.vector(row - items.rows), vector.count == query.count else { return -.infinity }
+            return zip(query, vector).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        return query.withUnsafeBufferPointer { q in
             items.storage.withUnsafeBufferPointer { y in
                 guard let q = q.baseAddress, let y = y.baseAddress else { return 0 }
                 return FactorKernels.dot(q, y + row * items.columns, items.columns)
             }
         }
+    }
+
+    /// Inserts an item that arrived after the build, without a rebuild, and returns its label
+    /// (`itemCount` for the first, then counting up). Searches see it at once.
+    public func add(_ vector: [Float]) throws -> Int32 {
+        guard vector.count == items.columns else {
+            throw RetrievalError.library("an added item has \(vector.count) values, the index holds \(items.columns)")
+        }
+        var stored = vector
+        if settings.space == .mips {
+            let norm = Self.norm(of: vector[...])
+            // The reduction needs |x| ≤ M; a longer vector is shortened to M (its direction kept).
+            if norm > maxNorm, norm > 0 { stored = vector.map { $0 * maxNorm / norm } }
+            stored.append(max(0, maxNorm * maxNorm - min(norm, maxNorm) * min(norm, maxNorm)).squareRoot())
+        }
+        let label = added.append(vector, base: items.rows)
+        try stored.withUnsafeBufferPointer { try graph.add($0, firstLabel: Int(label), threads: 1) }
+        return label
     }
 
     /// Takes an item out of results (hidden or deleted) or brings it back; `false` when the
@@ -148,6 +174,35 @@ public struct ItemIndex: Sendable {
         try graph.setDeleted(Int(item), removed)
     }
 
+    /// The items added after the build that `isAllowed` accepts, scored exactly: exact ranking
+    /// merges them with the model's own items.
+    public func scoredAdditions(_ query: ArraySlice<Float>, where isAllowed: (Int32) -> Bool) -> [ScoredItem] {
+        (0..<added.count).compactMap { position in
+            let label = Int32(items.rows + position)
+            guard isAllowed(label), !graph.isDeleted(Int(label)) else { return nil }
+            return ScoredItem(item: label, score: score(query, Int(label)))
+        }
+    }
+
     /// Items currently taken out of results.
     public var removedCount: Int { graph.deletedCount }
+}
+
+/// The vectors of items added to an index while serving, behind a lock.
+final class AddedVectors: Sendable {
+    private let vectors = Mutex<[[Float]]>([])
+
+    /// Stores `vector` and returns its label, `base` plus its position.
+    func append(_ vector: [Float], base: Int) -> Int32 {
+        vectors.withLock { vectors in
+            vectors.append(vector)
+            return Int32(base + vectors.count - 1)
+        }
+    }
+
+    func vector(_ position: Int) -> [Float]? {
+        vectors.withLock { position >= 0 && position < $0.count ? $0[position] : nil }
+    }
+
+    var count: Int { vectors.withLock { $0.count } }
 }

@@ -90,6 +90,7 @@ public struct Retriever: Sendable {
         _ context: ScoringContext, count: Int, excludedHint: Int = 0, ef: Int? = nil,
         where isAllowed: (Int32) -> Bool = { _ in true }
     ) throws -> [ScoredItem] {
+        var additions: [ScoredItem] = []
         if let index, let source = model as? any InnerProductRetrieval {
             let query = try source.retrievalQueries([context])
             if let found = try index.search(
@@ -97,10 +98,14 @@ public struct Retriever: Sendable {
             {
                 return found
             }
+            additions = index.scoredAdditions(query.storage[...], where: isAllowed)
         }
         var scores = [Float](repeating: 0, count: model.itemCount)
         try model.score(context, into: &scores)
-        return TopK.select(count, from: scores, where: isAllowed)
+        let top = TopK.select(count, from: scores, where: isAllowed)
+        guard !additions.isEmpty else { return top }
+        return Array(
+            (top + additions).sorted { $0.score != $1.score ? $0.score > $1.score : $0.item < $1.item }.prefix(count))
     }
 
     /// The `count` best of `candidates` (a category's items) for `context`, scored exactly: with

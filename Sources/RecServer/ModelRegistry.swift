@@ -1,6 +1,8 @@
 import Foundation
+import RecData
 import RecModels
 import RecRetrieval
+import Synchronization
 
 /// Holds the model in use; a reload swaps it whole, so a request sees the old model or the new
 /// one, never a mixture. Readers take a snapshot (a value) and score it without locks.
@@ -13,6 +15,16 @@ public actor ModelRegistry {
         public let bundle: ModelBundle
         public let retriever: Retriever
         public let version: Int
+        /// Items placed in the index while this model serves (labels from the model's item count on).
+        public let added = AddedItems()
+
+        /// The model's index of an item, or the label it was added under.
+        public func label(of id: String) -> Int32? { bundle.itemIndex(ItemID(id)) ?? added.label(of: id) }
+
+        /// The external id of a label ``label(of:)`` gave.
+        public func id(of label: Int32) -> String? {
+            Int(label) < bundle.itemIDs.count ? bundle.itemIDs[label] : added.id(of: label)
+        }
     }
 
     private var snapshot: Snapshot?
@@ -101,5 +113,20 @@ public enum ReloadError: Error, Equatable, CustomStringConvertible {
             return "'\(name)' is not a model name: give the name of a directory in the models folder"
         case .unusable(let name, let reason): return "model '\(name)' cannot be loaded: \(reason)"
         }
+    }
+}
+
+/// External ids of the items added to a model's index while it serves, and their labels.
+public final class AddedItems: Sendable {
+    private let table = Mutex<[String: Int32]>([:])
+    private let ids = Mutex<[Int32: String]>([:])
+
+    public func label(of id: String) -> Int32? { table.withLock { $0[id] } }
+    public func id(of label: Int32) -> String? { ids.withLock { $0[label] } }
+    public var count: Int { table.withLock { $0.count } }
+
+    func insert(_ id: String, label: Int32) {
+        table.withLock { $0[id] = label }
+        ids.withLock { $0[label] = id }
     }
 }

@@ -70,13 +70,13 @@ public struct RecommendationService: Sendable {
             if !history.isEmpty {
                 var blocked = Set<Int32>()
                 for item in request.excluded {
-                    if let index = bundle.itemIndex(ItemID(item)) { blocked.insert(index) }
+                    if let index = snapshot.label(of: item) { blocked.insert(index) }
                 }
                 let wanted = request.count + request.offset
                 let context = ScoringContext(history: history)
                 let top: [ScoredItem]
                 if let allowedCategory {
-                    let candidates = allowedCategory.compactMap { bundle.itemIndex(ItemID($0)) }.filter {
+                    let candidates = allowedCategory.compactMap { snapshot.label(of: $0) }.filter {
                         !blocked.contains($0)
                     }
                     top = try snapshot.retriever.recommend(context, among: candidates, count: wanted)
@@ -85,7 +85,9 @@ public struct RecommendationService: Sendable {
                         !blocked.contains($0)
                     }
                 }
-                return top.dropFirst(request.offset).map { Scored(itemID: bundle.itemIDs[$0.item], score: $0.score) }
+                return top.dropFirst(request.offset).compactMap { entry in
+                    snapshot.id(of: entry.item).map { Scored(itemID: $0, score: entry.score) }
+                }
             }
         }
         // Cold start: the most popular items this user has not seen.
@@ -98,6 +100,33 @@ public struct RecommendationService: Sendable {
         return popular.prefix(request.count + request.offset).dropFirst(request.offset).map {
             Scored(itemID: $0.itemID, score: Float($0.count))
         }
+    }
+
+    /// Places items the model has never seen in its ANN index, without a rebuild, when the model
+    /// can read their content (TextCNN: title and categories); they can be recommended at once.
+    /// A hidden item is placed but kept out of results. Returns how many were placed.
+    @discardableResult
+    public func place(_ items: [StoredItem]) async throws -> Int {
+        guard let snapshot = await registry.current(), let index = snapshot.retriever.index,
+            let encoder = snapshot.bundle.model as? any ContentDescribing
+        else { return 0 }
+        var placed = 0
+        for item in items where snapshot.label(of: item.itemID) == nil {
+            let label = try index.add(try encoder.scoringVector(title: item.comment, categories: item.categories))
+            snapshot.added.insert(item.itemID, label: label)
+            if item.isHidden { try index.setRemoved(label, true) }
+            placed += 1
+        }
+        return placed
+    }
+
+    /// Keeps a hidden or deleted item out of the index's results (or brings it back); the
+    /// store's hidden list filters every answer regardless, so this only saves the search work.
+    public func setRemoved(_ item: String, _ removed: Bool) async throws {
+        guard let snapshot = await registry.current(), let index = snapshot.retriever.index,
+            let label = snapshot.label(of: item)
+        else { return }
+        try index.setRemoved(label, removed)
     }
 
     /// Items most similar to `item` under the model in use; `nil` if the model does not know it.

@@ -64,11 +64,15 @@ extension RecKitServer {
         let store = service.store
         router.post("/api/item") { request, context -> RowAffected in
             let item = try await request.decode(as: ItemDTO.self, context: context)
-            return RowAffected(RowAffected: try store.upsertItems([item.stored]))
+            let affected = try store.upsertItems([item.stored])
+            try await service.place([item.stored])
+            return RowAffected(RowAffected: affected)
         }
         router.post("/api/items") { request, context -> RowAffected in
             let items = try await request.decode(as: [ItemDTO].self, context: context)
-            return RowAffected(RowAffected: try store.upsertItems(items.map(\.stored)))
+            let affected = try store.upsertItems(items.map(\.stored))
+            try await service.place(items.map(\.stored))
+            return RowAffected(RowAffected: affected)
         }
         router.get("/api/item/:id") { _, context -> ItemDTO in
             let id = try context.parameters.require("id")
@@ -77,13 +81,18 @@ extension RecKitServer {
         }
         router.patch("/api/item/:id") { request, context -> RowAffected in
             let patch = try await request.decode(as: ItemPatchDTO.self, context: context)
-            return RowAffected(
-                RowAffected: try store.patchItem(
-                    try context.parameters.require("id"), isHidden: patch.IsHidden, categories: patch.Categories,
-                    timestamp: patch.Timestamp, labels: patch.Labels, comment: patch.Comment))
+            let id = try context.parameters.require("id")
+            let affected = try store.patchItem(
+                id, isHidden: patch.IsHidden, categories: patch.Categories, timestamp: patch.Timestamp,
+                labels: patch.Labels, comment: patch.Comment)
+            if affected > 0, let hidden = patch.IsHidden { try await service.setRemoved(id, hidden) }
+            return RowAffected(RowAffected: affected)
         }
         router.delete("/api/item/:id") { _, context -> RowAffected in
-            RowAffected(RowAffected: try store.deleteItem(try context.parameters.require("id")))
+            let id = try context.parameters.require("id")
+            let affected = try store.deleteItem(id)
+            if affected > 0 { try await service.setRemoved(id, true) }
+            return RowAffected(RowAffected: affected)
         }
         router.get("/api/items") { request, _ -> ItemsPage in
             let (items, cursor) = try store.items(count: try count(request, limit: limit), after: cursor(request))

@@ -101,6 +101,31 @@ struct ItemIndexTests {
         }
     }
 
+    @Test(arguments: ANNSettings.Space.allCases)
+    func anItemAddedAfterTheBuildIsRetrievableAtOnce(space: ANNSettings.Space) throws {
+        let items = Self.catalogue(rows: 1_000, columns: 8, seed: 10)
+        var settings = ANNSettings()
+        settings.space = space
+        let index = try ItemIndex(items: items, settings: settings)
+        let query = Self.queries(1, columns: 8, seed: 11)[0]
+        let before = try #require(try index.search(query[...], count: 5))
+        // A new item pointing along the query, longer than any other: it must come first.
+        let vector = query.map { $0 * 4 }
+        let label = try index.add(vector)
+        #expect(label == 1_000)
+        #expect(try index.add(Array(repeating: 0, count: 8)) == 1_001)
+        let after = try #require(try index.search(query[...], count: 5))
+        let expected = query.reduce(Float(0)) { $0 + $1 * $1 * 4 }
+        #expect(after.first?.item == label)
+        #expect(abs((after.first?.score ?? 0) - expected) < 1e-4)
+        #expect(Array(after.dropFirst()) == Array(before.prefix(4)))
+        // Filters and removal apply to it as to any item.
+        #expect(try index.search(query[...], count: 5) { $0 != label } == before)
+        #expect(try index.setRemoved(label, true))
+        #expect(try index.search(query[...], count: 5) == before)
+        #expect(throws: RetrievalError.self) { try index.add([1, 2]) }
+    }
+
     @Test func removedItemsLeaveResultsAndComeBack() throws {
         let items = Self.catalogue(rows: 800, columns: 8, seed: 8)
         let index = try ItemIndex(items: items)

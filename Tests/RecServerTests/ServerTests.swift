@@ -244,6 +244,45 @@ struct ServerTests {
         }
     }
 
+    /// TextCNN served from an index: an item posted while serving is placed by the content
+    /// encoder at once (no rebuild), scored as the model scores described items, and leaves the
+    /// results when hidden.
+    @Test func anItemPostedWhileServingIsPlacedInTheIndexAtOnce() async throws {
+        let (log, _) = Fixtures.checkerboard()
+        let dataset = Dataset(name: "board", interactions: log, itemFeatures: Fixtures.itemFeatures(for: log))
+        let bundle = try ModelBundle.train(.textCNN, parameters: ["factors": "8", "epochs": "5"], dataset: dataset) {
+            TrainingRecord(
+                dataset: "board", interactions: log.count, users: log.userCount, items: log.itemCount, seconds: $0)
+        }
+        let store = try EventStore(path: folder.appendingPathComponent("events.sqlite").path)
+        try StoreImport.load(dataset, into: store, feedbackType: "like")
+        let service = RecommendationService(
+            store: store, registry: try ModelRegistry(bundle: bundle, retrieval: RetrievalOptions(mode: .ann)))
+        let application = Application(
+            router: RecKitServer.makeRouter(service: service, configuration: ServerConfiguration()))
+        let everything = log.itemCount + 1
+        try await application.test(.router) { client in
+            let body = #"{"ItemId":"fresh","Comment":"Title i0-1","Categories":["G1"]}"#
+            try await client.execute(uri: "/api/item", method: .post, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        let snapshot = try #require(await service.registry.current())
+        #expect(snapshot.added.label(of: "fresh") == Int32(log.itemCount))
+        let served = try await service.recommend(user: "u1-2", count: everything)
+        let fresh = try #require(served.first { $0.itemID == "fresh" })
+        let context = try #require(bundle.context(forUser: "u1-2"))
+        let expected = try #require(
+            try bundle.contentScore(fields: ["title": "Title i0-1", "genre": "G1"], user: "u1-2"))
+        #expect(abs(fresh.score - expected) < 1e-4, "\(context.history.count) items of history")
+        try await application.test(.router) { client in
+            let patch = #"{"IsHidden":true}"#
+            try await client.execute(uri: "/api/item/fresh", method: .patch, body: ByteBuffer(string: patch)) { _ in }
+        }
+        #expect(snapshot.retriever.index?.removedCount == 1)
+        #expect(try await !service.recommend(user: "u1-2", count: everything).contains { $0.itemID == "fresh" })
+    }
+
     @Test(arguments: [ModelKind.itemKNN, .als])
     func aDeletedUserIsAnsweredAsAStranger(kind: ModelKind) async throws {
         let (app, service) = try app(kind)

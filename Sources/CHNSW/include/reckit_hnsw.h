@@ -45,6 +45,9 @@ long reckit_hnsw_search(
 /// Returns 0, 1 when the label is not in the index, or -1 with `error`.
 int reckit_hnsw_set_deleted(reckit_hnsw *index, uint64_t label, int deleted, char *error, size_t error_length);
 
+/// 1 when the label is marked deleted, 0 when it is not, -1 when it is not in the index.
+int reckit_hnsw_is_deleted(const reckit_hnsw *index, uint64_t label);
+
 int reckit_hnsw_save(const reckit_hnsw *index, const char *path, char *error, size_t error_length);
 
 size_t reckit_hnsw_count(const reckit_hnsw *index);

@@ -276,6 +276,20 @@ public struct TextCNN: Recommender, ContentDescribing {
         return zip(user, vector).reduce(0) { $0 + $1.0 * $1.1 }
     }
 
+    /// A new item's scoring vector from the store's fields: the title goes to the training data's
+    /// first title-like column, the categories to its first genre-like one (by the vocabulary's
+    /// token prefixes; `title` and `genre` when it has none).
+    public func scoringVector(title: String, categories: [String]) throws -> [Float] {
+        func column(of tokens: [String], where isKind: (String) -> Bool, default name: String) -> String {
+            tokens.lazy.compactMap { $0.split(separator: ":", maxSplits: 1).first.map(String.init) }
+                .first(where: isKind) ?? name
+        }
+        let titleColumn = column(of: vocabulary.words, where: FeatureTokens.isTextColumn, default: "title")
+        let listColumn = column(of: vocabulary.attributes, where: FeatureTokens.isListColumn, default: "genre")
+        return scoredContent(
+            try contentVector(fields: [titleColumn: title, listColumn: categories.joined(separator: " ")]))
+    }
+
     /// A content vector as users are scored against it: scaled to unit length against PureSVD's
     /// factors (whose mean length is 1), as it is otherwise.
     func scoredContent(_ vector: [Float]) -> [Float] { svdFactors == nil ? vector : Self.unitLength(vector) }
