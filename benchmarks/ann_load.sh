@@ -10,7 +10,7 @@
 #   $R train --data /tmp/s8 --model als --param factors=64 --param iterations=15 --out /tmp/als-s8 --retrieval ann
 #   $R db import /tmp/s8 --db /tmp/s8.sqlite
 #
-# usage: USERS=2000000 benchmarks/ann_load.sh MODEL_DIR DB [seconds] [connections] [modes]
+# usage: USERS=2000000 [SERVE_ARGS="--ef 256"] benchmarks/ann_load.sh MODEL_DIR DB [seconds] [connections] [modes]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="$1"
@@ -37,7 +37,7 @@ declare -A rate
 for mode in $modes; do
   start=$(date +%s.%N)
   # OPENBLAS_CORETYPE=Haswell halves OpenBLAS here; the server runs it on one thread anyway.
-  env -u OPENBLAS_CORETYPE $R serve --model "$model" --db "$db" --port $port --retrieval "$mode" >"$work/$mode.log" 2>&1 &
+  env -u OPENBLAS_CORETYPE $R serve --model "$model" --db "$db" --port $port --retrieval "$mode" ${SERVE_ARGS:-} >"$work/$mode.log" 2>&1 &
   server=$!
   for _ in $(seq 3000); do curl -sf "http://127.0.0.1:$port/api/health/ready" >/dev/null && break; sleep 0.1; done
   rss() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$server/status"; }

@@ -23,12 +23,12 @@ public struct ANNSettings: Sendable, Equatable, Codable {
     /// Candidates explored per insertion.
     public var efConstruction = 200
     /// Candidates explored per search (at least the number asked for).
-    public var ef = 384
+    public var ef = 256
     public var seed = 100
 
     public init() {}
 
-    /// For reports: `hnswlib ip M 32 efC 200 ef 384`.
+    /// For reports: `hnswlib ip M 32 efC 200 ef 256`.
     public var summary: String { "hnswlib \(space.rawValue) M \(m) efC \(efConstruction) ef \(ef)" }
 }
 
