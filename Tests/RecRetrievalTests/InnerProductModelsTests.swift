@@ -31,7 +31,8 @@ struct InnerProductModelsTests {
         let items = try source.retrievalItems()
         #expect(items.rows == log.itemCount)
         let histories = log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }
-        let contexts = (0..<6).map { ScoringContext(user: Int32($0), history: histories[$0]) }
+        let contexts =
+            (0..<6).map { ScoringContext(user: Int32($0), history: histories[$0]) }
             + [ScoringContext(history: [3, 7, 7, 1])]
         let queries = try source.retrievalQueries(contexts)
         #expect(queries.rows == contexts.count && queries.columns == items.columns)
