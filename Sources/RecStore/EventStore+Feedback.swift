@@ -33,17 +33,24 @@ extension EventStore {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO items (id) VALUES (?)").execute(arguments: [
                 entry.itemID
             ])
-            try db.cachedStatement(
-                sql: """
-                    INSERT OR \(overwrite ? "REPLACE" : "IGNORE") INTO feedback
-                    (type, user_id, item_id, value, timestamp, comment) VALUES (?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [
-                entry.feedbackType, entry.userID, entry.itemID, entry.value, entry.timestamp, entry.comment,
-            ])
+            try feedbackStatement(overwrite: overwrite, db).execute(arguments: arguments(entry))
             changed += db.changesCount
         }
         return changed
+    }
+
+    /// The one statement that writes a feedback row: `POST` keeps an existing (type, user, item)
+    /// row, `PUT` (`overwrite`) replaces it.
+    static func feedbackStatement(overwrite: Bool, _ db: Database) throws -> Statement {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR \(overwrite ? "REPLACE" : "IGNORE") INTO feedback
+                (type, user_id, item_id, value, timestamp, comment) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+    }
+
+    static func arguments(_ entry: StoredFeedback) -> StatementArguments {
+        [entry.feedbackType, entry.userID, entry.itemID, entry.value, entry.timestamp, entry.comment]
     }
 
     static func feedback(_ row: Row) -> StoredFeedback {

@@ -7,7 +7,8 @@ extension EventStore {
     /// the end, and, when the feedback table is empty, without its two secondary indexes, which
     /// are built afterwards in one sorted pass each (SQLite's `CREATE INDEX`) instead of row by
     /// row. On return, or if `body` throws, the indexes exist again, the settings are restored
-    /// and the WAL is checkpointed into the database file.
+    /// and the WAL is checkpointed into the database file; a failure of that step is thrown
+    /// unless `body` already threw.
     ///
     /// - Parameter indexing: Called before the indexes are built.
     public func bulkLoad<T>(indexing: () -> Void = {}, _ body: () throws -> T) throws -> T {
@@ -18,16 +19,25 @@ extension EventStore {
                 try db.execute(sql: "DROP INDEX IF EXISTS feedback_by_user; DROP INDEX IF EXISTS feedback_by_item")
             }
         }
-        defer {
+        func restore() throws {
             indexing()
-            try? database.writeWithoutTransaction { db in
+            try database.writeWithoutTransaction { db in
                 try Self.createFeedbackIndexes(db)
                 try db.execute(sql: "PRAGMA synchronous = \(durableAgainstPowerLoss ? "FULL" : "NORMAL")")
                 try db.execute(sql: "PRAGMA cache_size = -2000")
                 try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
             }
         }
-        return try body()
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            // The load's own error is the one to report; the next open rebuilds missing indexes.
+            try? restore()
+            throw error
+        }
+        try restore()
+        return result
     }
 
     /// The feedback table's secondary indexes, as migrations v1 and v2 left them; a store whose
@@ -49,15 +59,9 @@ extension EventStore {
     public func appendFeedback(_ feedback: [StoredFeedback]) throws -> Int {
         try Self.validate(feedback)
         return try database.write { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT OR REPLACE INTO feedback (type, user_id, item_id, value, timestamp, comment)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """)
+            let statement = try Self.feedbackStatement(overwrite: true, db)
             for entry in feedback {
-                statement.setUncheckedArguments([
-                    entry.feedbackType, entry.userID, entry.itemID, entry.value, entry.timestamp, entry.comment,
-                ])
+                statement.setUncheckedArguments(Self.arguments(entry))
                 try statement.execute()
             }
             return feedback.count

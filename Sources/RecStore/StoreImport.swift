@@ -5,7 +5,7 @@ import RecData
 public enum StoreImport {
     /// Inserts every user, every item (its genres as categories) and every interaction (as
     /// feedback of `feedbackType`, value = rating, time from the timestamp; a repeated (user,
-    /// item) keeps its last row), in batches inside ``EventStore/bulkLoad(_:)``.
+    /// item) keeps its last row), in batches inside ``EventStore/bulkLoad(indexing:_:)``.
     ///
     /// Rows are written in the order of the feedback table's primary key (user, then item, by
     /// their identifiers' bytes), so its index grows at its end instead of at random pages, and
