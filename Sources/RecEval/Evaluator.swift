@@ -179,53 +179,44 @@ public enum Evaluator {
                 let found = try retriever.recommendBatch(
                     contexts, count: maxK + 1, excludedHints: masks.map(\.count)
                 ) { r, item in !masks[r].contains(item) }
-                for (offset, c) in block.enumerated() {
-                    let top = found[offset]
-                    let topScores = top.map(\.score)
-                    let ranks = cases[c].targets.map { target -> Int in
-                        guard !masks[offset].contains(target), let hit = top.first(where: { $0.item == target }) else {
-                            return Int.max
+                perCase.withUnsafeMutableBufferPointer { perCase in
+                    for (offset, c) in block.enumerated() {
+                        let top = found[offset]
+                        let topScores = top.map(\.score)
+                        let ranks = cases[c].targets.map { target -> Int in
+                            guard !masks[offset].contains(target), let hit = top.first(where: { $0.item == target })
+                            else { return Int.max }
+                            return Metrics.rank(of: hit.score, top: topScores, limit: maxK)
                         }
-                        return Metrics.rank(of: hit.score, top: topScores, limit: maxK)
-                    }
-                    lists[c] = Array(top.prefix(maxK))
-                    for (slot, k) in ks.enumerated() {
-                        let values = Metrics.atK(k, ranks: ranks)
-                        for m in 0..<metricCount { perCase[(c * ks.count + slot) * metricCount + m] = values[m] }
+                        lists[c] = Array(top.prefix(maxK))
+                        record(ranks, case: c, ks: ks, into: perCase)
                     }
                 }
-                done = block.upperBound
-                progress?("evaluating", done, cases.count)
-                continue
-            }
-            let scores = try model.scoreBatch(contexts)
-            perCase.withUnsafeMutableBufferPointer { perCase in
-                lists.withUnsafeMutableBufferPointer { lists in
-                    scores.storage.withUnsafeBufferPointer { scores in
-                        Parallel.forEachChunk(of: block, minimumChunk: 8) { range in
-                            var masked = [Bool](repeating: false, count: items)
-                            for c in range {
-                                let row = UnsafeBufferPointer(
-                                    rebasing: scores[((c - blockStart) * items)..<((c - blockStart + 1) * items)])
-                                let ranks: [Int]
-                                if let sampler {
-                                    ranks = sampler.ranks(of: cases[c], scores: row)
-                                } else {
-                                    for item in cases[c].mask { masked[Int(item)] = true }
-                                    let top = TopK.select(maxK + 1, from: row) { !masked[Int($0)] }
-                                    let topScores = top.map(\.score)
-                                    ranks = cases[c].targets.map {
-                                        masked[Int($0)]
-                                            ? Int.max : Metrics.rank(of: row[Int($0)], top: topScores, limit: maxK)
+            } else {
+                let scores = try model.scoreBatch(contexts)
+                perCase.withUnsafeMutableBufferPointer { perCase in
+                    lists.withUnsafeMutableBufferPointer { lists in
+                        scores.storage.withUnsafeBufferPointer { scores in
+                            Parallel.forEachChunk(of: block, minimumChunk: 8) { range in
+                                var masked = [Bool](repeating: false, count: items)
+                                for c in range {
+                                    let row = UnsafeBufferPointer(
+                                        rebasing: scores[((c - blockStart) * items)..<((c - blockStart + 1) * items)])
+                                    let ranks: [Int]
+                                    if let sampler {
+                                        ranks = sampler.ranks(of: cases[c], scores: row)
+                                    } else {
+                                        for item in cases[c].mask { masked[Int(item)] = true }
+                                        let top = TopK.select(maxK + 1, from: row) { !masked[Int($0)] }
+                                        let topScores = top.map(\.score)
+                                        ranks = cases[c].targets.map {
+                                            masked[Int($0)]
+                                                ? Int.max : Metrics.rank(of: row[Int($0)], top: topScores, limit: maxK)
+                                        }
+                                        for item in cases[c].mask { masked[Int(item)] = false }
+                                        lists[c] = Array(top.prefix(maxK))
                                     }
-                                    for item in cases[c].mask { masked[Int(item)] = false }
-                                    lists[c] = Array(top.prefix(maxK))
-                                }
-                                for (slot, k) in ks.enumerated() {
-                                    let values = Metrics.atK(k, ranks: ranks)
-                                    for m in 0..<metricCount {
-                                        perCase[(c * ks.count + slot) * metricCount + m] = values[m]
-                                    }
+                                    record(ranks, case: c, ks: ks, into: perCase)
                                 }
                             }
                         }
@@ -257,6 +248,17 @@ public enum Evaluator {
         return EvaluationResult(
             metrics: metrics, users: cases.count, seconds: Date().timeIntervalSince(start),
             lists: options.keepLists && sampler == nil ? lists : nil)
+    }
+}
+
+extension Evaluator {
+    /// Writes case `c`'s metrics at every cut-off into its slots of `perCase`.
+    static func record(_ ranks: [Int], case c: Int, ks: [Int], into perCase: UnsafeMutableBufferPointer<Double>) {
+        let metricCount = Metrics.names.count
+        for (slot, k) in ks.enumerated() {
+            let values = Metrics.atK(k, ranks: ranks)
+            for m in 0..<metricCount { perCase[(c * ks.count + slot) * metricCount + m] = values[m] }
+        }
     }
 }
 

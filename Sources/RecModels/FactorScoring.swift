@@ -29,11 +29,7 @@ extension FactorScoring {
     public func scoreBatch(_ contexts: [ScoringContext]) throws -> Matrix<Float> {
         let items = scoringItems
         guard items.rows > 0 else { throw ModelError.notFitted }
-        var users = Matrix<Float>(rows: contexts.count, columns: items.columns)
-        for (r, context) in contexts.enumerated() {
-            let vector = try userVector(context)
-            for k in 0..<items.columns { users[r, k] = vector[k] }
-        }
+        let users = try FactorState.rows(contexts, columns: items.columns, vector: userVector)
         return BLAS.matmul(users, items, transposeB: true)
     }
 }
@@ -41,6 +37,19 @@ extension FactorScoring {
 /// The saved state of a matrix-factorization model (ALS, BPR): `user_factors`, `item_factors`
 /// and `trained_users` (1 for users with training events), loaded strictly.
 enum FactorState {
+    /// One row per context, `vector(context)` (of `columns` values) each: the user vectors that
+    /// factor-style models score, as a matrix.
+    static func rows(
+        _ contexts: [ScoringContext], columns: Int, vector: (ScoringContext) throws -> [Float]
+    ) throws -> Matrix<Float> {
+        var rows = Matrix<Float>(rows: contexts.count, columns: columns)
+        for (r, context) in contexts.enumerated() {
+            let values = try vector(context)
+            for k in 0..<columns { rows[r, k] = values[k] }
+        }
+        return rows
+    }
+
     static func weights(users: Matrix<Float>, trainedUsers: [Bool], items: Matrix<Float>) -> [String: SafeTensor] {
         [
             "user_factors": SafeTensor(users.storage, shape: [users.rows, users.columns]),

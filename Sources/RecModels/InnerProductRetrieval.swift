@@ -26,12 +26,7 @@ extension FactorScoring {
     }
 
     public func retrievalQueries(_ contexts: [ScoringContext]) throws -> Matrix<Float> {
-        var queries = Matrix<Float>(rows: contexts.count, columns: scoringItems.columns)
-        for (r, context) in contexts.enumerated() {
-            let vector = try userVector(context)
-            for k in 0..<queries.columns { queries[r, k] = vector[k] }
-        }
-        return queries
+        try FactorState.rows(contexts, columns: scoringItems.columns, vector: userVector)
     }
 }
 
@@ -89,11 +84,6 @@ extension TextCNN: InnerProductRetrieval {
     }
 
     public func retrievalQueries(_ contexts: [ScoringContext]) throws -> Matrix<Float> {
-        var queries = Matrix<Float>(rows: contexts.count, columns: scoringVectors.columns)
-        for (r, context) in contexts.enumerated() {
-            let vector = try userVector(context)
-            for k in 0..<queries.columns { queries[r, k] = vector[k] }
-        }
-        return queries
+        try FactorState.rows(contexts, columns: scoringVectors.columns, vector: userVector)
     }
 }

@@ -69,4 +69,25 @@ public enum TopK {
         while let best = heap.popMax() { result.append(ScoredItem(item: best.item, score: best.score)) }
         return result
     }
+
+    /// The `count` best of items already scored, best first, in ``select(_:from:where:)``'s
+    /// order (ties to the lower index; NaN scores never selected): for candidate lists, such as
+    /// an ANN index's, that are not one score per item.
+    ///
+    /// - Complexity: O(items log count)
+    public static func best(_ count: Int, of items: [ScoredItem]) -> [ScoredItem] {
+        guard count > 0 else { return [] }
+        var heap = Heap<Entry>()
+        heap.reserveCapacity(count + 1)
+        for item in items where !item.score.isNaN {
+            let entry = Entry(score: item.score, item: item.item)
+            if heap.count == count, let worst = heap.min, !(worst < entry) { continue }
+            heap.insert(entry)
+            if heap.count > count { heap.removeMin() }
+        }
+        var result: [ScoredItem] = []
+        result.reserveCapacity(heap.count)
+        while let best = heap.popMax() { result.append(ScoredItem(item: best.item, score: best.score)) }
+        return result
+    }
 }

@@ -63,7 +63,7 @@ public struct ItemIndex: Sendable {
         let block = 16_384
         for start in stride(from: 0, to: items.rows, by: block) {
             let end = min(items.rows, start + block)
-            let rows = (start..<end).flatMap { indexedVector(row: $0, norm: norms[$0]) }
+            let rows = (start..<end).flatMap { graphVector(items.row($0), norm: norms[$0]) }
             try rows.withUnsafeBufferPointer { try graph.add($0, firstLabel: start, threads: threads) }
             progress?(end, items.rows)
         }
@@ -76,11 +76,15 @@ public struct ItemIndex: Sendable {
         self.graph = graph
     }
 
-    /// The vector the graph holds for item `row`.
-    func indexedVector(row: Int, norm: Float) -> [Float] {
-        var vector = Array(items.row(row))
-        if settings.space == .mips { vector.append(max(0, maxNorm * maxNorm - norm * norm).squareRoot()) }
-        return vector
+    /// The vector the graph holds for an item's vector of length `norm`: the vector itself, or
+    /// under `mips` the reduction's `[x, √(M² − |x|²)]`, a vector longer than `M` (an item added
+    /// after the build) first shortened to `M` with its direction kept.
+    func graphVector(_ vector: ArraySlice<Float>, norm: Float) -> [Float] {
+        guard settings.space == .mips else { return Array(vector) }
+        var reduced = norm > maxNorm && norm > 0 ? vector.map { $0 * maxNorm / norm } : Array(vector)
+        let length = min(norm, maxNorm)
+        reduced.append(max(0, maxNorm * maxNorm - length * length).squareRoot())
+        return reduced
     }
 
     static func norms(_ items: Matrix<Float>) -> [Float] {
@@ -119,10 +123,7 @@ public struct ItemIndex: Sendable {
             for candidate in found where isAllowed(Int32(candidate.label)) {
                 kept.append(ScoredItem(item: Int32(candidate.label), score: score(query, candidate.label)))
             }
-            if kept.count >= count {
-                kept.sort { $0.score != $1.score ? $0.score > $1.score : $0.item < $1.item }
-                return Array(kept.prefix(count))
-            }
+            if kept.count >= count { return TopK.best(count, of: kept) }
             if wanted >= ceiling { return nil }
             wanted = min(ceiling, wanted * 4)
         }
@@ -155,13 +156,7 @@ public struct ItemIndex: Sendable {
         guard vector.count == items.columns else {
             throw RetrievalError.library("an added item has \(vector.count) values, the index holds \(items.columns)")
         }
-        var stored = vector
-        if settings.space == .mips {
-            let norm = Self.norm(of: vector[...])
-            // The reduction needs |x| ≤ M; a longer vector is shortened to M (its direction kept).
-            if norm > maxNorm, norm > 0 { stored = vector.map { $0 * maxNorm / norm } }
-            stored.append(max(0, maxNorm * maxNorm - min(norm, maxNorm) * min(norm, maxNorm)).squareRoot())
-        }
+        let stored = graphVector(vector[...], norm: Self.norm(of: vector[...]))
         let label = added.append(vector, base: items.rows)
         try stored.withUnsafeBufferPointer { try graph.add($0, firstLabel: Int(label), threads: 1) }
         return label

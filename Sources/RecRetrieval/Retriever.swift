@@ -90,22 +90,25 @@ public struct Retriever: Sendable {
         _ context: ScoringContext, count: Int, excludedHint: Int = 0, ef: Int? = nil,
         where isAllowed: (Int32) -> Bool = { _ in true }
     ) throws -> [ScoredItem] {
-        var additions: [ScoredItem] = []
-        if let index, let source = model as? any InnerProductRetrieval {
-            let query = try source.retrievalQueries([context])
-            if let found = try index.search(
-                query.storage[...], count: count, ef: ef, excludedHint: excludedHint, where: isAllowed)
-            {
-                return found
-            }
-            additions = index.scoredAdditions(query.storage[...], where: isAllowed)
+        guard let index, let source = model as? any InnerProductRetrieval else {
+            return try exact(context, query: nil, count: count, where: isAllowed)
         }
+        let query = try source.retrievalQueries([context]).storage[...]
+        return try index.search(query, count: count, ef: ef, excludedHint: excludedHint, where: isAllowed)
+            ?? exact(context, query: query, count: count, where: isAllowed)
+    }
+
+    /// Every item scored by the model, plus the items added to the index (scored with `query`)
+    /// when there are any: the reference, and the fallback when a filter leaves the index too few.
+    private func exact(
+        _ context: ScoringContext, query: ArraySlice<Float>?, count: Int, where isAllowed: (Int32) -> Bool
+    ) throws -> [ScoredItem] {
         var scores = [Float](repeating: 0, count: model.itemCount)
         try model.score(context, into: &scores)
         let top = TopK.select(count, from: scores, where: isAllowed)
-        guard !additions.isEmpty else { return top }
-        return Array(
-            (top + additions).sorted { $0.score != $1.score ? $0.score > $1.score : $0.item < $1.item }.prefix(count))
+        guard let index, let query else { return top }
+        let additions = index.scoredAdditions(query, where: isAllowed)
+        return additions.isEmpty ? top : TopK.best(count, of: top + additions)
     }
 
     /// The `count` best of `candidates` (a category's items) for `context`, scored exactly: with
@@ -117,7 +120,7 @@ public struct Retriever: Sendable {
             let scored = candidates.filter { $0 >= 0 && Int($0) < index.itemCount && seen.insert($0).inserted }.map {
                 ScoredItem(item: $0, score: index.score(query, Int($0)))
             }
-            return Array(scored.sorted { $0.score != $1.score ? $0.score > $1.score : $0.item < $1.item }.prefix(count))
+            return TopK.best(count, of: scored)
         }
         var scores = [Float](repeating: 0, count: model.itemCount)
         try model.score(context, into: &scores)
@@ -163,10 +166,7 @@ public struct Retriever: Sendable {
         if let failure { throw failure }
         // Contexts the index could not serve under their filter are ranked exactly.
         return try results.enumerated().map { r, found in
-            if let found { return found }
-            var scores = [Float](repeating: 0, count: model.itemCount)
-            try model.score(contexts[r], into: &scores)
-            return TopK.select(count, from: scores) { isAllowed(r, $0) }
+            try found ?? exact(contexts[r], query: queries.row(r), count: count) { isAllowed(r, $0) }
         }
     }
 
@@ -183,6 +183,6 @@ public struct Retriever: Sendable {
         let unit = index.items.row(Int(item)).map { $0 / norms(Int(item)) }
         let candidates = try index.search(unit[...], count: max(4 * count, 64), ef: ef) { $0 != item } ?? []
         let cosine = candidates.map { ScoredItem(item: $0.item, score: $0.score / norms(Int($0.item))) }
-        return Array(cosine.sorted { $0.score != $1.score ? $0.score > $1.score : $0.item < $1.item }.prefix(count))
+        return TopK.best(count, of: cosine)
     }
 }

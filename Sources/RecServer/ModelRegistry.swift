@@ -28,7 +28,6 @@ public actor ModelRegistry {
     }
 
     private var snapshot: Snapshot?
-    private var version = 0
     /// The folder whose model directories ``reload(named:)`` may load; `nil` refuses reloads.
     public let modelsDirectory: URL?
     /// How models are retrieved from (`reckit serve --retrieval`).
@@ -50,7 +49,6 @@ public actor ModelRegistry {
             let retriever = try Retriever.prepare(
                 model: bundle.model, options: retrieval, directory: directory, log: log)
             snapshot = Snapshot(bundle: bundle, retriever: retriever, version: 1)
-            version = 1
         }
     }
 
@@ -68,7 +66,7 @@ public actor ModelRegistry {
         let loaded = try await Self.load(
             modelsDirectory.appendingPathComponent(name, isDirectory: true), name: name, retrieval: retrieval,
             log: log)
-        version += 1
+        let version = (snapshot?.version ?? 0) + 1
         snapshot = Snapshot(bundle: loaded.bundle, retriever: loaded.retriever, version: version)
         return version
     }
@@ -118,15 +116,16 @@ public enum ReloadError: Error, Equatable, CustomStringConvertible {
 
 /// External ids of the items added to a model's index while it serves, and their labels.
 public final class AddedItems: Sendable {
-    private let table = Mutex<[String: Int32]>([:])
-    private let ids = Mutex<[Int32: String]>([:])
+    private let table = Mutex<(labels: [String: Int32], ids: [Int32: String])>(([:], [:]))
 
-    public func label(of id: String) -> Int32? { table.withLock { $0[id] } }
-    public func id(of label: Int32) -> String? { ids.withLock { $0[label] } }
-    public var count: Int { table.withLock { $0.count } }
+    public func label(of id: String) -> Int32? { table.withLock { $0.labels[id] } }
+    public func id(of label: Int32) -> String? { table.withLock { $0.ids[label] } }
+    public var count: Int { table.withLock { $0.labels.count } }
 
     func insert(_ id: String, label: Int32) {
-        table.withLock { $0[id] = label }
-        ids.withLock { $0[label] = id }
+        table.withLock {
+            $0.labels[id] = label
+            $0.ids[label] = id
+        }
     }
 }
