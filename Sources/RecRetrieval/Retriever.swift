@@ -117,7 +117,9 @@ public struct Retriever: Sendable {
         if let index, let source = model as? any InnerProductRetrieval {
             let query = try source.retrievalQueries([context]).storage[...]
             var seen = Set<Int32>()
-            let scored = candidates.filter { $0 >= 0 && Int($0) < index.itemCount && seen.insert($0).inserted }.map {
+            let scored = candidates.filter {
+                $0 >= 0 && Int($0) < index.itemCount + index.added.count && seen.insert($0).inserted
+            }.map {
                 ScoredItem(item: $0, score: index.score(query, Int($0)))
             }
             return TopK.best(count, of: scored)

@@ -275,6 +275,9 @@ struct ServerTests {
         let expected = try #require(
             try bundle.contentScore(fields: ["title": "Title i0-1", "genre": "G1"], user: "u1-2"))
         #expect(abs(fresh.score - expected) < 1e-4, "\(context.history.count) items of history")
+        // Its category ranks it too, with the same score.
+        let inCategory = try await service.recommend(user: "u1-2", count: everything, category: "G1")
+        #expect(inCategory.first { $0.itemID == "fresh" }?.score == fresh.score)
         try await application.test(.router) { client in
             let patch = #"{"IsHidden":true}"#
             try await client.execute(uri: "/api/item/fresh", method: .patch, body: ByteBuffer(string: patch)) { _ in }
