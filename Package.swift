@@ -53,6 +53,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // OpenBLAS (Debian's libopenblas-dev) on Linux; see Sources/CBLAS/README.md.
@@ -79,7 +82,17 @@ let package = Package(
         .target(name: "CHNSW", cxxSettings: hnswSettings),
         .target(name: "RecRetrieval", dependencies: ["RecData", "RecModels", "Tensors", "CHNSW"]),
         .target(name: "RecEval", dependencies: ["RecData", "RecModels", "RecRetrieval", "Tensors"]),
-        .target(name: "RecStore", dependencies: ["RecData", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Two backends of one store: SQLite (GRDB) and PostgreSQL (postgres-nio).
+        .target(
+            name: "RecStore",
+            dependencies: [
+                "RecData",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "RecServer",
             dependencies: [
@@ -105,7 +118,12 @@ let package = Package(
             name: "reckit",
             dependencies: ["RecKitCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .target(name: "_RecTestSupport", dependencies: ["RecData"]),
+        .target(
+            name: "_RecTestSupport",
+            dependencies: [
+                "RecData", "RecStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "RecData", "_RecTestSupport"]),
         .testTarget(
             name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"],

@@ -9,6 +9,12 @@ swift format lint --strict --recursive Sources Tests
 swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
 # The live-server tests run the reckit executable itself.
 swift build --product reckit -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
+# The store suite runs against SQLite and against PostgreSQL: a throwaway cluster on a free
+# loopback port, stopped and deleted on exit. Failing to start it fails the run.
+pg_dir=$(mktemp -d /tmp/reckit-pg.XXXXXX)
+trap 'bash scripts/postgres.sh stop "$pg_dir"' EXIT
+RECKIT_TEST_POSTGRES=$(PG_SETTINGS="-c fsync=off" bash scripts/postgres.sh start "$pg_dir")
+export RECKIT_TEST_POSTGRES
 swift test --skip-build
 # Checks that input can reach must keep their messages in an optimized build, where Swift drops
 # precondition's: the numeric suites run again in release (their shape-message tests included).

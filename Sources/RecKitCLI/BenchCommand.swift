@@ -11,14 +11,14 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Micro-benchmarks of the serving path and the numeric core.",
         subcommands: [FoldIn.self, ANN.self, StoreRead.self, Gemm.self, Transformer.self, GRU.self])
 
-    struct StoreRead: ParsableCommand {
+    struct StoreRead: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "store-read",
             abstract:
                 "Latency of the request-time store read (a user's history and the hidden items) for random users 1...N."
         )
 
-        @Option(name: .long, help: "SQLite database.")
+        @Option(name: .long, help: ArgumentHelp("A SQLite file or a postgres:// URL.", valueName: "path-or-url"))
         var db: String
         @Option(name: .long, help: "Users are the ids 1...N (as `data synth` writes them).")
         var users: Int
@@ -27,20 +27,21 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .long, help: "Seed of the user draw.")
         var seed: UInt64 = 7
 
-        func run() throws {
-            try runReporting {
-                let store = try EventStore(path: db)
+        func run() async throws {
+            try await runReporting {
+                let store = try await EventStores.open(db)
                 var generator = SeededGenerator(seed: seed)
                 var times: [Double] = []
                 var rows = 0
                 for _ in 0..<requests {
                     let user = String(Int.random(in: 1...max(1, users), using: &generator))
                     let start = DispatchTime.now().uptimeNanoseconds
-                    let (feedback, _) = try store.rankingInputs(ofUser: user)
+                    let (feedback, _) = try await store.rankingInputs(ofUser: user)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                     rows += feedback.count
                 }
-                let counts = try store.counts()
+                let counts = try await store.counts()
+                await store.close()
                 print(
                     String(
                         format:

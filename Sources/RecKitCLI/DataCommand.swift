@@ -159,6 +159,19 @@ struct DataCommand: ParsableCommand {
 }
 
 /// Runs `body`; a domain error becomes a message on standard error and exit code 1.
+func runReporting<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ValidationError {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    }
+}
+
 func runReporting<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()

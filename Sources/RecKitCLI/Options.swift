@@ -5,11 +5,34 @@ import RecEval
 import RecModels
 import RecRetrieval
 
-/// How to read and clean a data set.
+/// Which data set, read and cleaned how.
 struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Data set: ml-100k, ml-1m, or a path to a folder or CSV/TSV file.")
     var data: String
+    @OptionGroup var cleaning: CleaningOptions
 
+    var loadOptions: LoadOptions { cleaning.loadOptions }
+    var preprocessing: Preprocessing { cleaning.preprocessing }
+
+    /// An experiment on this data under `protocol`, with `seed` for the split and the evaluator.
+    func experiment(protocol name: String, seed: UInt64) throws -> ExperimentConfiguration {
+        var config = ExperimentConfiguration(data: data)
+        config.loadOptions = loadOptions
+        config.preprocessing = preprocessing
+        config.splitProtocol = try parseProtocol(name)
+        config.seed = seed
+        config.evaluation.seed = seed
+        return config
+    }
+
+    /// Loads and cleans the data set, reporting skipped rows on standard error.
+    func load() throws -> Dataset {
+        try cleaning.clean(try DatasetCatalog.load(data, options: loadOptions))
+    }
+}
+
+/// How to read and clean a data set (the options of ``DataOptions`` but the data set itself).
+struct CleaningOptions: ParsableArguments {
     @Flag(name: .long, help: "Count, report and skip malformed rows instead of stopping at the first.")
     var skipBadRows = false
 
@@ -73,20 +96,9 @@ struct DataOptions: ParsableArguments {
         return result
     }
 
-    /// Loads and cleans the data set, reporting skipped rows on standard error.
-    /// An experiment on this data under `protocol`, with `seed` for the split and the evaluator.
-    func experiment(protocol name: String, seed: UInt64) throws -> ExperimentConfiguration {
-        var config = ExperimentConfiguration(data: data)
-        config.loadOptions = loadOptions
-        config.preprocessing = preprocessing
-        config.splitProtocol = try parseProtocol(name)
-        config.seed = seed
-        config.evaluation.seed = seed
-        return config
-    }
-
-    func load() throws -> Dataset {
-        var dataset = try DatasetCatalog.load(data, options: loadOptions)
+    /// `dataset` after the preprocessing these options ask for.
+    func clean(_ loaded: Dataset) throws -> Dataset {
+        var dataset = loaded
         if !preprocessing.isIdentity { dataset = try preprocessing.apply(to: dataset).dataset }
         reportSkipped(dataset.report)
         return dataset

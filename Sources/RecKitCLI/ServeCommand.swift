@@ -20,7 +20,11 @@ struct ServeCommand: AsyncParsableCommand {
             "Folder whose model directories POST /api/model/reload may load, by name (default: the folder holding --model; without either, reloads are refused).",
             valueName: "dir"))
     var modelsDirectory: String?
-    @Option(name: .long, help: "SQLite database of users, items and feedback (created if missing).")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Event store: a SQLite file (created if missing) or a postgres:// URL that several servers may share.",
+            valueName: "path-or-url"))
     var db: String
     @Option(name: .long, help: "Address to listen on.")
     var host: String = "127.0.0.1"
@@ -32,10 +36,17 @@ struct ServeCommand: AsyncParsableCommand {
     var positiveTypes: String = ""
     @Flag(name: .long, help: "Log every request (method, path, status, ms) as structured metadata.")
     var logRequests = false
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds between checks for a model published in the store (`train --publish`), loaded from the models folder; 0 turns it off.",
+            valueName: "seconds"))
+    var publishedPoll: Double = 2
     @OptionGroup var retrieval: RetrievalOptionGroup
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535") }
+        guard publishedPoll >= 0, publishedPoll.isFinite else { throw ValidationError("--published-poll must be >= 0") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
     }
 
@@ -46,10 +57,10 @@ struct ServeCommand: AsyncParsableCommand {
         BLAS.setThreadCount(1)
         let modelsFolder = (modelsDirectory ?? model.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
             .map { URL(fileURLWithPath: $0, isDirectory: true) }
-        let store: EventStore
+        let store: any EventStore
         let registry: ModelRegistry
         do {
-            store = try EventStore(path: db)
+            store = try await EventStores.open(db)
             let directory = model.map { URL(fileURLWithPath: $0, isDirectory: true) }
             registry = try ModelRegistry(
                 bundle: try directory.map { try ModelBundle.load(from: $0) }, modelsDirectory: modelsFolder,
@@ -58,6 +69,12 @@ struct ServeCommand: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode.failure
         }
+        var published = false
+        if modelsFolder != nil && publishedPoll > 0 {
+            // A replica starts on the published model, then follows each new one.
+            published = await registry.updateToPublished(from: store)
+            Task { await registry.follow(store, every: .milliseconds(Int(publishedPoll * 1000))) }
+        }
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
@@ -65,7 +82,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.logRequests = logRequests
         let service = RecommendationService(
             store: store, registry: registry,
-            positiveTypes: Set(positiveTypes.split(separator: ",").map(String.init)))
+            positiveTypes: Set(positiveTypes.split(separator: ",").map(String.init)),
+            expectsModel: model != nil || published)
         let app = RecKitServer.makeApplication(service: service, configuration: configuration, logger: logger)
         try await app.runService()
     }
@@ -75,34 +93,42 @@ struct DatabaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db", abstract: "Manage the server's event store.", subcommands: [Import.self])
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load a data set's users, items (genres as categories) and interactions into the store.")
 
         @Argument(help: "Data set: ml-100k, ml-1m, or a path.")
         var data: String
-        @Option(name: .long, help: "SQLite database to write (created if missing).")
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Event store to write: a SQLite file (created if missing) or a postgres:// URL.",
+                valueName: "path-or-url"))
         var db: String
         @Option(name: .long, help: "Feedback type of the imported interactions.")
         var feedbackType: String = "rating"
 
-        func run() throws {
+        func run() async throws {
             let progress = ProgressBar()
-            try runReporting {
+            try await runReporting {
                 let dataset = try DatasetCatalog.load(data)
-                let store = try EventStore(path: db)
+                let store = try await EventStores.open(db)
                 let start = Date()
-                let counts = try StoreImport.load(dataset, into: store, feedbackType: feedbackType) {
+                let counts = try await StoreImport.load(dataset, into: store, feedbackType: feedbackType) {
                     progress.handler($0, $1, $2)
                 }
+                await store.close()
                 let seconds = Date().timeIntervalSince(start)
-                let bytes = (try? FileManager.default.attributesOfItem(atPath: db)[.size] as? Int) ?? 0
+                var size = ""
+                if !EventStores.isPostgres(db) {
+                    let bytes = (try? FileManager.default.attributesOfItem(atPath: db)[.size] as? Int) ?? 0
+                    size = String(format: ", %.1f MiB", Double(bytes) / 1_048_576)
+                }
                 print(
                     String(
-                        format:
-                            "imported %d users, %d items, %d feedback rows into %@ in %.1f s (%.0f rows/s), %.1f MiB",
-                        counts.users, counts.items, counts.feedback, db, seconds,
-                        Double(counts.feedback) / max(seconds, 1e-9), Double(bytes) / 1_048_576))
+                        format: "imported %d users, %d items, %d feedback rows in %.1f s (%.0f rows/s)",
+                        counts.users, counts.items, counts.feedback, seconds,
+                        Double(counts.feedback) / max(seconds, 1e-9)) + size)
             }
         }
     }

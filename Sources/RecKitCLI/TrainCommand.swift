@@ -4,12 +4,16 @@ import RecData
 import RecEval
 import RecModels
 import RecRetrieval
+import RecStore
 
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train a model on a data set and save it to a model directory.")
 
-    @OptionGroup var data: DataOptions
+    @Option(
+        name: .long, help: "Data set: ml-100k, ml-1m, or a path to a folder or CSV/TSV file (or --db instead).")
+    var data: String?
+    @OptionGroup var cleaning: CleaningOptions
     @OptionGroup var model: ModelOptions
     @Option(name: .long, help: "Model directory to write (model.json + weights.safetensors).")
     var out: String
@@ -18,13 +22,42 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of the split.")
     var seed: UInt64 = 2020
     @OptionGroup var retrieval: RetrievalOptionGroup
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Train on the feedback an event store holds (a SQLite file or a postgres:// URL) instead of --data.",
+            valueName: "path-or-url"))
+    var db: String?
+    @Option(name: .long, help: "With --db: feedback types to train on, comma-separated (default: all).")
+    var feedbackTypes: String = ""
+    @Flag(
+        name: .long,
+        help:
+            "With --db: record the model in the store as the one to serve; servers whose --models-dir holds --out load it."
+    )
+    var publish = false
 
-    func validate() throws { if let p = `protocol` { _ = try parseProtocol(p) } }
+    func validate() throws {
+        if let p = `protocol` { _ = try parseProtocol(p) }
+        if (data == nil) == (db == nil) { throw ValidationError("give one of --data and --db") }
+        if publish && db == nil { throw ValidationError("--publish needs --db") }
+    }
 
-    func run() throws {
+    func run() async throws {
         let progress = ProgressBar()
-        try runReporting {
-            let dataset = try data.load()
+        try await runReporting {
+            var store: (any EventStore)?
+            if let db { store = try await EventStores.open(db) }
+            let dataset: Dataset
+            if let store {
+                let types = feedbackTypes.split(separator: ",").map(String.init)
+                dataset = try cleaning.clean(
+                    Dataset(name: "store", interactions: try await store.interactionLog(types: types)))
+            } else if let data {
+                dataset = try cleaning.clean(try DatasetCatalog.load(data, options: cleaning.loadOptions))
+            } else {
+                throw ValidationError("give one of --data and --db")
+            }
             var events: [Int]?
             var protocolName: String?
             var validation: [ValidationCase] = []
@@ -41,7 +74,8 @@ struct TrainCommand: ParsableCommand {
                 record: { seconds in
                     TrainingRecord(
                         dataset: dataset.name, splitProtocol: protocolName, seed: protocolName == nil ? nil : seed,
-                        preprocessing: data.preprocessing, interactions: events?.count ?? dataset.interactions.count,
+                        preprocessing: cleaning.preprocessing,
+                        interactions: events?.count ?? dataset.interactions.count,
                         users: dataset.interactions.userCount, items: dataset.interactions.itemCount, seconds: seconds)
                 }, progress: progress.handler)
             let directory = URL(fileURLWithPath: out, isDirectory: true)
@@ -54,6 +88,12 @@ struct TrainCommand: ParsableCommand {
                 String(
                     format: "trained %@ on %d events in %.2f s → %@", kind.rawValue, bundle.record.interactions,
                     bundle.record.seconds, out))
+            if let store, publish {
+                let version = try await store.publishModel(
+                    name: directory.standardizedFileURL.lastPathComponent, kind: kind.rawValue, report: "")
+                print("published as version \(version)")
+            }
+            await store?.close()
         }
     }
 }

@@ -139,6 +139,8 @@ struct ModelCard: ResponseEncodable {
     var Users: Int
     var Items: Int
     var Version: Int
+    /// The store's version of the model and its directory, when it was published there.
+    var Published: [String: String]?
     var Training: [String: String]
     var Metrics: [String: Double]
     var Retrieval: [String: String]
@@ -152,6 +154,9 @@ struct ModelCard: ResponseEncodable {
         Users = bundle.userIDs.count
         Items = bundle.itemIDs.count
         Version = version
+        Published = snapshot.published.map {
+            ["Version": String($0.version), "Name": $0.name, "PublishedAt": $0.publishedAt]
+        }
         Training = [
             "dataset": record.dataset, "interactions": String(record.interactions), "seconds": String(record.seconds),
             "trainedAt": record.trainedAt, "reckitVersion": record.reckitVersion,

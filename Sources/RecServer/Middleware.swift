@@ -14,6 +14,7 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPResponseError {
             throw error
         } catch let error as StoreError {
+            if case .unavailable = error { throw HTTPError(.serviceUnavailable, message: error.description) }
             throw HTTPError(.badRequest, message: error.description)
         } catch let error as ReloadError {
             throw HTTPError(.badRequest, message: error.description)

@@ -2,6 +2,7 @@ import Foundation
 import RecData
 import RecModels
 import RecRetrieval
+import RecStore
 import Synchronization
 
 /// Holds the model in use; a reload swaps it whole, so a request sees the old model or the new
@@ -15,6 +16,9 @@ public actor ModelRegistry {
         public let bundle: ModelBundle
         public let retriever: Retriever
         public let version: Int
+        /// The store's version of this model and its directory's name, when it was published
+        /// there (`reckit train --publish`) and loaded from the shared models folder.
+        public let published: PublishedModel?
         /// Items placed in the index while this model serves (labels from the model's item count on).
         public let added = AddedItems()
 
@@ -48,7 +52,7 @@ public actor ModelRegistry {
         if let bundle {
             let retriever = try Retriever.prepare(
                 model: bundle.model, options: retrieval, directory: directory, log: log)
-            snapshot = Snapshot(bundle: bundle, retriever: retriever, version: 1)
+            snapshot = Snapshot(bundle: bundle, retriever: retriever, version: 1, published: nil)
         }
     }
 
@@ -61,14 +65,59 @@ public actor ModelRegistry {
     ///
     /// - Throws: ``ReloadError`` naming the problem by the directory's name only.
     public func reload(named name: String) async throws -> Int {
+        try await reload(named: name, published: nil)
+    }
+
+    private func reload(named name: String, published: PublishedModel?) async throws -> Int {
         guard let modelsDirectory else { throw ReloadError.noModelsDirectory }
         guard Self.isDirectoryName(name) else { throw ReloadError.invalidName(name) }
         let loaded = try await Self.load(
             modelsDirectory.appendingPathComponent(name, isDirectory: true), name: name, retrieval: retrieval,
             log: log)
         let version = (snapshot?.version ?? 0) + 1
-        snapshot = Snapshot(bundle: loaded.bundle, retriever: loaded.retriever, version: version)
+        snapshot = Snapshot(bundle: loaded.bundle, retriever: loaded.retriever, version: version, published: published)
         return version
+    }
+
+    /// Serves the model the store says is published, whenever it is newer than the one in use:
+    /// checks every `interval` until cancelled (``updateToPublished(from:)``).
+    public func follow(_ store: any EventStore, every interval: Duration) async {
+        while !Task.isCancelled {
+            await updateToPublished(from: store)
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// The published model that failed to load, not tried again until a newer one appears.
+    private var unusablePublished: Int?
+
+    /// Loads the store's newest published model from ``modelsDirectory`` if it is newer than the
+    /// one in use and swaps it in whole (requests in flight finish on the old one). A model that
+    /// cannot be loaded is logged and skipped; the one in use keeps serving.
+    ///
+    /// - Returns: Whether a new model was swapped in.
+    @discardableResult
+    public func updateToPublished(from store: any EventStore) async -> Bool {
+        let latest: PublishedModel
+        do {
+            guard let newest = try await store.latestPublishedModel() else { return false }
+            latest = newest
+        } catch {
+            log("could not read the published model: \(error)")
+            return false
+        }
+        guard latest.version > (snapshot?.published?.version ?? 0), latest.version != unusablePublished else {
+            return false
+        }
+        do {
+            let version = try await reload(named: latest.name, published: latest)
+            log("serving published model \(latest.version) (\(latest.name)) as version \(version)")
+            return true
+        } catch {
+            log("published model \(latest.version) (\(latest.name)) not loaded: \(error)")
+            unusablePublished = latest.version
+            return false
+        }
     }
 
     @concurrent

@@ -6,15 +6,21 @@ import RecStore
 
 /// The server's logic, apart from HTTP: reads the store, scores with the model in use, filters.
 public struct RecommendationService: Sendable {
-    public let store: EventStore
+    public let store: any EventStore
     public let registry: ModelRegistry
     /// Feedback types that count as a positive signal; empty means every type does.
     public let positiveTypes: Set<String>
+    /// Whether the server is not ready until a model is loaded (it was given one, or follows the
+    /// models published in the store); without, popular items are its answer.
+    public let expectsModel: Bool
 
-    public init(store: EventStore, registry: ModelRegistry, positiveTypes: Set<String> = []) {
+    public init(
+        store: any EventStore, registry: ModelRegistry, positiveTypes: Set<String> = [], expectsModel: Bool = false
+    ) {
         self.store = store
         self.registry = registry
         self.positiveTypes = positiveTypes
+        self.expectsModel = expectsModel
     }
 
     /// A scored item in external identifiers.
@@ -34,8 +40,8 @@ public struct RecommendationService: Sendable {
 
     /// A user's ranking request from one store read: their positive items (oldest first), with
     /// every item they touched and the hidden items excluded.
-    func request(user: String, count: Int, offset: Int, category: String?) throws -> Request {
-        let (feedback, hidden) = try store.rankingInputs(ofUser: user)
+    func request(user: String, count: Int, offset: Int, category: String?) async throws -> Request {
+        let (feedback, hidden) = try await store.rankingInputs(ofUser: user)
         let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.type) }.map(\.itemID)
         return Request(
             history: positive, excluded: Set(feedback.map(\.itemID)).union(hidden), category: category, count: count,
@@ -45,8 +51,8 @@ public struct RecommendationService: Sendable {
     /// Recommendations for a user: their newest history from the store, so the next request
     /// reflects every acknowledged event; seen and hidden items never appear.
     public func recommend(user: String, count: Int, offset: Int = 0, category: String? = nil) async throws -> [Scored] {
-        let request = try request(user: user, count: count, offset: offset, category: category)
-        return try rank(request, with: await registry.current())
+        let request = try await request(user: user, count: count, offset: offset, category: category)
+        return try await rank(request, with: await registry.current())
     }
 
     /// Recommendations for an anonymous session from the feedback it sent.
@@ -54,16 +60,18 @@ public struct RecommendationService: Sendable {
         let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.feedbackType) }.map(
             \.itemID)
         let request = Request(
-            history: positive, excluded: Set(feedback.map(\.itemID)).union(try store.hiddenItems()), category: nil,
+            history: positive, excluded: Set(feedback.map(\.itemID)).union(try await store.hiddenItems()),
+            category: nil,
             count: count, offset: offset)
-        return try rank(request, with: await registry.current())
+        return try await rank(request, with: await registry.current())
     }
 
     /// Ranks with `snapshot` (taken once by the caller), or by popularity without a model or
     /// without a history the model knows. Seen and hidden items are filtered inside retrieval, so
     /// an ANN index fetches past them; a category is ranked exactly over its own items.
-    func rank(_ request: Request, with snapshot: ModelRegistry.Snapshot?) throws -> [Scored] {
-        let allowedCategory = try request.category.map { try store.items(inCategory: $0) }
+    func rank(_ request: Request, with snapshot: ModelRegistry.Snapshot?) async throws -> [Scored] {
+        var allowedCategory: Set<String>?
+        if let category = request.category { allowedCategory = try await store.items(inCategory: category) }
         if let snapshot {
             let bundle = snapshot.bundle
             let history = request.history.compactMap { bundle.itemIndex(ItemID($0)) }
@@ -92,7 +100,7 @@ public struct RecommendationService: Sendable {
         }
         // Cold start: the most popular items this user has not seen.
         let excluded = request.excluded.union(request.history)
-        let candidates = try store.popularItems(
+        let candidates = try await store.popularItems(
             types: Array(positiveTypes), count: 10 * (request.count + request.offset) + excluded.count)
         let popular = candidates.filter {
             !excluded.contains($0.itemID) && (allowedCategory?.contains($0.itemID) ?? true)
@@ -135,7 +143,7 @@ public struct RecommendationService: Sendable {
             return nil
         }
         let bundle = snapshot.bundle
-        let hidden = try store.hiddenItems()
+        let hidden = try await store.hiddenItems()
         return try snapshot.retriever.similarItems(to: index, count: count + offset + hidden.count)
             .filter { !hidden.contains(bundle.itemIDs[$0.item]) }.prefix(count + offset).dropFirst(offset)
             .map { Scored(itemID: bundle.itemIDs[$0.item], score: $0.score) }
@@ -146,9 +154,9 @@ public struct RecommendationService: Sendable {
     public func explain(user: String, count: Int, category: String? = nil) async throws -> [ExplainedRecommendation] {
         guard let snapshot = await registry.current() else { return [] }
         let bundle = snapshot.bundle
-        let request = try request(user: user, count: count, offset: 0, category: category)
+        let request = try await request(user: user, count: count, offset: 0, category: category)
         let context = ScoringContext(history: request.history.compactMap { bundle.itemIndex(ItemID($0)) })
-        return try rank(request, with: snapshot).compactMap { scored -> ExplainedRecommendation? in
+        return try await rank(request, with: snapshot).compactMap { scored -> ExplainedRecommendation? in
             guard let index = bundle.itemIndex(ItemID(scored.itemID)) else { return nil }
             let reasons = context.history.isEmpty ? [] : try bundle.model.explain(context, item: index, count: 3)
             return ExplainedRecommendation(
@@ -163,15 +171,15 @@ public struct RecommendationService: Sendable {
     }
 
     /// The most popular items by number of positive feedback rows, after `offset`.
-    public func popular(count: Int, offset: Int = 0) throws -> [Scored] {
-        try store.popularItems(types: Array(positiveTypes), count: count + offset).dropFirst(offset).map {
+    public func popular(count: Int, offset: Int = 0) async throws -> [Scored] {
+        try await store.popularItems(types: Array(positiveTypes), count: count + offset).dropFirst(offset).map {
             Scored(itemID: $0.itemID, score: Float($0.count))
         }
     }
 
     /// The newest items by timestamp; the score counts down from `count`, so newer is higher.
-    public func latest(count: Int) throws -> [Scored] {
-        try store.latestItems(count: count).enumerated().map {
+    public func latest(count: Int) async throws -> [Scored] {
+        try await store.latestItems(count: count).enumerated().map {
             Scored(itemID: $0.element.itemID, score: Float(count - $0.offset))
         }
     }

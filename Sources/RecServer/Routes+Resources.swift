@@ -13,10 +13,15 @@ extension RecKitServer {
             let loaded = await service.registry.current() != nil
             return Health(Ready: true, DataStoreConnected: true, ModelLoaded: loaded)
         }
-        router.get("/api/health/ready") { _, _ -> Health in
+        // Readiness: the store answers, and a model is loaded when one is expected. A replica
+        // that cannot reach the database answers 503 until it can again.
+        router.get("/api/health/ready") { _, _ -> EditedResponse<Health> in
             let loaded = await service.registry.current() != nil
-            _ = try service.store.counts()
-            return Health(Ready: true, DataStoreConnected: true, ModelLoaded: loaded)
+            let connected = (try? await service.store.ping()) != nil
+            let ready = connected && (loaded || !service.expectsModel)
+            return EditedResponse(
+                status: ready ? .ok : .serviceUnavailable,
+                response: Health(Ready: ready, DataStoreConnected: connected, ModelLoaded: loaded))
         }
     }
 
@@ -24,39 +29,41 @@ extension RecKitServer {
         let store = service.store
         router.post("/api/user") { request, context -> RowAffected in
             let user = try await request.decode(as: UserDTO.self, context: context)
-            return RowAffected(RowAffected: try store.upsertUsers([user.stored]))
+            return RowAffected(RowAffected: try await store.upsertUsers([user.stored]))
         }
         router.post("/api/users") { request, context -> RowAffected in
             let users = try await request.decode(as: [UserDTO].self, context: context)
-            return RowAffected(RowAffected: try store.upsertUsers(users.map(\.stored)))
+            return RowAffected(RowAffected: try await store.upsertUsers(users.map(\.stored)))
         }
         router.get("/api/user/:id") { _, context -> UserDTO in
             let id = try context.parameters.require("id")
-            guard let user = try store.user(id) else { throw HTTPError(.notFound, message: "user \(id) not found") }
+            guard let user = try await store.user(id) else {
+                throw HTTPError(.notFound, message: "user \(id) not found")
+            }
             return UserDTO(user)
         }
         router.patch("/api/user/:id") { request, context -> RowAffected in
             let patch = try await request.decode(as: UserPatchDTO.self, context: context)
             return RowAffected(
-                RowAffected: try store.patchUser(
+                RowAffected: try await store.patchUser(
                     try context.parameters.require("id"), labels: patch.Labels, comment: patch.Comment))
         }
         // Serving reads a user's history from the store alone, so deleting their rows leaves
         // nothing of them that can reach an answer.
         router.delete("/api/user/:id") { _, context -> RowAffected in
-            RowAffected(RowAffected: try store.deleteUser(try context.parameters.require("id")))
+            RowAffected(RowAffected: try await store.deleteUser(try context.parameters.require("id")))
         }
         router.get("/api/users") { request, _ -> UsersPage in
-            let (users, cursor) = try store.users(count: try count(request, limit: limit), after: cursor(request))
+            let (users, cursor) = try await store.users(count: try count(request, limit: limit), after: cursor(request))
             return UsersPage(Cursor: cursor, Users: users.map(UserDTO.init))
         }
         router.get("/api/user/:id/feedback/:type") { _, context -> [FeedbackDTO] in
-            let feedback = try store.feedback(
+            let feedback = try await store.feedback(
                 ofUser: try context.parameters.require("id"), type: try context.parameters.require("type"))
             return feedback.map(FeedbackDTO.init)
         }
         router.get("/api/user/:id/feedback") { _, context -> [FeedbackDTO] in
-            try store.feedback(ofUser: try context.parameters.require("id")).map(FeedbackDTO.init)
+            try await store.feedback(ofUser: try context.parameters.require("id")).map(FeedbackDTO.init)
         }
     }
 
@@ -64,25 +71,27 @@ extension RecKitServer {
         let store = service.store
         router.post("/api/item") { request, context -> RowAffected in
             let item = try await request.decode(as: ItemDTO.self, context: context)
-            let affected = try store.upsertItems([item.stored])
+            let affected = try await store.upsertItems([item.stored])
             try await service.place([item.stored])
             return RowAffected(RowAffected: affected)
         }
         router.post("/api/items") { request, context -> RowAffected in
             let items = try await request.decode(as: [ItemDTO].self, context: context)
-            let affected = try store.upsertItems(items.map(\.stored))
+            let affected = try await store.upsertItems(items.map(\.stored))
             try await service.place(items.map(\.stored))
             return RowAffected(RowAffected: affected)
         }
         router.get("/api/item/:id") { _, context -> ItemDTO in
             let id = try context.parameters.require("id")
-            guard let item = try store.item(id) else { throw HTTPError(.notFound, message: "item \(id) not found") }
+            guard let item = try await store.item(id) else {
+                throw HTTPError(.notFound, message: "item \(id) not found")
+            }
             return ItemDTO(item)
         }
         router.patch("/api/item/:id") { request, context -> RowAffected in
             let patch = try await request.decode(as: ItemPatchDTO.self, context: context)
             let id = try context.parameters.require("id")
-            let affected = try store.patchItem(
+            let affected = try await store.patchItem(
                 id, isHidden: patch.IsHidden, categories: patch.Categories, timestamp: patch.Timestamp,
                 labels: patch.Labels, comment: patch.Comment)
             if affected > 0, let hidden = patch.IsHidden { try await service.setRemoved(id, hidden) }
@@ -90,12 +99,12 @@ extension RecKitServer {
         }
         router.delete("/api/item/:id") { _, context -> RowAffected in
             let id = try context.parameters.require("id")
-            let affected = try store.deleteItem(id)
+            let affected = try await store.deleteItem(id)
             if affected > 0 { try await service.setRemoved(id, true) }
             return RowAffected(RowAffected: affected)
         }
         router.get("/api/items") { request, _ -> ItemsPage in
-            let (items, cursor) = try store.items(count: try count(request, limit: limit), after: cursor(request))
+            let (items, cursor) = try await store.items(count: try count(request, limit: limit), after: cursor(request))
             return ItemsPage(Cursor: cursor, Items: items.map(ItemDTO.init))
         }
         // RecKit's addition: items whose title (the item's comment) contains `q`, for the page.
@@ -103,7 +112,7 @@ extension RecKitServer {
             guard let text = request.uri.queryParameters.get("q"), !text.isEmpty else {
                 throw HTTPError(.badRequest, message: "q, the text to find in titles, is required")
             }
-            return try store.items(titleContaining: text, count: try count(request, limit: limit))
+            return try await store.items(titleContaining: text, count: try count(request, limit: limit))
                 .map(ItemDTO.init)
         }
         router.get("/api/item/:id/neighbors") { request, context -> Response in
@@ -132,13 +141,13 @@ extension RecKitServer {
             }
         }
         router.get("/api/feedback") { request, _ -> FeedbackPage in
-            let (feedback, cursor) = try store.feedback(
+            let (feedback, cursor) = try await store.feedback(
                 count: try count(request, limit: limit), after: cursor(request))
             return FeedbackPage(Cursor: cursor, Feedback: feedback.map(FeedbackDTO.init))
         }
         router.delete("/api/feedback/:user/:item") { _, context -> RowAffected in
             RowAffected(
-                RowAffected: try store.deleteFeedback(
+                RowAffected: try await store.deleteFeedback(
                     user: try context.parameters.require("user"), item: try context.parameters.require("item")))
         }
     }
@@ -163,11 +172,11 @@ extension RecKitServer {
             return try scoredResponse(list, request: request, context: context, alwaysScored: true)
         }
         router.get("/api/popular") { request, context -> Response in
-            let list = try service.popular(count: try count(request, limit: limit), offset: try offset(request))
+            let list = try await service.popular(count: try count(request, limit: limit), offset: try offset(request))
             return try scoredResponse(list, request: request, context: context, alwaysScored: true)
         }
         router.get("/api/latest") { request, context -> Response in
-            let list = try service.latest(count: try count(request, limit: limit))
+            let list = try await service.latest(count: try count(request, limit: limit))
             return try scoredResponse(list, request: request, context: context, alwaysScored: true)
         }
         router.get("/api/explain/:user") { request, context -> [ExplainedDTO] in

@@ -1,78 +1,158 @@
 import Foundation
-import GRDB
-import Synchronization
+import RecData
 
-/// Users, items and feedback in one SQLite database (GRDB, WAL mode), the server's source of
-/// truth: a write returns only after its transaction has committed.
-///
-/// Commits use `synchronous = NORMAL` under WAL: a committed event survives the server process
-/// being killed (`kill -9`); `durableAgainstPowerLoss` switches to `FULL`, which also survives
-/// the machine losing power, at the price of an fsync per commit.
-public final class EventStore: Sendable {
+/// Users, items, feedback and published models: the server's source of truth, behind one
+/// interface with two backends, ``SQLiteEventStore`` (one file, the embedded default) and
+/// ``PostgresEventStore`` (one database that several servers share). Both keep the same tables,
+/// migrations and semantics: a write returns only after its transaction has committed, `POST`
+/// keeps and `PUT` overwrites a (type, user, item) feedback row, cursors page in a stable order,
+/// and deleting a user or an item deletes its feedback in the same transaction.
+public protocol EventStore: Sendable {
+    /// Answers once the database has answered a trivial query (the readiness probe).
+    func ping() async throws
+    /// Counts of users, items and feedback rows.
+    func counts() async throws -> (users: Int, items: Int, feedback: Int)
+    /// Releases the store's connections; it must not be used afterwards.
+    func close() async
+
+    /// Inserts or replaces users; returns how many rows changed.
+    @discardableResult func upsertUsers(_ users: [StoredUser]) async throws -> Int
+    func user(_ id: String) async throws -> StoredUser?
+    /// Changes the given fields of a user; returns 1 if the user exists, else 0.
+    func patchUser(_ id: String, labels: JSONValue?, comment: String?) async throws -> Int
+    /// Deletes a user and all their feedback in one transaction; returns the user rows deleted.
+    func deleteUser(_ id: String) async throws -> Int
+    /// Up to `count` users after `cursor` in identifier order (bytes), and the cursor of the next
+    /// page (empty at the end).
+    func users(count: Int, after cursor: String) async throws -> (users: [StoredUser], cursor: String)
+
+    /// Inserts or replaces items; returns how many rows changed.
+    @discardableResult func upsertItems(_ items: [StoredItem]) async throws -> Int
+    func item(_ id: String) async throws -> StoredItem?
+    /// Changes the given fields of an item; returns 1 if it exists, else 0.
+    func patchItem(
+        _ id: String, isHidden: Bool?, categories: [String]?, timestamp: String?, labels: JSONValue?, comment: String?
+    ) async throws -> Int
+    /// Deletes an item and its feedback; returns the item rows deleted.
+    func deleteItem(_ id: String) async throws -> Int
+    func items(count: Int, after cursor: String) async throws -> (items: [StoredItem], cursor: String)
+    /// Identifiers of hidden items.
+    func hiddenItems() async throws -> Set<String>
+    /// Identifiers of the items in `category` (whole categories only).
+    func items(inCategory category: String) async throws -> Set<String>
+    /// Up to `count` items whose title (the item's `comment`) contains `text`, ignoring ASCII
+    /// case, in identifier order. `%`, `_` and `\` in `text` match themselves.
+    func items(titleContaining text: String, count: Int) async throws -> [StoredItem]
+
+    /// Inserts feedback, creating unknown users and items. With `overwrite` an existing
+    /// (type, user, item) row is replaced (Gorse's `PUT`); without, it is left as it is (`POST`).
+    /// A batch with an invalid row writes nothing.
+    ///
+    /// - Returns: The rows inserted or replaced.
+    @discardableResult func insertFeedback(_ feedback: [StoredFeedback], overwrite: Bool) async throws -> Int
+    /// ``insertFeedback(_:overwrite:)`` for concurrent callers (the server): writes that arrive
+    /// while a commit runs share the next transaction (group commit); each caller resumes once the
+    /// transaction holding its rows has committed.
+    func commitFeedback(_ feedback: [StoredFeedback], overwrite: Bool) async throws -> Int
+    /// A user's feedback, oldest first (by timestamp, then insertion), optionally of one type.
+    func feedback(ofUser user: String, type: String?) async throws -> [StoredFeedback]
+    /// What ranking needs for a user: the type and item of each of their feedback rows in
+    /// ``feedback(ofUser:type:)``'s order, and the hidden items.
+    func rankingInputs(ofUser user: String) async throws -> (
+        feedback: [(type: String, itemID: String)], hidden: Set<String>
+    )
+    /// Up to `count` feedback rows after `cursor`, in insertion order.
+    func feedback(count: Int, after cursor: String) async throws -> (feedback: [StoredFeedback], cursor: String)
+    /// Deletes every feedback row between a user and an item; returns how many.
+    func deleteFeedback(user: String, item: String) async throws -> Int
+    /// Items by number of feedback rows of `types` (every type if empty), most first.
+    func popularItems(types: [String], count: Int) async throws -> [(itemID: String, count: Int)]
+    /// Items by timestamp, newest first.
+    func latestItems(count: Int) async throws -> [(itemID: String, timestamp: String)]
+
+    /// Loads users, items and then the feedback batches of `rows` (`reckit db import`), each
+    /// batch overwriting rows with the same (type, user, item); returns the feedback rows written.
+    func load(_ rows: ImportRows, progress: ((String, Int, Int) -> Void)?) async throws -> Int
+    /// Every feedback row of `types` (every type if empty) as an interaction log, for training
+    /// from the store: the rows of users and items that were deleted are gone with them.
+    func interactionLog(types: [String]) async throws -> InteractionLog
+
+    /// Records a model directory (by name, under the servers' shared models folder) as the one
+    /// to serve; returns its version, one more than the last.
+    func publishModel(name: String, kind: String, report: String) async throws -> Int
+    /// The newest published model, if any.
+    func latestPublishedModel() async throws -> PublishedModel?
+}
+
+extension EventStore {
+    public func feedback(ofUser user: String) async throws -> [StoredFeedback] {
+        try await feedback(ofUser: user, type: nil)
+    }
+}
+
+/// A model version recorded by `reckit train --publish` or `reckit trainer`.
+public struct PublishedModel: Sendable, Equatable {
+    /// 1 for the first model published to the store, then one more each time.
+    public var version: Int
+    /// The model directory's name under the shared models folder.
+    public var name: String
+    public var kind: String
+    /// ISO 8601 time of publication.
+    public var publishedAt: String
+    /// Why it was published (the trainer's evaluation), as JSON text; empty if none.
+    public var report: String
+
+    public init(version: Int, name: String, kind: String, publishedAt: String, report: String) {
+        self.version = version
+        self.name = name
+        self.kind = kind
+        self.publishedAt = publishedAt
+        self.report = report
+    }
+}
+
+/// What `reckit db import` writes: users and items first, then feedback batch by batch (made on
+/// demand, so a log of 10^8 events is never held as records).
+public struct ImportRows: Sendable {
+    public var users: [StoredUser]
+    public var items: [StoredItem]
+    /// Total feedback rows over all batches.
+    public var feedbackCount: Int
+    public var batchCount: Int
+    /// The rows of batch `index` (0 ..< batchCount); no two rows of all batches share a key.
+    public var batch: @Sendable (Int) -> [StoredFeedback]
+
+    public init(
+        users: [StoredUser], items: [StoredItem], feedbackCount: Int, batchCount: Int,
+        batch: @escaping @Sendable (Int) -> [StoredFeedback]
+    ) {
+        self.users = users
+        self.items = items
+        self.feedbackCount = feedbackCount
+        self.batchCount = batchCount
+        self.batch = batch
+    }
+}
+
+/// Opening a store by location.
+public enum EventStores {
+    /// Whether `location` names a PostgreSQL database (`postgres://` or `postgresql://`).
+    public static func isPostgres(_ location: String) -> Bool {
+        location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+    }
+
+    /// A PostgreSQL store for a `postgres://user[:password]@host[:port]/database` URL, else the
+    /// SQLite file at the path (created if missing). The schema is brought up to date.
+    public static func open(_ location: String) async throws -> any EventStore {
+        if isPostgres(location) { return try await PostgresEventStore(url: location) }
+        return try SQLiteEventStore(path: location)
+    }
+}
+
+/// Rules both backends share.
+enum StoreRules {
     /// The longest identifier, category or feedback type accepted.
-    public static let maximumIdentifierLength = 256
-
-    let database: DatabasePool
-    /// Feedback writes waiting for ``commitFeedback(_:overwrite:)``'s next transaction.
-    let pending = Mutex(PendingWrites())
-    let writeQueue = DispatchQueue(label: "reckit.store.feedback-commits")
-    /// Commits use `synchronous = FULL` (an fsync per commit) instead of `NORMAL`.
-    let durableAgainstPowerLoss: Bool
-
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public init(path: String, durableAgainstPowerLoss: Bool = false) throws {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(durableAgainstPowerLoss ? "FULL" : "NORMAL")")
-        }
-        database = try DatabasePool(path: path, configuration: configuration)
-        self.durableAgainstPowerLoss = durableAgainstPowerLoss
-        try Self.migrator.migrate(database)
-        // A bulk load interrupted before it rebuilt the indexes it dropped (`bulkLoad`).
-        try database.write(Self.createFeedbackIndexes)
-    }
-
-    /// Migrations are registered once and never edited after release; changes add a new one.
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE users (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        labels TEXT NOT NULL DEFAULT 'null',
-                        comment TEXT NOT NULL DEFAULT '');
-                    CREATE TABLE items (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        is_hidden INTEGER NOT NULL DEFAULT 0,
-                        categories TEXT NOT NULL DEFAULT '[]',
-                        timestamp TEXT NOT NULL DEFAULT '',
-                        labels TEXT NOT NULL DEFAULT 'null',
-                        comment TEXT NOT NULL DEFAULT '');
-                    CREATE TABLE feedback (
-                        type TEXT NOT NULL,
-                        user_id TEXT NOT NULL,
-                        item_id TEXT NOT NULL,
-                        value REAL NOT NULL DEFAULT 1,
-                        timestamp TEXT NOT NULL DEFAULT '',
-                        comment TEXT NOT NULL DEFAULT '',
-                        PRIMARY KEY (type, user_id, item_id));
-                    CREATE INDEX feedback_by_user ON feedback (user_id, timestamp);
-                    CREATE INDEX feedback_by_item ON feedback (item_id);
-                    """)
-        }
-        migrator.registerMigration("v2: indexes for ranking reads") { db in
-            // Every recommendation reads the hidden items and the user's (type, item) history: a
-            // partial index keeps the first off a table scan, a covering one the second off the table.
-            try db.execute(
-                sql: """
-                    CREATE INDEX items_hidden ON items (id) WHERE is_hidden = 1;
-                    DROP INDEX feedback_by_user;
-                    CREATE INDEX feedback_by_user ON feedback (user_id, timestamp, type, item_id);
-                    """)
-        }
-        return migrator
-    }
+    static let maximumIdentifierLength = 256
 
     static func check(_ value: String, _ field: String, allowEmpty: Bool = false) throws {
         if !allowEmpty && value.isEmpty { throw StoreError.invalid(field: field, reason: "must not be empty") }
@@ -81,14 +161,25 @@ public final class EventStore: Sendable {
         }
     }
 
-    /// Counts of users, items and feedback rows.
-    public func counts() throws -> (users: Int, items: Int, feedback: Int) {
-        try database.read { db in
-            (
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0,
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items") ?? 0,
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM feedback") ?? 0
-            )
+    static func validate(_ feedback: [StoredFeedback]) throws {
+        for entry in feedback {
+            try check(entry.feedbackType, "FeedbackType")
+            try check(entry.userID, "UserId")
+            try check(entry.itemID, "ItemId")
+            guard entry.value.isFinite else {
+                throw StoreError.invalid(field: "Value", reason: "must be a finite number")
+            }
+        }
+    }
+
+    static func validate(_ users: [StoredUser]) throws {
+        for user in users { try check(user.userID, "UserId") }
+    }
+
+    static func validate(_ items: [StoredItem]) throws {
+        for item in items {
+            try check(item.itemID, "ItemId")
+            for category in item.categories { try check(category, "Categories") }
         }
     }
 
@@ -98,5 +189,73 @@ public final class EventStore: Sendable {
         guard !cursor.isEmpty else { return "" }
         guard let data = Data(base64Encoded: cursor) else { throw StoreError.badCursor }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    static func categoriesText(_ categories: [String]) -> String {
+        JSONValue.array(categories.map(JSONValue.string)).text
+    }
+
+    static func categories(fromText text: String) -> [String] {
+        guard case .array(let values) = JSONValue(text: text) else { return [] }
+        return values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+    }
+
+    /// The JSON text a category's items contain, for a substring prefilter; ``inCategory(_:_:)``
+    /// then drops the rare false match (a quoted category inside another's escaped text).
+    static func categoryNeedle(_ category: String) -> String { JSONValue.string(category).text }
+
+    static func inCategory(_ categoriesText: String, _ category: String) -> Bool {
+        guard case .array(let values) = JSONValue(text: categoriesText) else { return false }
+        return values.contains(.string(category))
+    }
+
+    /// A LIKE pattern matching `text` anywhere, with `%`, `_` and `\` escaped by `\`.
+    static func containsPattern(_ text: String) -> String {
+        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        return "%\(escaped)%"
+    }
+
+    /// `feedback` without the earlier of two rows with the same (type, user, item): what one
+    /// statement may write when a later row overwrites an earlier one.
+    static func lastOfEachKey(_ feedback: [StoredFeedback]) -> [StoredFeedback] {
+        var seen = Set<[String]>()
+        var kept: [StoredFeedback] = []
+        for entry in feedback.reversed() where seen.insert([entry.feedbackType, entry.userID, entry.itemID]).inserted {
+            kept.append(entry)
+        }
+        return kept.reversed()
+    }
+
+    static func now() -> String { StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970) }
+}
+
+/// Builds an interaction log from feedback rows streamed out of a store.
+struct InteractionLogBuilder {
+    private var users: [Int32] = []
+    private var items: [Int32] = []
+    private var ratings: [Float] = []
+    private var timestamps: [Double] = []
+    private var userIDs = IDMap()
+    private var itemIDs = IDMap()
+    private var timed = true
+
+    mutating func append(user: String, item: String, value: Double, timestamp: String) {
+        users.append(userIDs.insert(user))
+        items.append(itemIDs.insert(item))
+        ratings.append(Float(value))
+        if let seconds = StoreTimestamp.unixSeconds(timestamp) { timestamps.append(seconds) } else { timed = false }
+    }
+
+    /// The log, its events in time order (then insertion order); without timestamps if any row
+    /// lacks one.
+    func build() -> InteractionLog {
+        guard timed else {
+            return InteractionLog(users: users, items: items, ratings: ratings, userIDs: userIDs, itemIDs: itemIDs)
+        }
+        let order = timestamps.indices.sorted { (timestamps[$0], $0) < (timestamps[$1], $1) }
+        return InteractionLog(
+            users: order.map { users[$0] }, items: order.map { items[$0] }, ratings: order.map { ratings[$0] },
+            timestamps: order.map { timestamps[$0] }, userIDs: userIDs, itemIDs: itemIDs)
     }
 }

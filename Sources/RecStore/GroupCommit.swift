@@ -2,36 +2,58 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// Group commit: concurrent feedback writes share one transaction.
-extension EventStore {
-    /// ``insertFeedback(_:overwrite:)`` for concurrent callers (the server): writes that arrive
-    /// while a commit is running are committed together in the next transaction (group commit),
-    /// on a queue of their own, and each caller resumes once the transaction holding its rows has
-    /// committed. A transaction that fails is retried write by write, so one failing write
-    /// cannot fail the others.
-    ///
-    /// - Returns: The rows inserted or replaced by this caller's write.
+/// Feedback writes waiting for the next group commit, shared by both backends: a write that
+/// arrives while a commit runs joins the next transaction, and its caller resumes once that
+/// transaction has committed. A transaction that fails is retried write by write, so one
+/// failing write cannot fail the others.
+final class GroupCommitQueue: Sendable {
+    struct Write: Sendable {
+        var feedback: [StoredFeedback]
+        var overwrite: Bool
+        var continuation: CheckedContinuation<Int, any Error>
+    }
+
+    private struct State {
+        var writes: [Write] = []
+        /// Whether a committer is scheduled or running.
+        var committing = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Queues `write`; returns true when the caller must start a committer (none is running).
+    func enqueue(_ write: Write) -> Bool {
+        state.withLock { state in
+            state.writes.append(write)
+            defer { state.committing = true }
+            return !state.committing
+        }
+    }
+
+    /// The writes queued since the last call; empty (and the committer marked stopped) when none.
+    func takeGroup() -> [Write] {
+        state.withLock { state in
+            defer { state.writes = [] }
+            if state.writes.isEmpty { state.committing = false }
+            return state.writes
+        }
+    }
+}
+
+/// Group commit on SQLite: a serial queue of its own commits the groups.
+extension SQLiteEventStore {
     public func commitFeedback(_ feedback: [StoredFeedback], overwrite: Bool) async throws -> Int {
-        try Self.validate(feedback)
+        try StoreRules.validate(feedback)
         return try await withCheckedThrowingContinuation { continuation in
-            let write = PendingWrite(feedback: feedback, overwrite: overwrite, continuation: continuation)
-            let startsCommitting = pending.withLock { state in
-                state.writes.append(write)
-                defer { state.committing = true }
-                return !state.committing
-            }
-            if startsCommitting { writeQueue.async { self.commitPending() } }
+            let write = GroupCommitQueue.Write(feedback: feedback, overwrite: overwrite, continuation: continuation)
+            if pending.enqueue(write) { writeQueue.async { self.commitPending() } }
         }
     }
 
     /// Commits pending writes, a group per transaction, until none are left.
     func commitPending() {
         while true {
-            let group = pending.withLock { state in
-                defer { state.writes = [] }
-                if state.writes.isEmpty { state.committing = false }
-                return state.writes
-            }
+            let group = pending.takeGroup()
             if group.isEmpty { return }
             do {
                 let changed = try database.write { db in
@@ -40,28 +62,12 @@ extension EventStore {
                 for (write, count) in zip(group, changed) { write.continuation.resume(returning: count) }
             } catch {
                 for write in group {
-                    do {
-                        let changed = try database.write { db in
-                            try Self.insert(write.feedback, overwrite: write.overwrite, db)
-                        }
-                        write.continuation.resume(returning: changed)
-                    } catch {
-                        write.continuation.resume(throwing: error)
-                    }
+                    write.continuation.resume(
+                        with: Result {
+                            try database.write { db in try Self.insert(write.feedback, overwrite: write.overwrite, db) }
+                        })
                 }
             }
         }
-    }
-
-    struct PendingWrite: Sendable {
-        var feedback: [StoredFeedback]
-        var overwrite: Bool
-        var continuation: CheckedContinuation<Int, any Error>
-    }
-
-    struct PendingWrites: Sendable {
-        var writes: [PendingWrite] = []
-        /// Whether `commitPending` is scheduled or running.
-        var committing = false
     }
 }

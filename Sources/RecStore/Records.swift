@@ -59,17 +59,20 @@ public struct StoredFeedback: Sendable, Equatable, Codable {
     }
 }
 
-/// Failures of the store that a client caused.
+/// Failures of the store: those a client caused, and the database being unreachable.
 public enum StoreError: Error, Equatable, CustomStringConvertible {
     /// A field breaks a limit or is empty.
     case invalid(field: String, reason: String)
     /// A cursor that this store did not hand out.
     case badCursor
+    /// The database could not be reached or refused the operation (the store's own failure).
+    case unavailable(String)
 
     public var description: String {
         switch self {
         case .invalid(let field, let reason): return "\(field): \(reason)"
         case .badCursor: return "the cursor is not one this server returned"
+        case .unavailable(let reason): return "the store is unavailable: \(reason)"
         }
     }
 }

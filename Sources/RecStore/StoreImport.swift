@@ -3,32 +3,28 @@ import RecData
 
 /// Copies a data set into the event store, so the server starts from real history.
 public enum StoreImport {
-    /// Inserts every user, every item (its genres as categories) and every interaction (as
-    /// feedback of `feedbackType`, value = rating, time from the timestamp; a repeated (user,
-    /// item) keeps its last row), in batches inside ``EventStore/bulkLoad(indexing:_:)``.
+    /// Inserts every user, every item (its genres as categories, its title as comment) and every
+    /// interaction (as feedback of `feedbackType`, value = rating, time from the timestamp; a
+    /// repeated (user, item) keeps its last event) through ``EventStore/load(_:progress:)``.
     ///
-    /// Rows are written in the order of the feedback table's primary key (user, then item, by
-    /// their identifiers' bytes), so its index grows at its end instead of at random pages, and
-    /// the next batch is prepared on another thread while SQLite writes the current one.
+    /// Feedback goes in the order of the feedback table's primary key (user, then item, by their
+    /// identifiers' bytes), so the key's index grows at its end instead of at random pages.
     ///
     /// - Parameter progress: Called per phase and after each batch with (phase, done, total).
+    /// - Returns: The users, items and feedback rows written.
     @discardableResult
     public static func load(
-        _ dataset: Dataset, into store: EventStore, feedbackType: String, batchSize: Int = 100_000,
+        _ dataset: Dataset, into store: any EventStore, feedbackType: String, batchSize: Int = 100_000,
         progress: ((String, Int, Int) -> Void)? = nil
-    ) throws -> (users: Int, items: Int, feedback: Int) {
-        try store.bulkLoad(indexing: { progress?("indexing feedback", 0, 1) }) {
-            try insertAll(dataset, into: store, feedbackType: feedbackType, batchSize: batchSize, progress: progress)
-        }
+    ) async throws -> (users: Int, items: Int, feedback: Int) {
+        let rows = rows(of: dataset, feedbackType: feedbackType, batchSize: batchSize)
+        let written = try await store.load(rows, progress: progress)
+        return (rows.users.count, rows.items.count, written)
     }
 
-    private static func insertAll(
-        _ dataset: Dataset, into store: EventStore, feedbackType: String, batchSize: Int,
-        progress: ((String, Int, Int) -> Void)?
-    ) throws -> (users: Int, items: Int, feedback: Int) {
+    /// What ``load(_:into:feedbackType:batchSize:progress:)`` writes.
+    static func rows(of dataset: Dataset, feedbackType: String, batchSize: Int) -> ImportRows {
         let log = dataset.interactions
-        progress?("importing users and items", 0, 1)
-        try store.upsertUsers(log.userIDs.externalIDs.map { StoredUser(userID: $0) })
         var genres = [[String]](repeating: [], count: log.itemCount)
         if let table = dataset.itemFeatures {
             for column in table.columns where ["genre", "class", "genres"].contains(column.name) {
@@ -39,17 +35,17 @@ public enum StoreImport {
                 }
             }
         }
-        try store.upsertItems(
-            (0..<log.itemCount).map {
-                StoredItem(
-                    itemID: log.itemIDs.externalIDs[$0], categories: genres[$0],
-                    comment: dataset.title(ofItem: Int32($0)))
-            })
-        // Feedback a transaction per batch: the users and items exist already.
-        let order = primaryKeyOrder(log)
-        let batches = stride(from: 0, to: log.count, by: batchSize).map { $0..<min(log.count, $0 + batchSize) }
-        let makeBatch: @Sendable (Range<Int>) -> [StoredFeedback] = { range in
-            range.map { position in
+        let items = (0..<log.itemCount).map {
+            StoredItem(
+                itemID: log.itemIDs.externalIDs[$0], categories: genres[$0], comment: dataset.title(ofItem: Int32($0)))
+        }
+        let order = lastOfEachPair(primaryKeyOrder(log), log)
+        let batchSize = max(1, batchSize)
+        return ImportRows(
+            users: log.userIDs.externalIDs.map { StoredUser(userID: $0) }, items: items, feedbackCount: order.count,
+            batchCount: (order.count + batchSize - 1) / batchSize
+        ) { number in
+            (number * batchSize..<min(order.count, (number + 1) * batchSize)).map { position in
                 let index = Int(order[position])
                 return StoredFeedback(
                     feedbackType: feedbackType, userID: log.userIDs[log.users[index]],
@@ -57,26 +53,24 @@ public enum StoreImport {
                     timestamp: log.timestamps.map { StoreTimestamp.text(unixSeconds: $0[index]) } ?? "")
             }
         }
-        var inserted = 0
-        var next = batches.first.map(makeBatch)
-        for number in batches.indices {
-            guard let current = next else { break }
-            // Prepare the next batch while this one is written.
-            var work: (@Sendable () -> [StoredFeedback])?
-            if number + 1 < batches.count {
-                let range = batches[number + 1]
-                work = { @Sendable in makeBatch(range) }
+    }
+
+    /// `order` (``primaryKeyOrder(_:)``) with only the last event of each (user, item) pair.
+    static func lastOfEachPair(_ order: [Int32], _ log: InteractionLog) -> [Int32] {
+        var kept: [Int32] = []
+        kept.reserveCapacity(order.count)
+        for (position, index) in order.enumerated() {
+            if position + 1 < order.count {
+                let next = Int(order[position + 1])
+                if log.users[next] == log.users[Int(index)] && log.items[next] == log.items[Int(index)] { continue }
             }
-            let following = Prefetch(work)
-            inserted += try store.appendFeedback(current)
-            progress?("importing feedback", inserted, log.count)
-            next = following.value()
+            kept.append(index)
         }
-        return (log.userCount, log.itemCount, inserted)
+        return kept
     }
 
     /// The events ordered by (user id bytes, item id bytes, position in the log): the primary
-    /// key's order, with a repeated pair's later event last, so that `INSERT OR REPLACE` keeps it.
+    /// key's order, with a repeated pair's later event last.
     static func primaryKeyOrder(_ log: InteractionLog) -> [Int32] {
         func ranks(_ ids: [String]) -> [Int32] {
             let sorted = ids.indices.sorted { ids[$0].utf8.lexicographicallyPrecedes(ids[$1].utf8) }
@@ -104,28 +98,5 @@ public enum StoreImport {
             }
         }
         return order
-    }
-}
-
-/// A value computed on another thread, waited for with `value()`.
-private final class Prefetch<Value: Sendable>: @unchecked Sendable {
-    private var result: Value?
-    private let done = DispatchSemaphore(value: 0)
-    private let started: Bool
-
-    init(_ work: (@Sendable () -> Value)?) {
-        started = work != nil
-        if let work {
-            DispatchQueue.global().async {
-                // Written before the signal, read after the wait: the semaphore orders the two.
-                self.result = work()
-                self.done.signal()
-            }
-        }
-    }
-
-    func value() -> Value? {
-        if started { done.wait() }
-        return result
     }
 }

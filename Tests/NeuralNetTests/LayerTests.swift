@@ -216,7 +216,7 @@ struct LayerTests {
         }
         let after = embedding.weight.value.scalars
         for row in 0..<5 {
-            let moved = (0..<3).contains { after[row * 3 + $0] != before[row * 3 + $0] }
+            let moved = (row * 3..<row * 3 + 3).contains { (index: Int) -> Bool in after[index] != before[index] }
             #expect(moved == (row == 3), "row \(row)")
         }
     }

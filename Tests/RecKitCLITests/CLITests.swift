@@ -10,6 +10,16 @@ import _RecTestSupport
 @testable import RecKitCLI
 
 struct CLITests {
+    /// Runs a parsed command, awaiting it when it is asynchronous (`train`, `serve`, `db import`).
+    static func run(_ command: any ParsableCommand) async throws {
+        if var asynchronous = command as? any AsyncParsableCommand {
+            try await asynchronous.run()
+        } else {
+            var synchronous = command
+            try synchronous.run()
+        }
+    }
+
     /// A small data folder in RecBole's atomic format: the checkerboard, with scrambled
     /// timestamps so that every user's held-out items are items the others train on.
     func fixtureFolder() -> URL {
@@ -64,13 +74,13 @@ struct CLITests {
         #expect(throws: (any Error).self) { try RecKitCommand.parseAsRoot(arguments) }
     }
 
-    @Test func trainRecommendAndSimilarRunOnAFolder() throws {
+    @Test func trainRecommendAndSimilarRunOnAFolder() async throws {
         let folder = fixtureFolder()
         let modelDirectory = temporaryDirectory("cli-model")
-        var train = try RecKitCommand.parseAsRoot([
+        let train = try RecKitCommand.parseAsRoot([
             "train", "--data", folder.path, "--model", "itemknn", "--out", modelDirectory.path,
         ])
-        try train.run()
+        try await Self.run(train)
         let bundle = try ModelBundle.load(from: modelDirectory)
         #expect(bundle.itemIndex("i0-0").map { bundle.itemTitles[Int($0)] } == "Movie i0-0")
         let recommendations = try bundle.recommendations(user: "u0-0", count: 3)
@@ -84,17 +94,17 @@ struct CLITests {
         #expect(throws: ExitCode.failure) { try unknown.run() }
     }
 
-    @Test func aSequenceModelTrainsWithAnEpochLogAndACheckpointAndRecommends() throws {
+    @Test func aSequenceModelTrainsWithAnEpochLogAndACheckpointAndRecommends() async throws {
         let folder = fixtureFolder()
         let out = temporaryDirectory("cli-seq")
         let log = out.appendingPathComponent("epochs.jsonl")
         let checkpoint = out.appendingPathComponent("run.ckpt")
-        var train = try RecKitCommand.parseAsRoot([
+        let train = try RecKitCommand.parseAsRoot([
             "train", "--data", folder.path, "--model", "gru4rec", "--protocol", "seq-loo", "--param", "epochs=3",
             "--param", "hidden_size=8", "--param", "embedding_size=8", "--epoch-log", log.path, "--checkpoint",
             checkpoint.path, "--out", out.appendingPathComponent("model").path,
         ])
-        try train.run()
+        try await Self.run(train)
         let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 3)
         let first = try JSONDecoder().decode(EpochRecord.self, from: Data(lines[0].utf8))
@@ -208,14 +218,14 @@ struct CLITests {
             ReportHTML.render(result), named: "features-report", charts: result.forward.isEmpty ? 1 : 2)
     }
 
-    @Test func similarDescribesANewItemThroughTheContentEncoder() throws {
+    @Test func similarDescribesANewItemThroughTheContentEncoder() async throws {
         let folder = fixtureFolder()
         let directory = temporaryDirectory("cli-textcnn")
-        var train = try RecKitCommand.parseAsRoot([
+        let train = try RecKitCommand.parseAsRoot([
             "train", "--data", folder.path, "--model", "textcnn", "--param", "factors=8", "--param", "epochs=20",
             "--out", directory.path,
         ])
-        try train.run()
+        try await Self.run(train)
         let bundle = try ModelBundle.load(from: directory)
         let list = try #require(try bundle.similarItems(toFields: ["title": "Movie i1-9"], count: 5))
         #expect(list.count == 5)
@@ -225,10 +235,10 @@ struct CLITests {
         ])
         try similar.run()
         let knn = temporaryDirectory("cli-knn")
-        var trainKNN = try RecKitCommand.parseAsRoot([
+        let trainKNN = try RecKitCommand.parseAsRoot([
             "train", "--data", folder.path, "--model", "itemknn", "--out", knn.path,
         ])
-        try trainKNN.run()
+        try await Self.run(trainKNN)
         var refused = try RecKitCommand.parseAsRoot(["similar", "--model", knn.path, "--field", "title=Movie"])
         #expect(throws: ExitCode.failure) { try refused.run() }
     }

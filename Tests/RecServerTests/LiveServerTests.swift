@@ -67,7 +67,7 @@ struct LiveServerTests {
         }
         server.waitUntilExit()
         #expect(acknowledged.count >= 100)
-        let stored = Set(try EventStore(path: database).feedback(ofUser: "u").map(\.itemID))
+        let stored = Set(try await SQLiteEventStore(path: database).feedback(ofUser: "u").map(\.itemID))
         #expect(acknowledged.allSatisfy { stored.contains($0) })
     }
 }

@@ -27,10 +27,10 @@ struct ServerTests {
     /// A service over the checkerboard's events; each item's title (its comment) is "Film <id>".
     func makeService(
         _ kind: ModelKind = .itemKNN, modelsDirectory: URL? = nil, retrieval: RetrievalOptions = .init(mode: .exact)
-    ) throws -> RecommendationService {
+    ) async throws -> RecommendationService {
         let (log, _) = Fixtures.checkerboard()
-        let store = try EventStore(path: folder.appendingPathComponent("events.sqlite").path)
-        try StoreImport.load(Dataset(name: "board", interactions: log), into: store, feedbackType: "like")
+        let store = try SQLiteEventStore(path: folder.appendingPathComponent("events.sqlite").path)
+        try await StoreImport.load(Dataset(name: "board", interactions: log), into: store, feedbackType: "like")
         try store.upsertItems(log.itemIDs.externalIDs.map { StoredItem(itemID: $0, comment: "Film \($0)") })
         return RecommendationService(
             store: store,
@@ -40,8 +40,8 @@ struct ServerTests {
 
     func app(
         _ kind: ModelKind = .itemKNN, apiKey: String? = nil, modelsDirectory: URL? = nil
-    ) throws -> (some ApplicationProtocol, RecommendationService) {
-        let service = try makeService(kind, modelsDirectory: modelsDirectory)
+    ) async throws -> (some ApplicationProtocol, RecommendationService) {
+        let service = try await makeService(kind, modelsDirectory: modelsDirectory)
         var configuration = ServerConfiguration()
         configuration.apiKey = apiKey
         return (Application(router: RecKitServer.makeRouter(service: service, configuration: configuration)), service)
@@ -59,7 +59,7 @@ struct ServerTests {
     /// card, the user's history, recommendations with their reasons and similar items, each by
     /// title, and finds items by part of their title.
     @Test func thePageShowsHistoryRecommendationsReasonsAndTheModelInChromium() async throws {
-        let (app, _) = try app(apiKey: "secret")
+        let (app, _) = try await app(apiKey: "secret")
         try await app.test(.live) { client in
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)
@@ -102,7 +102,7 @@ struct ServerTests {
     }
 
     @Test func recommendationsExcludeSeenItemsAndFollowNewFeedback() async throws {
-        let (app, _) = try app()
+        let (app, _) = try await app()
         try await app.test(.router) { client in
             // u0-0 has every block-0 item but i0-0, which all other block-0 users have.
             try await client.execute(uri: "/api/recommend/u0-0?n=3", method: .get) { response in
@@ -131,9 +131,9 @@ struct ServerTests {
     }
 
     @Test func aCategoryKeepsOnlyItsItems() async throws {
-        let (app, service) = try app()
+        let (app, service) = try await app()
         // Two unseen items of other blocks, tagged; u0-0's best overall (i0-0) is not.
-        try service.store.upsertItems([
+        try await service.store.upsertItems([
             StoredItem(itemID: "i1-0", categories: ["blue", "green"]),
             StoredItem(itemID: "i2-0", categories: ["blue"]),
             StoredItem(itemID: "i2-1", categories: ["blue-ish"]),
@@ -156,7 +156,7 @@ struct ServerTests {
     }
 
     @Test func postLeavesExistingFeedbackAndPutOverwrites() async throws {
-        let (app, service) = try app()
+        let (app, service) = try await app()
         try await app.test(.router) { client in
             let body = #"[{"FeedbackType":"like","UserId":"u0-1","ItemId":"i0-0","Value":5,"Comment":"x"}]"#
             try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(string: body)) { response in
@@ -168,13 +168,13 @@ struct ServerTests {
                 #expect(affected == ["RowAffected": 1])
             }
         }
-        let stored = try service.store.feedback(ofUser: "u0-1", type: "like").first { $0.itemID == "i0-0" }
+        let stored = try await service.store.feedback(ofUser: "u0-1", type: "like").first { $0.itemID == "i0-0" }
         #expect(stored?.value == 5)
         #expect(stored?.comment == "x")
     }
 
     @Test func usersItemsAndPaging() async throws {
-        let (app, _) = try app()
+        let (app, _) = try await app()
         try await app.test(.router) { client in
             try await client.execute(
                 uri: "/api/user", method: .post,
@@ -223,17 +223,17 @@ struct ServerTests {
     /// ALS served from an HNSW index answers as exact scoring does on this small catalogue, and
     /// never returns a seen or hidden item; a category is ranked over its own items.
     @Test func annRetrievalServesWhatExactDoesWithoutSeenOrHiddenItems() async throws {
-        let exact = try makeService(.als)
-        let ann = try makeService(.als, retrieval: RetrievalOptions(mode: .ann))
+        let exact = try await makeService(.als)
+        let ann = try await makeService(.als, retrieval: RetrievalOptions(mode: .ann))
         let snapshot = try #require(await ann.registry.current())
         #expect(snapshot.retriever.index != nil)
         #expect(ModelCard(snapshot).Retrieval["mode"] == "ann")
-        try ann.store.upsertItems([StoredItem(itemID: "i1-0", isHidden: true, categories: ["blue"])])
-        try ann.store.upsertItems([StoredItem(itemID: "i2-0", categories: ["blue"])])
-        let users = try ann.store.users(count: 100, after: "").users.map(\.userID)
+        try await ann.store.upsertItems([StoredItem(itemID: "i1-0", isHidden: true, categories: ["blue"])])
+        try await ann.store.upsertItems([StoredItem(itemID: "i2-0", categories: ["blue"])])
+        let users = try await ann.store.users(count: 100, after: "").users.map(\.userID)
         #expect(users.count > 10)
         for user in users {
-            let seen = Set(try ann.store.feedback(ofUser: user).map(\.itemID))
+            let seen = Set(try await ann.store.feedback(ofUser: user).map(\.itemID))
             let served = try await ann.recommend(user: user, count: 8)
             #expect(served.count == 8)
             #expect(served.allSatisfy { !seen.contains($0.itemID) && $0.itemID != "i1-0" }, "\(user)")
@@ -254,8 +254,8 @@ struct ServerTests {
             TrainingRecord(
                 dataset: "board", interactions: log.count, users: log.userCount, items: log.itemCount, seconds: $0)
         }
-        let store = try EventStore(path: folder.appendingPathComponent("events.sqlite").path)
-        try StoreImport.load(dataset, into: store, feedbackType: "like")
+        let store = try SQLiteEventStore(path: folder.appendingPathComponent("events.sqlite").path)
+        try await StoreImport.load(dataset, into: store, feedbackType: "like")
         let service = RecommendationService(
             store: store, registry: try ModelRegistry(bundle: bundle, retrieval: RetrievalOptions(mode: .ann)))
         let application = Application(
@@ -288,7 +288,7 @@ struct ServerTests {
 
     @Test(arguments: [ModelKind.itemKNN, .als])
     func aDeletedUserIsAnsweredAsAStranger(kind: ModelKind) async throws {
-        let (app, service) = try app(kind)
+        let (app, service) = try await app(kind)
         let bundle = try #require(await service.registry.current()?.bundle)
         #expect(bundle.context(forUser: "u1-2")?.history.isEmpty == false)
         try await app.test(.router) { client in
@@ -314,12 +314,12 @@ struct ServerTests {
                 #expect(answers[0] == answers[1], "\(route)")
             }
         }
-        #expect(try service.store.user("u1-2") == nil)
-        #expect(try service.store.feedback(ofUser: "u1-2").isEmpty)
+        #expect(try await service.store.user("u1-2") == nil)
+        #expect(try await service.store.feedback(ofUser: "u1-2").isEmpty)
     }
 
     @Test func healthSaysWhetherAModelIsLoaded() async throws {
-        let store = try EventStore(path: folder.appendingPathComponent("bare.sqlite").path)
+        let store = try SQLiteEventStore(path: folder.appendingPathComponent("bare.sqlite").path)
         for bundle in [nil, try train(.popularity)] {
             let service = RecommendationService(store: store, registry: try ModelRegistry(bundle: bundle))
             let app = Application(
@@ -351,7 +351,7 @@ struct ServerTests {
         try train(.als).save(to: corrupt)
         let weights = corrupt.appendingPathComponent("weights.safetensors")
         try Data(try Data(contentsOf: weights).prefix(200)).write(to: weights)
-        let (app, service) = try app(modelsDirectory: models)
+        let (app, service) = try await app(modelsDirectory: models)
         try await app.test(.router) { client in
             let (status, message) = try await reload(client, #"{"Name":"corrupt"}"#)
             #expect(status == .badRequest)
@@ -379,7 +379,7 @@ struct ServerTests {
             }
         }
         // Without a models folder every reload is refused.
-        let (bare, _) = try self.app()
+        let (bare, _) = try await self.app()
         try await bare.test(.router) { client in
             let (status, message) = try await reload(client, #"{"Name":"als"}"#)
             #expect(status == .badRequest)
@@ -388,8 +388,8 @@ struct ServerTests {
     }
 
     @Test func itemsAreFoundByPartOfTheirTitle() async throws {
-        let (app, service) = try app()
-        try service.store.upsertItems([
+        let (app, service) = try await app()
+        try await service.store.upsertItems([
             StoredItem(itemID: "odd", comment: "100% _Pure_ \\ Film"),
             StoredItem(itemID: "odd2", comment: "100 Pure Film"),
         ])
@@ -408,7 +408,7 @@ struct ServerTests {
     }
 
     @Test func apiKeyIsRequiredExceptForHealth() async throws {
-        let (app, _) = try app(apiKey: "s3cret")
+        let (app, _) = try await app(apiKey: "s3cret")
         let name = HTTPField.Name("X-API-Key")!
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/recommend/u0-0", method: .get) { #expect($0.status == .unauthorized) }
@@ -425,8 +425,8 @@ struct ServerTests {
     }
 
     @Test func badRequestsGetA400AndStoreNothing() async throws {
-        let (app, service) = try app()
-        let before = try service.store.counts()
+        let (app, service) = try await app()
+        let before = try await service.store.counts()
         try await app.test(.router) { client in
             for uri in [
                 "/api/recommend/u0-0?n=0", "/api/recommend/u0-0?n=100000", "/api/recommend/u0-0?n=ten",
@@ -450,11 +450,11 @@ struct ServerTests {
                 #expect($0.status == .contentTooLarge)
             }
         }
-        #expect(try service.store.counts() == before)
+        #expect(try await service.store.counts() == before)
     }
 
     @Test func coldStartSessionPopularExplainAndModelCard() async throws {
-        let (app, _) = try app()
+        let (app, _) = try await app()
         try await app.test(.router) { client in
             // An unknown user with no feedback gets popular items, never an error.
             try await client.execute(uri: "/api/recommend/stranger?n=2", method: .get) { response in
@@ -489,7 +489,7 @@ struct OpenAPITests {
     /// The document in the repository lists exactly the routes the router serves.
     @Test func documentMatchesTheRoutes() async throws {
         let folder = temporaryDirectory("openapi")
-        let store = try EventStore(path: folder.appendingPathComponent("e.sqlite").path)
+        let store = try SQLiteEventStore(path: folder.appendingPathComponent("e.sqlite").path)
         let service = RecommendationService(store: store, registry: try ModelRegistry(bundle: nil))
         let router = RecKitServer.makeRouter(service: service, configuration: ServerConfiguration())
         let served = Set(
@@ -519,7 +519,7 @@ struct OpenAPITests {
 struct MetricsTests {
     @Test func metricsCountRequestsIngestionAndModelVersion() async throws {
         let folder = temporaryDirectory("metrics")
-        let store = try EventStore(path: folder.appendingPathComponent("e.sqlite").path)
+        let store = try SQLiteEventStore(path: folder.appendingPathComponent("e.sqlite").path)
         let service = RecommendationService(store: store, registry: try ModelRegistry(bundle: nil))
         let app = Application(router: RecKitServer.makeRouter(service: service, configuration: ServerConfiguration()))
         try await app.test(.router) { client in

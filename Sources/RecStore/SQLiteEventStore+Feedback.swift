@@ -2,26 +2,15 @@ import Foundation
 import GRDB
 
 /// The `feedback` table.
-extension EventStore {
+extension SQLiteEventStore {
     /// Inserts feedback, creating unknown users and items. With `overwrite` an existing
     /// (type, user, item) row is replaced (Gorse's `PUT`); without, it is left as it is (`POST`).
     ///
     /// - Returns: The rows inserted or replaced.
     @discardableResult
     public func insertFeedback(_ feedback: [StoredFeedback], overwrite: Bool) throws -> Int {
-        try Self.validate(feedback)
+        try StoreRules.validate(feedback)
         return try database.write { db in try Self.insert(feedback, overwrite: overwrite, db) }
-    }
-
-    static func validate(_ feedback: [StoredFeedback]) throws {
-        for entry in feedback {
-            try check(entry.feedbackType, "FeedbackType")
-            try check(entry.userID, "UserId")
-            try check(entry.itemID, "ItemId")
-            guard entry.value.isFinite else {
-                throw StoreError.invalid(field: "Value", reason: "must be a finite number")
-            }
-        }
     }
 
     static func insert(_ feedback: [StoredFeedback], overwrite: Bool, _ db: Database) throws -> Int {
@@ -87,13 +76,13 @@ extension EventStore {
 
     /// Up to `count` feedback rows after `cursor`, in insertion order.
     public func feedback(count: Int, after cursor: String) throws -> (feedback: [StoredFeedback], cursor: String) {
-        let start = Int64(try Self.decodeCursor(cursor)) ?? 0
+        let start = Int64(try StoreRules.decodeCursor(cursor)) ?? 0
         return try database.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT rowid, * FROM feedback WHERE rowid > ? ORDER BY rowid LIMIT ?",
                 arguments: [start, count])
             let last: Int64 = rows.last?["rowid"] ?? 0
-            return (rows.map(Self.feedback), rows.count == count ? Self.encodeCursor(String(last)) : "")
+            return (rows.map(Self.feedback), rows.count == count ? StoreRules.encodeCursor(String(last)) : "")
         }
     }
 

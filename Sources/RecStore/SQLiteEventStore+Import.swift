@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
+import RecData
 
 /// Bulk loading (`reckit db import`).
-extension EventStore {
+extension SQLiteEventStore {
     /// Runs `body` with the writer tuned for a bulk load: a 1 GiB page cache and no fsync until
     /// the end, and, when the feedback table is empty, without its two secondary indexes, which
     /// are built afterwards in one sorted pass each (SQLite's `CREATE INDEX`) instead of row by
@@ -57,7 +58,7 @@ extension EventStore {
     /// - Returns: The rows written.
     @discardableResult
     public func appendFeedback(_ feedback: [StoredFeedback]) throws -> Int {
-        try Self.validate(feedback)
+        try StoreRules.validate(feedback)
         return try database.write { db in
             let statement = try Self.feedbackStatement(overwrite: true, db)
             for entry in feedback {
@@ -67,55 +68,68 @@ extension EventStore {
             return feedback.count
         }
     }
+
+    /// Inside ``bulkLoad(indexing:_:)``: users and items, then a transaction per feedback batch,
+    /// the next batch made on another thread while SQLite writes the current one.
+    public func load(_ rows: ImportRows, progress: ((String, Int, Int) -> Void)?) throws -> Int {
+        try bulkLoad(indexing: { progress?("indexing feedback", 0, 1) }) {
+            progress?("importing users and items", 0, 1)
+            try upsertUsers(rows.users)
+            try upsertItems(rows.items)
+            var written = 0
+            var next = rows.batchCount > 0 ? rows.batch(0) : nil
+            for number in 0..<rows.batchCount {
+                guard let current = next else { break }
+                var work: (@Sendable () -> [StoredFeedback])?
+                if number + 1 < rows.batchCount {
+                    let batch = rows.batch
+                    work = { batch(number + 1) }
+                }
+                let following = Prefetch(work)
+                written += try appendFeedback(current)
+                progress?("importing feedback", written, rows.feedbackCount)
+                next = following.value()
+            }
+            return written
+        }
+    }
+
+    public func interactionLog(types: [String]) throws -> InteractionLog {
+        try database.read { db in
+            let marks = types.map { _ in "?" }.joined(separator: ", ")
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT user_id, item_id, value, timestamp FROM feedback"
+                    + (types.isEmpty ? "" : " WHERE type IN (\(marks))") + " ORDER BY rowid",
+                arguments: StatementArguments(types))
+            var builder = InteractionLogBuilder()
+            while let row = try rows.next() {
+                builder.append(user: row[0], item: row[1], value: row[2], timestamp: row[3])
+            }
+            return builder.build()
+        }
+    }
 }
 
-/// UTC timestamps in the store's format (`2021-10-21T20:15:23Z`, as `ISO8601DateFormatter`
-/// writes them), computed directly: the formatter took most of an import's time.
-public enum StoreTimestamp {
-    /// The ISO 8601 text of a Unix time, to the whole second (rounded down).
-    public static func text(unixSeconds: Double) -> String {
-        // Gregorian years 1583 to 9999; earlier times Foundation writes in the Julian calendar,
-        // and later ones need more than four digits: both are left to it.
-        guard unixSeconds.isFinite, unixSeconds >= -12_212_553_600, unixSeconds < 253_402_300_800 else {
-            return ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: unixSeconds))
-        }
-        let seconds = Int64(unixSeconds.rounded(.down))
-        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        // Howard Hinnant's civil_from_days.
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let dayOfEra = days - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(20)
-        func append(_ value: Int64, digits: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<digits { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                bytes.append(UInt8(48 + rest / divisor))
-                rest %= divisor
-                divisor /= 10
+/// A value computed on another thread, waited for with `value()`.
+private final class Prefetch<Value: Sendable>: @unchecked Sendable {
+    private var result: Value?
+    private let done = DispatchSemaphore(value: 0)
+    private let started: Bool
+
+    init(_ work: (@Sendable () -> Value)?) {
+        started = work != nil
+        if let work {
+            DispatchQueue.global().async {
+                // Written before the signal, read after the wait: the semaphore orders the two.
+                self.result = work()
+                self.done.signal()
             }
         }
-        append(year, digits: 4)
-        bytes.append(45)
-        append(month, digits: 2)
-        bytes.append(45)
-        append(day, digits: 2)
-        bytes.append(84)
-        append(secondOfDay / 3_600, digits: 2)
-        bytes.append(58)
-        append(secondOfDay / 60 % 60, digits: 2)
-        bytes.append(58)
-        append(secondOfDay % 60, digits: 2)
-        bytes.append(90)
-        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func value() -> Value? {
+        if started { done.wait() }
+        return result
     }
 }

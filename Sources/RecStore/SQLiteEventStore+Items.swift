@@ -2,13 +2,10 @@ import Foundation
 import GRDB
 
 /// The `items` table.
-extension EventStore {
+extension SQLiteEventStore {
     @discardableResult
     public func upsertItems(_ items: [StoredItem]) throws -> Int {
-        for item in items {
-            try Self.check(item.itemID, "ItemId")
-            for category in item.categories { try Self.check(category, "Categories") }
-        }
+        try StoreRules.validate(items)
         return try database.write { db in
             let statement = try db.cachedStatement(
                 sql: """
@@ -17,7 +14,7 @@ extension EventStore {
                     """)
             for item in items {
                 statement.setUncheckedArguments([
-                    item.itemID, item.isHidden, JSONValue.array(item.categories.map(JSONValue.string)).text,
+                    item.itemID, item.isHidden, StoreRules.categoriesText(item.categories),
                     item.timestamp, item.labels.text, item.comment,
                 ])
                 try statement.execute()
@@ -27,12 +24,9 @@ extension EventStore {
     }
 
     static func item(_ row: Row) -> StoredItem {
-        var categories: [String] = []
-        if case .array(let values) = JSONValue(text: row["categories"]) {
-            categories = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-        }
-        return StoredItem(
-            itemID: row["id"], isHidden: row["is_hidden"], categories: categories, timestamp: row["timestamp"],
+        StoredItem(
+            itemID: row["id"], isHidden: row["is_hidden"],
+            categories: StoreRules.categories(fromText: row["categories"]), timestamp: row["timestamp"],
             labels: JSONValue(text: row["labels"]), comment: row["comment"])
     }
 
@@ -46,7 +40,7 @@ extension EventStore {
     public func patchItem(
         _ id: String, isHidden: Bool?, categories: [String]?, timestamp: String?, labels: JSONValue?, comment: String?
     ) throws -> Int {
-        for category in categories ?? [] { try Self.check(category, "Categories") }
+        for category in categories ?? [] { try StoreRules.check(category, "Categories") }
         return try database.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE id = ?", arguments: [id]) != nil else {
                 return 0
@@ -57,7 +51,7 @@ extension EventStore {
             if let categories {
                 try db.execute(
                     sql: "UPDATE items SET categories = ? WHERE id = ?",
-                    arguments: [JSONValue.array(categories.map(JSONValue.string)).text, id])
+                    arguments: [StoreRules.categoriesText(categories), id])
             }
             if let timestamp {
                 try db.execute(sql: "UPDATE items SET timestamp = ? WHERE id = ?", arguments: [timestamp, id])
@@ -82,12 +76,12 @@ extension EventStore {
     }
 
     public func items(count: Int, after cursor: String) throws -> (items: [StoredItem], cursor: String) {
-        let start = try Self.decodeCursor(cursor)
+        let start = try StoreRules.decodeCursor(cursor)
         return try database.read { db in
             let items = try Row.fetchAll(
                 db, sql: "SELECT * FROM items WHERE id > ? ORDER BY id LIMIT ?", arguments: [start, count]
             ).map(Self.item)
-            return (items, items.count == count ? Self.encodeCursor(items.last?.itemID ?? "") : "")
+            return (items, items.count == count ? StoreRules.encodeCursor(items.last?.itemID ?? "") : "")
         }
     }
 
@@ -100,37 +94,27 @@ extension EventStore {
         Set(try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM items WHERE is_hidden = 1")))
     }
 
-    /// Identifiers of the items in `category`.
-    ///
     /// Categories are stored as JSON text written by one encoder, so SQLite first keeps the rows
-    /// whose text contains the category's own JSON string; only those are decoded, which also
-    /// drops the rare false match (a quoted category inside another's escaped text).
+    /// whose text contains the category's own JSON string; only those are decoded.
     public func items(inCategory category: String) throws -> Set<String> {
-        let needle = JSONValue.string(category).text
+        let needle = StoreRules.categoryNeedle(category)
         return try database.read { db in
             let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: "SELECT id, categories FROM items WHERE instr(categories, ?) > 0"),
                 arguments: [needle])
             var result = Set<String>()
             while let row = try rows.next() {
-                guard case .array(let values) = JSONValue(text: row[1]), values.contains(.string(category)) else {
-                    continue
-                }
-                result.insert(row[0])
+                if StoreRules.inCategory(row[1], category) { result.insert(row[0]) }
             }
             return result
         }
     }
 
-    /// Up to `count` items whose title (the item's `comment`) contains `text`, ignoring ASCII
-    /// case, in identifier order. `%`, `_` and `\` in `text` match themselves.
     public func items(titleContaining text: String, count: Int) throws -> [StoredItem] {
-        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-        return try database.read { db in
+        try database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM items WHERE comment LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
-                arguments: ["%\(escaped)%", count]
+                arguments: [StoreRules.containsPattern(text), count]
             ).map(Self.item)
         }
     }

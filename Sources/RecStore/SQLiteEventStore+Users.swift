@@ -2,11 +2,11 @@ import Foundation
 import GRDB
 
 /// The `users` table.
-extension EventStore {
+extension SQLiteEventStore {
     /// Inserts or replaces users; returns how many rows changed.
     @discardableResult
     public func upsertUsers(_ users: [StoredUser]) throws -> Int {
-        for user in users { try Self.check(user.userID, "UserId") }
+        try StoreRules.validate(users)
         return try database.write { db in
             let statement = try db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO users (id, labels, comment) VALUES (?, ?, ?)")
@@ -54,7 +54,7 @@ extension EventStore {
     /// Up to `count` users after `cursor` in identifier order, and the cursor of the next page
     /// (empty at the end).
     public func users(count: Int, after cursor: String) throws -> (users: [StoredUser], cursor: String) {
-        let start = try Self.decodeCursor(cursor)
+        let start = try StoreRules.decodeCursor(cursor)
         return try database.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, labels, comment FROM users WHERE id > ? ORDER BY id LIMIT ?",
@@ -62,7 +62,7 @@ extension EventStore {
             let users = rows.map {
                 StoredUser(userID: $0["id"], labels: JSONValue(text: $0["labels"]), comment: $0["comment"])
             }
-            return (users, users.count == count ? Self.encodeCursor(users.last?.userID ?? "") : "")
+            return (users, users.count == count ? StoreRules.encodeCursor(users.last?.userID ?? "") : "")
         }
     }
 }
