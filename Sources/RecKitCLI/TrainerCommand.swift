@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import RecData
+import RecEval
+import RecModels
+import RecStore
+
+/// `reckit trainer`: retrains from the store as events arrive and publishes a model only when
+/// the quality gate accepts it.
+struct TrainerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trainer",
+        abstract: "Retrain from the event store as events arrive; publish a model only when it is not worse.",
+        discussion: """
+            Each round reads every feedback event the store holds (deleted users and items are gone
+            with their events), holds out the newest events by time, trains a candidate on the rest,
+            and ranks the held-out events with the candidate and with the model being served (the
+            store's latest published version, read from --models-dir). The candidate is saved under
+            --models-dir and published when its NDCG@10 is at least (1 - tolerance) times the served
+            model's, or when none is served. Every decision is printed as one JSON line.
+            """)
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The event store: a SQLite file or a postgres:// URL.", valueName: "path-or-url"))
+    var db: String
+    @OptionGroup var model: ModelOptions
+    @Option(
+        name: .customLong("models-dir"),
+        help: ArgumentHelp("The servers' shared models folder: candidates are written here.", valueName: "dir"))
+    var modelsDirectory: String
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Retrain at least this often: 90s, 10m, 1h or seconds.", valueName: "duration"))
+    var every: String = "1h"
+    @Option(name: .long, help: "Also retrain as soon as the store holds this many events more than at the last round.")
+    var afterEvents: Int?
+    @Option(name: .long, help: "Newest fraction of the events held out by time for the comparison.")
+    var holdout: Double = 0.1
+    @Option(name: .long, help: "Publish when the candidate's NDCG@10 is at least (1 - tolerance) × the served model's.")
+    var tolerance: Double = 0.01
+    @Option(name: .long, help: "Feedback types to train on, comma-separated (default: all).")
+    var feedbackTypes: String = ""
+    @Flag(name: .long, help: "Run one round and exit.")
+    var once = false
+
+    func validate() throws {
+        guard (0.001...0.5).contains(holdout) else { throw ValidationError("--holdout must be in 0.001...0.5") }
+        guard (0...1).contains(tolerance) else { throw ValidationError("--tolerance must be in 0...1") }
+        if let afterEvents, afterEvents < 1 { throw ValidationError("--after-events must be at least 1") }
+        _ = try Self.seconds(every)
+    }
+
+    /// `90s`, `10m`, `1h` or a number of seconds.
+    static func seconds(_ text: String) throws -> Double {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600]
+        var number = Substring(text)
+        var unit = 1.0
+        if let last = text.last, let scale = units[last] {
+            number = number.dropLast()
+            unit = scale
+        }
+        guard let value = Double(number), value > 0, value.isFinite else {
+            throw ValidationError("--every must be a positive duration such as 90s, 10m or 1h")
+        }
+        return value * unit
+    }
+
+    func run() async throws {
+        try await runReporting {
+            let store = try await EventStores.open(db)
+            let interval = try Self.seconds(every)
+            var lastEvents = -1
+            var lastRound = Date.distantPast
+            while true {
+                let events = try await store.counts().feedback
+                let due =
+                    lastEvents < 0 || Date().timeIntervalSince(lastRound) >= interval
+                    || afterEvents.map { events - lastEvents >= $0 } ?? false
+                if due {
+                    lastRound = Date()
+                    lastEvents = events
+                    let decision = try await round(store)
+                    // One line per write, so that a log collector reading a pipe sees it at once.
+                    FileHandle.standardOutput.write(Data((decision + "\n").utf8))
+                }
+                if once { break }
+                try await Task.sleep(for: .seconds(min(5, interval)))
+            }
+            await store.close()
+        }
+    }
+
+    /// One round; returns its decision as a JSON line.
+    func round(_ store: any EventStore) async throws -> String {
+        let types = feedbackTypes.split(separator: ",").map(String.init)
+        let log = try await store.interactionLog(types: types)
+        guard log.count >= 2 else { return try Self.json(["decision": "skipped", "reason": "fewer than 2 events"]) }
+        let (train, cases) = QualityGate.holdout(log, fraction: holdout)
+        let dataset = Dataset(name: "store", interactions: log)
+        let kind = try model.kind
+        let candidate = try ModelBundle.train(
+            kind, parameters: try model.parsedParameters, dataset: dataset, events: train, control: model.control
+        ) { seconds in
+            TrainingRecord(
+                dataset: "store", interactions: train.count, users: log.userCount, items: log.itemCount,
+                seconds: seconds)
+        }
+        let candidateScore = try QualityGate.score(candidate, cases: cases)
+        let folder = URL(fileURLWithPath: modelsDirectory, isDirectory: true)
+        var record: [String: Any] = [
+            "time": StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970), "events": log.count,
+            "heldOut": log.count - train.count, "users": cases.count, "kind": kind.rawValue,
+            "trainSeconds": candidate.record.seconds, "tolerance": tolerance,
+            "candidate": ["ndcg@10": candidateScore.ndcg, "recall@10": candidateScore.recall],
+        ]
+        var accept = true
+        if let serving = try await store.latestPublishedModel() {
+            record["servingVersion"] = serving.version
+            do {
+                let bundle = try ModelBundle.load(from: folder.appendingPathComponent(serving.name, isDirectory: true))
+                let servingScore = try QualityGate.score(bundle, cases: cases)
+                record["serving"] = ["ndcg@10": servingScore.ndcg, "recall@10": servingScore.recall]
+                accept = QualityGate.accepts(candidate: candidateScore, serving: servingScore, tolerance: tolerance)
+            } catch {
+                record["serving"] = ["error": "\(error)"]
+            }
+        }
+        guard accept else {
+            record["decision"] = "refused"
+            return try Self.json(record)
+        }
+        let stamp = StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970).filter { $0.isNumber }
+        let name = "\(kind.rawValue)-\(stamp)-\(UUID().uuidString.prefix(8).lowercased())"
+        try candidate.save(to: folder.appendingPathComponent(name, isDirectory: true))
+        let report = try Self.json(record)
+        record["version"] = try await store.publishModel(name: name, kind: kind.rawValue, report: report)
+        record["name"] = name
+        record["decision"] = "published"
+        return try Self.json(record)
+    }
+
+    static func json(_ object: [String: Any]) throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import RecData
+import RecModels
+import RecStore
+import Testing
+import _RecTestSupport
+
+@testable import RecKitCLI
+
+/// `reckit trainer`: the quality gate publishes a better model and refuses a worse one, and a
+/// user deleted from the store is absent from every model trained afterwards.
+struct TrainerTests {
+    @Test(arguments: StoreBackend.allCases)
+    func theGatePublishesABetterModelAndRefusesAWorseOne(backend: StoreBackend) async throws {
+        let folder = temporaryDirectory("trainer")
+        // Topics that users stay in: item-kNN finds them, popularity and random cannot.
+        try SyntheticLog(users: 150, items: 80, events: 4_000, seed: 3).write(to: folder, name: "log")
+        var dataset = try DatasetCatalog.load(folder.path)
+        // Users active at the same time, as in a live shop: each user's k-th event at hour k, so
+        // the newest events are the latest few of every user's.
+        var times = [Double](repeating: 0, count: dataset.interactions.count)
+        for (user, events) in dataset.interactions.chronologicalEventsByUser().enumerated() {
+            for (k, event) in events.enumerated() { times[event] = 1_600_000_000 + Double(k) * 3_600 + Double(user) }
+        }
+        dataset.interactions.timestamps = times
+        let (store, location) = try await backend.makeStore()
+        try await StoreImport.load(dataset, into: store, feedbackType: "view")
+        let models = folder.appendingPathComponent("models").path
+
+        func round(_ kind: String) async throws {
+            let command = try RecKitCommand.parseAsRoot([
+                "trainer", "--db", location, "--models-dir", models, "--model", kind, "--once",
+            ])
+            try await CLITests.run(command)
+        }
+        // Nothing served yet: the first candidate is published.
+        try await round("pop")
+        #expect(try await store.latestPublishedModel()?.version == 1)
+        // A user deleted now is in no later model.
+        let gone = dataset.interactions.userIDs[dataset.interactions.users[0]]
+        #expect(try await store.deleteUser(gone) == 1)
+        try await round("itemknn")
+        let second = try #require(try await store.latestPublishedModel())
+        #expect(second.version == 2 && second.kind == "itemknn")
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(second.report.utf8)) as? [String: Any])
+        let candidate = try #require(report["candidate"] as? [String: Double])
+        let serving = try #require(report["serving"] as? [String: Double])
+        let (better, worse) = (try #require(candidate["ndcg@10"]), try #require(serving["ndcg@10"]))
+        #expect(better > worse)
+        let published = try ModelBundle.load(
+            from: URL(fileURLWithPath: models).appendingPathComponent(second.name, isDirectory: true))
+        #expect(published.userIDs.index(of: gone) == nil)
+        #expect(published.userIDs.count == dataset.interactions.userCount - 1)
+        // A planted worse candidate (random scores) is refused: the served version stays.
+        try await round("random")
+        #expect(try await store.latestPublishedModel()?.version == 2)
+        await store.close()
+    }
+}
