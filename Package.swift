@@ -118,10 +118,12 @@ let package = Package(
             name: "reckit",
             dependencies: ["RecKitCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .target(name: "_RecTestSupport", dependencies: ["RecData"]),
+        // Both event-store backends for the tests (a PostgreSQL database per test).
         .target(
-            name: "_RecTestSupport",
+            name: "_RecStoreTestSupport",
             dependencies: [
-                "RecData", "RecStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "RecStore", "_RecTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "RecData", "_RecTestSupport"]),
@@ -131,11 +133,14 @@ let package = Package(
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "_RecTestSupport"]),
         .testTarget(
             name: "RecStoreTests",
-            dependencies: ["RecStore", "RecData", "_RecTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "RecStore", "RecData", "_RecTestSupport", "_RecStoreTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "RecServerTests",
             dependencies: [
-                "RecServer", "RecStore", "RecModels", "RecData", "_RecTestSupport",
+                "RecServer", "RecStore", "RecModels", "RecData", "_RecTestSupport", "_RecStoreTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -150,11 +155,21 @@ let package = Package(
         .testTarget(
             name: "RecKitCLITests",
             dependencies: [
-                "RecKitCLI", "RecData", "RecModels", "RecEval", "Tensors", "_RecTestSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RecKitCLI", "RecData", "RecModels", "RecEval", "RecStore", "Tensors", "_RecTestSupport",
+                "_RecStoreTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["Snapshots"]
         ),
     ],
     cxxLanguageStandard: .cxx17
 )
+
+/// `RECKIT_NUMERIC_ONLY=1` keeps only the numeric core and its tests: `scripts/test.sh` runs those
+/// again in release (where Swift drops preconditions), and this way that build compiles none of
+/// the server's dependencies (postgres-nio's TLS stack alone is minutes of C++).
+if ProcessInfo.processInfo.environment["RECKIT_NUMERIC_ONLY"] != nil {
+    let numeric: Set<String> = ["CBLAS", "Tensors", "NeuralNet", "RecData", "_RecTestSupport", "TensorsTests", "NeuralNetTests"]
+    package.targets = package.targets.filter { numeric.contains($0.name) }
+    package.products = []
+    package.dependencies = [.package(url: "https://github.com/apple/swift-numerics", from: "1.1.1")]
+}

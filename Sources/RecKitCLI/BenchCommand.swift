@@ -9,7 +9,9 @@ import RecStore
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Micro-benchmarks of the serving path and the numeric core.",
-        subcommands: [FoldIn.self, ANN.self, StoreRead.self, Gemm.self, Transformer.self, GRU.self])
+        subcommands: [
+            FoldIn.self, ANN.self, StoreRead.self, WarmStartBench.self, Gemm.self, Transformer.self, GRU.self,
+        ])
 
     struct StoreRead: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -41,6 +41,12 @@ struct TrainerCommand: AsyncParsableCommand {
     var tolerance: Double = 0.01
     @Option(name: .long, help: "Feedback types to train on, comma-separated (default: all).")
     var feedbackTypes: String = ""
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Continue from the served model's factors for N iterations instead of training from scratch (ALS; rows appended for new users and items).",
+            valueName: "N"))
+    var warmStart: Int?
     @Flag(name: .long, help: "Run one round and exit.")
     var once = false
 
@@ -48,6 +54,7 @@ struct TrainerCommand: AsyncParsableCommand {
         guard (0.001...0.5).contains(holdout) else { throw ValidationError("--holdout must be in 0.001...0.5") }
         guard (0...1).contains(tolerance) else { throw ValidationError("--tolerance must be in 0...1") }
         if let afterEvents, afterEvents < 1 { throw ValidationError("--after-events must be at least 1") }
+        if let warmStart, warmStart < 1 { throw ValidationError("--warm-start must be at least 1") }
         _ = try Self.seconds(every)
     }
 
@@ -99,32 +106,40 @@ struct TrainerCommand: AsyncParsableCommand {
         let (train, cases) = QualityGate.holdout(log, fraction: holdout)
         let dataset = Dataset(name: "store", interactions: log)
         let kind = try model.kind
+        let folder = URL(fileURLWithPath: modelsDirectory, isDirectory: true)
+        var record: [String: Any] = [
+            "time": StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970), "events": log.count,
+            "heldOut": log.count - train.count, "users": cases.count, "kind": kind.rawValue, "tolerance": tolerance,
+        ]
+        var serving: ModelBundle?
+        if let published = try await store.latestPublishedModel() {
+            record["servingVersion"] = published.version
+            do {
+                serving = try ModelBundle.load(from: folder.appendingPathComponent(published.name, isDirectory: true))
+            } catch {
+                record["serving"] = ["error": "\(error)"]
+            }
+        }
+        let warm = warmStart.flatMap { iterations in
+            serving.flatMap { type(of: $0.model).kind == kind ? $0.warmStart(iterations: iterations) : nil }
+        }
+        record["warmStart"] = warm != nil
         let candidate = try ModelBundle.train(
-            kind, parameters: try model.parsedParameters, dataset: dataset, events: train, control: model.control
+            kind, parameters: try model.parsedParameters, dataset: dataset, events: train, control: model.control,
+            warmStart: warm
         ) { seconds in
             TrainingRecord(
                 dataset: "store", interactions: train.count, users: log.userCount, items: log.itemCount,
                 seconds: seconds)
         }
         let candidateScore = try QualityGate.score(candidate, cases: cases)
-        let folder = URL(fileURLWithPath: modelsDirectory, isDirectory: true)
-        var record: [String: Any] = [
-            "time": StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970), "events": log.count,
-            "heldOut": log.count - train.count, "users": cases.count, "kind": kind.rawValue,
-            "trainSeconds": candidate.record.seconds, "tolerance": tolerance,
-            "candidate": ["ndcg@10": candidateScore.ndcg, "recall@10": candidateScore.recall],
-        ]
+        record["trainSeconds"] = candidate.record.seconds
+        record["candidate"] = ["ndcg@10": candidateScore.ndcg, "recall@10": candidateScore.recall]
         var accept = true
-        if let serving = try await store.latestPublishedModel() {
-            record["servingVersion"] = serving.version
-            do {
-                let bundle = try ModelBundle.load(from: folder.appendingPathComponent(serving.name, isDirectory: true))
-                let servingScore = try QualityGate.score(bundle, cases: cases)
-                record["serving"] = ["ndcg@10": servingScore.ndcg, "recall@10": servingScore.recall]
-                accept = QualityGate.accepts(candidate: candidateScore, serving: servingScore, tolerance: tolerance)
-            } catch {
-                record["serving"] = ["error": "\(error)"]
-            }
+        if let serving {
+            let servingScore = try QualityGate.score(serving, cases: cases)
+            record["serving"] = ["ndcg@10": servingScore.ndcg, "recall@10": servingScore.recall]
+            accept = QualityGate.accepts(candidate: candidateScore, serving: servingScore, tolerance: tolerance)
         }
         guard accept else {
             record["decision"] = "refused"

@@ -69,6 +69,13 @@ public struct ALS: Recommender, FactorScoring {
         var items = Matrix<Float>(rows: data.itemCount, columns: factors)
         for k in users.storage.indices { users.storage[k] = Float(generator.nextUnit() * 0.01) }
         for k in items.storage.indices { items.storage[k] = Float(generator.nextUnit() * 0.01) }
+        // A warm start continues from the previous model's factors, with fewer iterations.
+        var iterations = iterations
+        if let warm = data.warmStart, warm.itemFactors.columns == factors {
+            WarmStart.copyRows(warm.userFactors, warm.userIDs, into: &users, data.log.userIDs)
+            WarmStart.copyRows(warm.itemFactors, warm.itemIDs, into: &items, data.log.itemIDs)
+            iterations = warm.iterations
+        }
         let identity = FactorCheckpoint.Identity(model: Self.kind, parameters: parameters, data: data)
         let start = try FactorCheckpoint.resume(identity, data: data, epochs: iterations, users: &users, items: &items)
         for iteration in start..<iterations {

@@ -72,16 +72,18 @@ public struct ModelBundle: Sendable {
         self.metrics = metrics
     }
 
-    /// Trains `kind` on `events` of `dataset` (all events if `nil`).
+    /// Trains `kind` on `events` of `dataset` (all events if `nil`), from `warmStart`'s factors
+    /// when the model supports it (ALS).
     public static func train(
         _ kind: ModelKind, parameters: [String: String] = [:], dataset: Dataset, events: [Int]? = nil,
-        validation: [ValidationCase] = [], control: TrainingControl = TrainingControl(),
+        validation: [ValidationCase] = [], control: TrainingControl = TrainingControl(), warmStart: WarmStart? = nil,
         record: (Double) -> TrainingRecord, progress: ProgressHandler? = nil
     ) throws -> ModelBundle {
         let log = events.map { dataset.interactions.subset($0) } ?? dataset.interactions
         var data = TrainingData(log: log, itemFeatures: dataset.itemFeatures, userFeatures: dataset.userFeatures)
         data.validation = validation
         data.control = control
+        data.warmStart = warmStart
         var model = try kind.make(parameters: parameters)
         let clock = ContinuousClock()
         let elapsed = try clock.measure { try model.fit(data, progress: progress) }
@@ -208,5 +210,16 @@ public struct ModelBundle: Sendable {
             histories: histories, record: manifest.training, metrics: manifest.metrics)
         bundle.epochs = manifest.epochs ?? []
         return bundle
+    }
+}
+
+extension ModelBundle {
+    /// This model's factors as a warm start for `iterations` more, when its kind supports one
+    /// (ALS); nil otherwise.
+    public func warmStart(iterations: Int) -> WarmStart? {
+        guard let als = model as? ALS else { return nil }
+        return WarmStart(
+            userIDs: userIDs, userFactors: als.userFactors, itemIDs: itemIDs, itemFactors: als.itemFactors,
+            iterations: iterations)
     }
 }

@@ -62,6 +62,8 @@ public struct TrainingData: Sendable {
     public var validation: [ValidationCase] = []
     /// Where a long training run keeps its checkpoint and epoch log.
     public var control = TrainingControl()
+    /// Factors to continue from (the served model's), for models that support a warm start.
+    public var warmStart: WarmStart?
 
     public init(log: InteractionLog, itemFeatures: FeatureTable? = nil, userFeatures: FeatureTable? = nil) {
         self.log = log
@@ -221,3 +223,40 @@ extension Recommender {
 
 /// Reports progress of long steps: `(step, done, total)`.
 public typealias ProgressHandler = @Sendable (_ step: String, _ done: Int, _ total: Int) -> Void
+
+/// A warm start: a previous model's factors, by external identifier, and how many iterations to
+/// run from them. Users and items the previous model knew start from their rows; new ones start
+/// as a cold fit would (rows appended).
+public struct WarmStart: Sendable {
+    public var userIDs: IDMap
+    public var userFactors: Matrix<Float>
+    public var itemIDs: IDMap
+    public var itemFactors: Matrix<Float>
+    public var iterations: Int
+
+    public init(userIDs: IDMap, userFactors: Matrix<Float>, itemIDs: IDMap, itemFactors: Matrix<Float>, iterations: Int)
+    {
+        self.userIDs = userIDs
+        self.userFactors = userFactors
+        self.itemIDs = itemIDs
+        self.itemFactors = itemFactors
+        self.iterations = iterations
+    }
+
+    /// Copies the rows of `previous` (under `previousIDs`) into `rows` (under `ids`) for every
+    /// identifier both know; returns how many were copied.
+    @discardableResult
+    static func copyRows(_ previous: Matrix<Float>, _ previousIDs: IDMap, into rows: inout Matrix<Float>, _ ids: IDMap)
+        -> Int
+    {
+        guard previous.columns == rows.columns else { return 0 }
+        let n = rows.columns
+        var copied = 0
+        for (index, id) in ids.externalIDs.enumerated() {
+            guard let old = previousIDs.index(of: id), Int(old) < previous.rows else { continue }
+            for c in 0..<n { rows.storage[index * n + c] = previous.storage[Int(old) * n + c] }
+            copied += 1
+        }
+        return copied
+    }
+}

@@ -411,9 +411,7 @@ public final class PostgresEventStore: EventStore {
 
     public func insertFeedback(_ feedback: [StoredFeedback], overwrite: Bool) async throws -> Int {
         try StoreRules.validate(feedback)
-        return try await transaction { [logger] connection in
-            try await Self.insert(feedback, overwrite: overwrite, on: connection, logger: logger)
-        }
+        return try await insert([(feedback, overwrite)]).first ?? 0
     }
 
     public func commitFeedback(_ feedback: [StoredFeedback], overwrite: Bool) async throws -> Int {
@@ -429,22 +427,13 @@ public final class PostgresEventStore: EventStore {
         while true {
             let group = pending.takeGroup()
             if group.isEmpty { return }
-            let writes = group.map { ($0.feedback, $0.overwrite) }
             do {
-                let changed = try await transaction { [logger] connection in
-                    var changed: [Int] = []
-                    for (feedback, overwrite) in writes {
-                        changed.append(
-                            try await Self.insert(feedback, overwrite: overwrite, on: connection, logger: logger))
-                    }
-                    return changed
-                }
+                let changed = try await insert(group.map { ($0.feedback, $0.overwrite) })
                 for (write, count) in zip(group, changed) { write.continuation.resume(returning: count) }
             } catch {
                 for write in group {
                     do {
-                        write.continuation.resume(
-                            returning: try await insertFeedback(write.feedback, overwrite: write.overwrite))
+                        write.continuation.resume(returning: try await insert([(write.feedback, write.overwrite)])[0])
                     } catch {
                         write.continuation.resume(throwing: error)
                     }
@@ -453,21 +442,44 @@ public final class PostgresEventStore: EventStore {
         }
     }
 
-    /// Writes one caller's feedback inside the caller's transaction. Users and items are created
-    /// in identifier order, so that servers writing at once take their locks in one order.
+    /// Writes a group of writes atomically, in order, with one statement per run of writes of
+    /// the same kind (`POST` or `PUT`; a group is usually one run): a group costs one round trip
+    /// however many callers it holds. Returns each write's changed rows.
+    func insert(_ writes: [(feedback: [StoredFeedback], overwrite: Bool)]) async throws -> [Int] {
+        var runs: [Range<Int>] = []
+        var start = 0
+        while start < writes.count {
+            var end = start + 1
+            while end < writes.count && writes[end].overwrite == writes[start].overwrite { end += 1 }
+            runs.append(start..<end)
+            start = end
+        }
+        let body: @Sendable (PostgresConnection) async throws -> [Int] = { [logger, runs] connection in
+            var counts = [Int](repeating: 0, count: writes.count)
+            for run in runs {
+                let changed = try await Self.insert(Array(writes[run]), on: connection, logger: logger)
+                for (offset, count) in changed.enumerated() { counts[run.lowerBound + offset] = count }
+            }
+            return counts
+        }
+        // One statement is atomic by itself; several share a transaction.
+        return runs.count == 1 ? try await perform(body) : try await transaction(body)
+    }
+
+    /// One statement for writes of one kind: the users and items they name are created (in
+    /// identifier order, so that servers writing at once take their locks in one order), then the
+    /// feedback rows written. With `PUT` the last row of a key wins, as it would row by row, and
+    /// every row counts as changed (SQLite's `REPLACE` counts so); with `POST` an existing key is
+    /// kept, and a new key counts for the first write that names it.
     static func insert(
-        _ feedback: [StoredFeedback], overwrite: Bool, on connection: PostgresConnection, logger: Logger
-    ) async throws -> Int {
-        guard !feedback.isEmpty else { return 0 }
-        let users = Set(feedback.map(\.userID)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let items = Set(feedback.map(\.itemID)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        _ = try await connection.query(
-            "INSERT INTO users (id) SELECT unnest(\(users)::text[]) ON CONFLICT DO NOTHING", logger: logger)
-        _ = try await connection.query(
-            "INSERT INTO items (id) SELECT unnest(\(items)::text[]) ON CONFLICT DO NOTHING", logger: logger)
-        // One statement may not update a row twice: of rows with one key, the last wins, as it
-        // would row by row. Every row of a PUT counts as changed (SQLite's REPLACE counts so).
-        let rows = overwrite ? StoreRules.lastOfEachKey(feedback) : feedback
+        _ writes: [(feedback: [StoredFeedback], overwrite: Bool)], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Int] {
+        let all = writes.flatMap(\.feedback)
+        guard !all.isEmpty else { return writes.map { _ in 0 } }
+        let overwrite = writes[0].overwrite
+        let users = Set(all.map(\.userID)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let items = Set(all.map(\.itemID)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let rows = overwrite ? StoreRules.lastOfEachKey(all) : all
         let conflict =
             overwrite
             ? """
@@ -476,14 +488,25 @@ public final class PostgresEventStore: EventStore {
             """ : "DO NOTHING"
         let inserted = try await connection.query(
             """
+            WITH new_users AS (INSERT INTO users (id) SELECT unnest(\(users)::text[]) ON CONFLICT DO NOTHING),
+                 new_items AS (INSERT INTO items (id) SELECT unnest(\(items)::text[]) ON CONFLICT DO NOTHING)
             INSERT INTO feedback (type, user_id, item_id, value, timestamp, comment)
             SELECT * FROM unnest(\(rows.map(\.feedbackType))::text[], \(rows.map(\.userID))::text[],
                                  \(rows.map(\.itemID))::text[], \(rows.map(\.value))::float8[],
                                  \(rows.map(\.timestamp))::text[], \(rows.map(\.comment))::text[])
-            ON CONFLICT (type, user_id, item_id) \(unescaped: conflict) RETURNING 1
+            ON CONFLICT (type, user_id, item_id) \(unescaped: conflict) RETURNING type, user_id, item_id
             """, logger: logger
-        ).collect().count
-        return overwrite ? feedback.count : inserted
+        ).decode((String, String, String).self).reduce(into: [[String]]()) { $0.append([$1.0, $1.1, $1.2]) }
+        if overwrite { return writes.map(\.feedback.count) }
+        var owner = [[String]: Int]()
+        for (index, write) in writes.enumerated() {
+            for entry in write.feedback where owner[[entry.feedbackType, entry.userID, entry.itemID]] == nil {
+                owner[[entry.feedbackType, entry.userID, entry.itemID]] = index
+            }
+        }
+        var counts = writes.map { _ in 0 }
+        for key in inserted { if let index = owner[key] { counts[index] += 1 } }
+        return counts
     }
 
     static let feedbackColumns = "type, user_id, item_id, value, timestamp, comment"

@@ -4,6 +4,7 @@ import RecData
 import RecModels
 import RecStore
 import Testing
+import _RecStoreTestSupport
 import _RecTestSupport
 
 @testable import RecKitCLI

@@ -81,7 +81,7 @@ struct FactorCheckpointTests {
 }
 
 /// Progress steps seen by a fit, in order.
-private final class StepLog: @unchecked Sendable {
+final class StepLog: @unchecked Sendable {
     private let lock = NSLock()
     private var seen: [Int] = []
     func append(_ value: Int) {

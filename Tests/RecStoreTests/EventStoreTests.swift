@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _RecStoreTestSupport
 import _RecTestSupport
 
 @testable import RecStore

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import RecData
 import Testing
+import _RecStoreTestSupport
 import _RecTestSupport
 
 @testable import RecStore

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import RecStore
+import _RecTestSupport
 
 /// The two event-store backends, for tests that run against both.
 public enum StoreBackend: String, CaseIterable, Sendable, CustomStringConvertible {
