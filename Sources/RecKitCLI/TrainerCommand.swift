@@ -80,19 +80,27 @@ struct TrainerCommand: AsyncParsableCommand {
             var lastEvents = -1
             var lastRound = Date.distantPast
             while true {
-                let events = try await store.counts().feedback
+                // Counting rows scans the table: only when --after-events asks for it.
+                let events = afterEvents == nil ? 0 : (try? await store.counts().feedback) ?? lastEvents
                 let due =
                     lastEvents < 0 || Date().timeIntervalSince(lastRound) >= interval
                     || afterEvents.map { events - lastEvents >= $0 } ?? false
                 if due {
                     lastRound = Date()
                     lastEvents = events
-                    let decision = try await round(store)
+                    let decision: String
+                    do {
+                        decision = try await round(store)
+                    } catch  where !once {
+                        // A failed round (the database away, a model that will not load) is
+                        // logged, and the next one tried at the next period.
+                        decision = try Self.json(["decision": "failed", "error": "\(error)"])
+                    }
                     // One line per write, so that a log collector reading a pipe sees it at once.
                     FileHandle.standardOutput.write(Data((decision + "\n").utf8))
                 }
                 if once { break }
-                try await Task.sleep(for: .seconds(min(5, interval)))
+                try await Task.sleep(for: .seconds(afterEvents == nil ? min(60, interval) : min(5, interval)))
             }
             await store.close()
         }

@@ -164,3 +164,32 @@ public enum Chromium {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// A loopback TCP port that was free a moment ago: the kernel's choice for a socket bound to
+/// port 0, released at once. Tests that start servers take theirs here, so that tests running at
+/// the same time never pick the same one.
+public func freeLoopbackPort() throws -> Int {
+    #if canImport(Glibc)
+        let handle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+        let handle = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard handle >= 0 else { throw PortError() }
+    defer { close(handle) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+            bind(handle, address, length) == 0 && getsockname(handle, address, &length) == 0
+        }
+    }
+    guard bound else { throw PortError() }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+struct PortError: Error, CustomStringConvertible {
+    var description: String { "could not get a free loopback port" }
+}

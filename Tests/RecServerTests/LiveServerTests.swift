@@ -48,7 +48,7 @@ struct LiveServerTests {
         let binary = Self.executable
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build reckit first: \(binary.path)")
         let database = temporaryDirectory("kill9").appendingPathComponent("events.sqlite").path
-        let port = 20_000 + Int(ProcessInfo.processInfo.processIdentifier % 20_000)
+        let port = try freeLoopbackPort()
         let server = Process()
         server.executableURL = binary
         server.arguments = ["serve", "--db", database, "--port", String(port)]

@@ -105,8 +105,7 @@ struct ReplicaTests {
         try await StoreImport.load(Dataset(name: "board", interactions: log), into: store, feedbackType: "like")
         #expect(try await store.publishModel(name: "first", kind: "itemknn", report: "") == 1)
 
-        let base = 30_000 + Int(ProcessInfo.processInfo.processIdentifier % 15_000)
-        let ports = [base, base + 1]
+        let ports = [try freeLoopbackPort(), try freeLoopbackPort()]
         var servers: [Process] = []
         defer { for server in servers where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         for port in ports {
@@ -115,14 +114,19 @@ struct ReplicaTests {
             server.arguments = [
                 "serve", "--db", url, "--models-dir", models.path, "--published-poll", "0.2", "--port", String(port),
             ]
-            server.standardOutput = FileHandle.nullDevice
-            server.standardError = FileHandle.nullDevice
+            // The server's log, for a failure's investigation.
+            let log = folder.appendingPathComponent("serve-\(port).log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            server.standardOutput = handle
+            server.standardError = handle
             try server.run()
             servers.append(server)
         }
-        for port in ports {
+        for (port, server) in zip(ports, servers) {
             let ready = await eventually(60) { await get(port, "/api/health/ready")?.status == 200 }
-            try #require(ready, "replica on \(port) never became ready")
+            try #require(ready, "replica on \(port) never became ready (log in \(folder.path))")
+            try #require(server.isRunning, "replica on \(port) exited (log in \(folder.path))")
             // Each starts on the published model.
             #expect(await publishedVersion(port) == "1")
         }
