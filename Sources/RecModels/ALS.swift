@@ -71,9 +71,9 @@ public struct ALS: Recommender, FactorScoring {
         for k in items.storage.indices { items.storage[k] = Float(generator.nextUnit() * 0.01) }
         // A warm start continues from the previous model's factors, with fewer iterations.
         var iterations = iterations
-        if let warm = data.warmStart, warm.itemFactors.columns == factors {
-            WarmStart.copyRows(warm.userFactors, warm.userIDs, into: &users, data.log.userIDs)
-            WarmStart.copyRows(warm.itemFactors, warm.itemIDs, into: &items, data.log.itemIDs)
+        if let warm = data.warmStart, let previous = warm.factors(columns: factors) {
+            WarmStart.copyRows(previous.users, warm.userIDs, into: &users, data.log.userIDs)
+            WarmStart.copyRows(previous.items, warm.itemIDs, into: &items, data.log.itemIDs)
             iterations = warm.iterations
         }
         let identity = FactorCheckpoint.Identity(model: Self.kind, parameters: parameters, data: data)

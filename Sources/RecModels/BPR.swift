@@ -71,6 +71,13 @@ public struct BPR: Recommender, FactorScoring {
         for k in users.storage.indices { users.storage[k] = Float((generator.nextUnit() - 0.5) / Double(factors)) }
         for k in items.storage.indices { items.storage[k] = Float((generator.nextUnit() - 0.5) / Double(factors)) }
         for u in 0..<users.rows { users[u, factors] = 1 }
+        // A warm start continues from the previous model's factors (and item biases), for fewer epochs.
+        var iterations = iterations
+        if let warm = data.warmStart, let previous = warm.factors(columns: width) {
+            WarmStart.copyRows(previous.users, warm.userIDs, into: &users, data.log.userIDs)
+            WarmStart.copyRows(previous.items, warm.itemIDs, into: &items, data.log.itemIDs)
+            iterations = warm.iterations
+        }
         // Rows of the matrix are sorted so that "has the user liked j" is a binary search.
         let sorted = matrix.sortedRows()
         var owners = [Int32](repeating: 0, count: sorted.nonzeroCount)

@@ -55,6 +55,10 @@ public struct Hybrid: Recommender, FactorScoring {
     private var trainedUsers: [Bool] = []
     /// Per item, the user-feature token `first:<item>`, or −1 where no user began with the item.
     private var onboardingTokens: [Int32] = []
+    /// The names of the attribute tokens, in token order after the identity tokens (a warm start
+    /// matches them by name).
+    private(set) var userTokenNames: [String] = []
+    private(set) var itemTokenNames: [String] = []
 
     public init(parameters: [String: String] = [:]) throws {
         var reader = ParameterReader(model: Self.kind, parameters)
@@ -145,10 +149,16 @@ public struct Hybrid: Recommender, FactorScoring {
             extra: firstItems.map { $0.map { "first:\($0)" } })
         userFeatures = users.matrix
         onboardingTokens = onboarding > 0 ? (0..<data.itemCount).map { users.vocabulary["first:\($0)"] ?? -1 } : []
-        itemFeatures = Self.featureMatrix(rows: data.itemCount, identity: itemTrained, table: data.itemFeatures).matrix
+        let items = Self.featureMatrix(rows: data.itemCount, identity: itemTrained, table: data.itemFeatures)
+        itemFeatures = items.matrix
+        userTokenNames = Self.names(users.vocabulary, after: data.userCount)
+        itemTokenNames = Self.names(items.vocabulary, after: data.itemCount)
         var generator = SeededGenerator(seed: seed)
         var state = TrainingState(
             factors: factors, userTokens: userFeatures.columns, itemTokens: itemFeatures.columns, generator: &generator)
+        // A warm start continues from the previous model's embeddings, for its own number of epochs.
+        var epochs = epochs
+        if let warm = data.warmStart, start(&state, from: warm, log: data.log) { epochs = warm.iterations }
         var pairs: [(Int32, Int32)] = []
         for u in 0..<matrix.rows {
             let features = Set(firstItems[u])  // features of the user, not targets
@@ -173,6 +183,60 @@ public struct Hybrid: Recommender, FactorScoring {
         itemEmbeddings = state.itemEmbeddings
         itemBiases = state.itemBiases
         cacheItemVectors()
+    }
+
+    /// The token names of `vocabulary` in token order; ids below `rows` are identity tokens.
+    static func names(_ vocabulary: [String: Int32], after rows: Int) -> [String] {
+        var names = [String](repeating: "", count: vocabulary.count)
+        for (name, id) in vocabulary where Int(id) >= rows && Int(id) - rows < names.count {
+            names[Int(id) - rows] = name
+        }
+        return names
+    }
+
+    /// Sets `state`'s embeddings and biases to a previous model's: identity tokens matched by
+    /// user and item identifier, attribute tokens by name. Returns false, leaving `state`
+    /// untouched, when the previous model is not a hybrid of the same width.
+    func start(_ state: inout TrainingState, from warm: WarmStart, log: InteractionLog) -> Bool {
+        let weights = warm.weights
+        guard let users = try? Matrix(loading: weights["user_embeddings"], key: "user_embeddings", columns: factors),
+            let items = try? Matrix(loading: weights["item_embeddings"], key: "item_embeddings", columns: factors),
+            let biases = try? weights["item_biases"]?.floats(), biases.count == items.rows,
+            let userRows = try? weights["user_features.shape"]?.int64s().first,
+            let itemRows = try? weights["item_features.shape"]?.int64s().first
+        else { return false }
+        let previousBiases = Matrix(rows: biases.count, columns: 1, storage: biases)
+        var nextBiases = Matrix(rows: state.itemBiases.count, columns: 1, storage: state.itemBiases)
+        // Identity tokens: the previous model's user (item) r is its token r.
+        WarmStart.copyRows(users, warm.userIDs, into: &state.userEmbeddings, log.userIDs)
+        WarmStart.copyRows(items, warm.itemIDs, into: &state.itemEmbeddings, log.itemIDs)
+        WarmStart.copyRows(previousBiases, warm.itemIDs, into: &nextBiases, log.itemIDs)
+        // Attribute tokens follow the identity tokens (models saved before names were kept have
+        // none to match).
+        let userNames = (try? weights["user_tokens"]?.strings()) ?? []
+        let itemNames = (try? weights["item_tokens"]?.strings()) ?? []
+        Self.copyTokens(
+            users, userNames, after: Int(userRows), into: &state.userEmbeddings, userTokenNames, after: log.userCount)
+        Self.copyTokens(
+            items, itemNames, after: Int(itemRows), into: &state.itemEmbeddings, itemTokenNames, after: log.itemCount)
+        Self.copyTokens(
+            previousBiases, itemNames, after: Int(itemRows), into: &nextBiases, itemTokenNames, after: log.itemCount)
+        state.itemBiases = nextBiases.storage
+        return true
+    }
+
+    /// Copies attribute-token rows by name: previous token `previousRows + k` is
+    /// `previousNames[k]`, token `rows + k` of `target` is `names[k]`.
+    static func copyTokens(
+        _ previous: Matrix<Float>, _ previousNames: [String], after previousRows: Int, into target: inout Matrix<Float>,
+        _ names: [String], after rows: Int
+    ) {
+        guard previous.columns == target.columns else { return }
+        let index = Dictionary(previousNames.enumerated().map { ($1, $0) }) { first, _ in first }
+        for (k, name) in names.enumerated() {
+            guard let old = index[name], previousRows + old < previous.rows, rows + k < target.rows else { continue }
+            for c in 0..<target.columns { target[rows + k, c] = previous[previousRows + old, c] }
+        }
     }
 
     private mutating func cacheItemVectors() {
@@ -287,6 +351,8 @@ public struct Hybrid: Recommender, FactorScoring {
             "trained_users": SafeTensor(trainedUsers.map { Int32($0 ? 1 : 0) }),
         ]
         if onboarding > 0 { result["onboarding_tokens"] = SafeTensor(onboardingTokens) }
+        result["user_tokens"] = SafeTensor(strings: userTokenNames)
+        result["item_tokens"] = SafeTensor(strings: itemTokenNames)
         for (prefix, matrix) in [("user_features", userFeatures), ("item_features", itemFeatures)] {
             result["\(prefix).indptr"] = SafeTensor(matrix.rowPointers.map(Int64.init))
             result["\(prefix).indices"] = SafeTensor(matrix.columnIndices)
@@ -299,6 +365,8 @@ public struct Hybrid: Recommender, FactorScoring {
     public mutating func load(weights: [String: SafeTensor]) throws {
         var keys: Set<String> = ["user_embeddings", "item_embeddings", "item_biases", "trained_users"]
         if onboarding > 0 { keys.insert("onboarding_tokens") }
+        // Token names were added later: a model saved without them loads, and warm-starts by id only.
+        for key in ["user_tokens", "item_tokens"] where weights[key] != nil { keys.insert(key) }
         for prefix in ["user_features", "item_features"] {
             for part in ["indptr", "indices", "values", "shape"] { keys.insert("\(prefix).\(part)") }
         }
@@ -310,6 +378,8 @@ public struct Hybrid: Recommender, FactorScoring {
         itemBiases = try weights["item_biases"]?.floats(key: "item_biases") ?? []
         trainedUsers = try (weights["trained_users"]?.int32s(key: "trained_users") ?? []).map { $0 != 0 }
         onboardingTokens = try weights["onboarding_tokens"]?.int32s(key: "onboarding_tokens") ?? []
+        userTokenNames = try weights["user_tokens"]?.strings(key: "user_tokens") ?? []
+        itemTokenNames = try weights["item_tokens"]?.strings(key: "item_tokens") ?? []
         guard userEmbeddings.rows == userFeatures.columns, itemEmbeddings.rows == itemFeatures.columns,
             itemBiases.count == itemFeatures.columns, trainedUsers.count == userFeatures.rows,
             onboarding == 0 || onboardingTokens.count == itemFeatures.rows,
@@ -322,7 +392,7 @@ public struct Hybrid: Recommender, FactorScoring {
 }
 
 /// Embeddings and Adagrad accumulators while the hybrid trains.
-private struct TrainingState {
+struct TrainingState {
     var userEmbeddings: Matrix<Float>
     var itemEmbeddings: Matrix<Float>
     var itemBiases: [Float]

@@ -72,8 +72,8 @@ public struct ModelBundle: Sendable {
         self.metrics = metrics
     }
 
-    /// Trains `kind` on `events` of `dataset` (all events if `nil`), from `warmStart`'s factors
-    /// when the model supports it (ALS).
+    /// Trains `kind` on `events` of `dataset` (all events if `nil`), from `warmStart`'s weights
+    /// when the kind supports it (``ModelKind/warmStarts``).
     public static func train(
         _ kind: ModelKind, parameters: [String: String] = [:], dataset: Dataset, events: [Int]? = nil,
         validation: [ValidationCase] = [], control: TrainingControl = TrainingControl(), warmStart: WarmStart? = nil,
@@ -214,12 +214,10 @@ public struct ModelBundle: Sendable {
 }
 
 extension ModelBundle {
-    /// This model's factors as a warm start for `iterations` more, when its kind supports one
-    /// (ALS); nil otherwise.
+    /// This model's weights as a warm start for `iterations` more, when its kind supports one
+    /// (``ModelKind/warmStarts``); nil otherwise.
     public func warmStart(iterations: Int) -> WarmStart? {
-        guard let als = model as? ALS else { return nil }
-        return WarmStart(
-            userIDs: userIDs, userFactors: als.userFactors, itemIDs: itemIDs, itemFactors: als.itemFactors,
-            iterations: iterations)
+        guard type(of: model).kind.warmStarts, let weights = try? model.weights() else { return nil }
+        return WarmStart(userIDs: userIDs, itemIDs: itemIDs, weights: weights, iterations: iterations)
     }
 }

@@ -25,6 +25,14 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// Whether training can continue from a previous model of the kind (``WarmStart``).
+    public var warmStarts: Bool {
+        switch self {
+        case .als, .bpr, .hybrid, .caser, .gru4rec, .lstm, .sasrec: return true
+        default: return false
+        }
+    }
+
     /// The Swift type that implements the kind.
     public var type: any Recommender.Type {
         switch self {

@@ -224,23 +224,38 @@ extension Recommender {
 /// Reports progress of long steps: `(step, done, total)`.
 public typealias ProgressHandler = @Sendable (_ step: String, _ done: Int, _ total: Int) -> Void
 
-/// A warm start: a previous model's factors, by external identifier, and how many iterations to
-/// run from them. Users and items the previous model knew start from their rows; new ones start
-/// as a cold fit would (rows appended).
+/// A warm start: a previous model's weights, with its users and items by external identifier,
+/// and how many iterations (epochs) to run from them. Users and items the previous model knew
+/// start from their rows; new ones start as a cold fit would (rows appended). A model whose
+/// shapes differ from the previous one's (other hyper-parameters) trains cold.
 public struct WarmStart: Sendable {
     public var userIDs: IDMap
-    public var userFactors: Matrix<Float>
     public var itemIDs: IDMap
-    public var itemFactors: Matrix<Float>
+    /// The previous model's weights, as ``Recommender/weights()`` gives them.
+    public var weights: [String: SafeTensor]
     public var iterations: Int
 
+    public init(userIDs: IDMap, itemIDs: IDMap, weights: [String: SafeTensor], iterations: Int) {
+        self.userIDs = userIDs
+        self.itemIDs = itemIDs
+        self.weights = weights
+        self.iterations = iterations
+    }
+
+    /// A warm start from a factor model's user and item factors (ALS, BPR).
     public init(userIDs: IDMap, userFactors: Matrix<Float>, itemIDs: IDMap, itemFactors: Matrix<Float>, iterations: Int)
     {
-        self.userIDs = userIDs
-        self.userFactors = userFactors
-        self.itemIDs = itemIDs
-        self.itemFactors = itemFactors
-        self.iterations = iterations
+        let trained = [Bool](repeating: true, count: userFactors.rows)
+        self.init(
+            userIDs: userIDs, itemIDs: itemIDs,
+            weights: FactorState.weights(users: userFactors, trainedUsers: trained, items: itemFactors),
+            iterations: iterations)
+    }
+
+    /// The previous user and item factors, when they are `columns` wide.
+    func factors(columns: Int) -> (users: Matrix<Float>, items: Matrix<Float>)? {
+        guard let state = try? FactorState.load(weights, columns: columns) else { return nil }
+        return (state.users, state.items)
     }
 
     /// Copies the rows of `previous` (under `previousIDs`) into `rows` (under `ids`) for every
@@ -250,11 +265,22 @@ public struct WarmStart: Sendable {
         -> Int
     {
         guard previous.columns == rows.columns else { return 0 }
-        let n = rows.columns
+        return copyRows(
+            previous.storage, previousIDs, into: &rows.storage, ids, width: rows.columns, offset: 0)
+    }
+
+    /// Copies row `offset + old` of `previous` into row `offset + new` of `rows` (both row-major,
+    /// `width` wide) for every identifier known as `old` before and `new` now.
+    @discardableResult
+    static func copyRows(
+        _ previous: [Float], _ previousIDs: IDMap, into rows: inout [Float], _ ids: IDMap, width: Int, offset: Int
+    ) -> Int {
         var copied = 0
         for (index, id) in ids.externalIDs.enumerated() {
-            guard let old = previousIDs.index(of: id), Int(old) < previous.rows else { continue }
-            for c in 0..<n { rows.storage[index * n + c] = previous.storage[Int(old) * n + c] }
+            guard let old = previousIDs.index(of: id) else { continue }
+            let (from, to) = ((offset + Int(old)) * width, (offset + index) * width)
+            guard from + width <= previous.count, to + width <= rows.count else { continue }
+            for c in 0..<width { rows[to + c] = previous[from + c] }
             copied += 1
         }
         return copied

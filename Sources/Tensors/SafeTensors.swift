@@ -32,9 +32,16 @@ public struct SafeTensor: Sendable, Equatable {
         case f64 = "F64"
         case i32 = "I32"
         case i64 = "I64"
+        case u8 = "U8"
 
         /// Bytes per element.
-        public var size: Int { self == .f32 || self == .i32 ? 4 : 8 }
+        public var size: Int {
+            switch self {
+            case .u8: return 1
+            case .f32, .i32: return 4
+            case .f64, .i64: return 8
+            }
+        }
     }
 
     public let dtype: DType
@@ -69,6 +76,13 @@ public struct SafeTensor: Sendable, Equatable {
         self.init(dtype: .i64, shape: shape ?? [values.count], bytes: Self.pack(values))
     }
 
+    /// Strings as one U8 tensor: their UTF-8 bytes, each followed by a zero byte.
+    public init(strings: [String]) {
+        var bytes: [UInt8] = []
+        for string in strings { bytes += Array(string.utf8) + [0] }
+        self.init(dtype: .u8, shape: [bytes.count], bytes: bytes)
+    }
+
     private func unpack<T>(_ type: T.Type, _ expected: DType, key: String) throws -> [T] {
         guard dtype == expected else {
             throw CheckpointError.mismatch(key: key, expected: expected.rawValue, found: dtype.rawValue)
@@ -91,6 +105,14 @@ public struct SafeTensor: Sendable, Equatable {
     public func int32s(key: String = "") throws -> [Int32] { try unpack(Int32.self, .i32, key: key) }
     /// The elements as `Int64`; throws if the dtype is not I64.
     public func int64s(key: String = "") throws -> [Int64] { try unpack(Int64.self, .i64, key: key) }
+
+    /// The strings of a tensor written by ``init(strings:)``; throws if the dtype is not U8.
+    public func strings(key: String = "") throws -> [String] {
+        guard dtype == .u8 else { throw CheckpointError.mismatch(key: key, expected: "U8", found: dtype.rawValue) }
+        return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map {
+            String(decoding: $0, as: UTF8.self)
+        }
+    }
 }
 
 /// The safetensors file format (Hugging Face): an 8-byte little-endian header length, a JSON

@@ -49,6 +49,9 @@ public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommend
         var generator = SplitMix64(seed: options.seed)
         let fresh = architecture.makeNetwork(
             items: counts.items, users: counts.users, maxLength: options.maxLength, generator: &generator)
+        // A warm start continues from the previous network, for its own number of epochs.
+        var options = self.options
+        if let warm = data.warmStart, Self.start(fresh, from: warm, log: log) { options.epochs = warm.iterations }
         let sequences = log.chronologicalEventsByUser().map { $0.map { log.items[$0] } }
         let trainer = SequenceTrainer(
             network: fresh, options: options, sequences: sequences, itemCount: counts.items,
@@ -58,6 +61,37 @@ public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommend
             try Self.scores(of: network, for: cases, items: items, maxLength: maxLength)
         }
         network = fresh
+    }
+
+    /// Sets `network` to a previous model's weights: the item table (and Caser's user table) row
+    /// by row, matched by identifier, every other tensor whole. Returns false, leaving `network`
+    /// untouched, when a shape differs (the previous model had other hyper-parameters).
+    static func start(_ network: Architecture.Network, from warm: WarmStart, log: InteractionLog) -> Bool {
+        var values: [(Parameter<Float>, Tensor<Float>)] = []
+        for (name, parameter) in network.namedParameters {
+            guard let tensor = warm.weights[name], tensor.dtype == .f32, let previous = try? tensor.floats(),
+                tensor.shape.count == parameter.shape.count, tensor.shape.dropFirst() == parameter.shape.dropFirst()
+            else { return false }
+            let width = parameter.shape.dropFirst().reduce(1, *)
+            var value = parameter.value.scalars
+            switch name {
+            case "item_embedding.weight":
+                // Row 0 is the padding, item i is row i + 1.
+                for c in 0..<width { value[c] = previous[c] }
+                WarmStart.copyRows(previous, warm.itemIDs, into: &value, log.itemIDs, width: width, offset: 1)
+            case "user_embedding.weight":
+                // User u is row u; the last row is the unknown user.
+                let (last, previousLast) = (value.count - width, previous.count - width)
+                for c in 0..<width { value[last + c] = previous[previousLast + c] }
+                WarmStart.copyRows(previous, warm.userIDs, into: &value, log.userIDs, width: width, offset: 0)
+            default:
+                guard tensor.shape == parameter.shape else { return false }
+                value = previous
+            }
+            values.append((parameter, Tensor(shape: parameter.shape, scalars: value)))
+        }
+        for (parameter, value) in values { parameter.value = value }
+        return true
     }
 
     // MARK: Scoring
