@@ -159,17 +159,20 @@ struct ModelOptions: ParsableArguments {
     }
 
     var parsedParameters: [String: String] {
-        get throws {
-            var result: [String: String] = [:]
-            for parameter in parameters {
-                let parts = parameter.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, !parts[0].isEmpty else {
-                    throw ValidationError("--param takes key=value, got '\(parameter)'")
-                }
-                result[parts[0]] = parts[1]
+        get throws { try Self.parameters(parameters) }
+    }
+
+    /// `key=value` strings as a dictionary.
+    static func parameters(_ list: [String]) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for parameter in list {
+            let parts = parameter.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ValidationError("--param takes key=value, got '\(parameter)'")
             }
-            return result
+            result[parts[0]] = parts[1]
         }
+        return result
     }
 }
 

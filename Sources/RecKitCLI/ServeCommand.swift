@@ -42,11 +42,18 @@ struct ServeCommand: AsyncParsableCommand {
             "Seconds between checks for a model published in the store (`train --publish`), loaded from the models folder; 0 turns it off.",
             valueName: "seconds"))
     var publishedPoll: Double = 2
+    @Option(
+        name: .customLong("popular-ttl"),
+        help: ArgumentHelp(
+            "Seconds one read of the popular items (the answer for a user the model cannot rank, and /api/popular) is served before the store is read again; 0 reads it for every request.",
+            valueName: "seconds"))
+    var popularTTL: Double = 5
     @OptionGroup var retrieval: RetrievalOptionGroup
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535") }
         guard publishedPoll >= 0, publishedPoll.isFinite else { throw ValidationError("--published-poll must be >= 0") }
+        guard popularTTL >= 0, popularTTL.isFinite else { throw ValidationError("--popular-ttl must be >= 0") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
     }
 
@@ -83,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         let service = RecommendationService(
             store: store, registry: registry,
             positiveTypes: Set(positiveTypes.split(separator: ",").map(String.init)),
-            expectsModel: model != nil || published)
+            expectsModel: model != nil || published, popularTTL: .milliseconds(Int(popularTTL * 1000)))
         let app = RecKitServer.makeApplication(service: service, configuration: configuration, logger: logger)
         try await app.runService()
     }

@@ -51,8 +51,7 @@ struct TrainCommand: AsyncParsableCommand {
             let dataset: Dataset
             if let store {
                 let types = feedbackTypes.split(separator: ",").map(String.init)
-                dataset = try cleaning.clean(
-                    Dataset(name: "store", interactions: try await store.interactionLog(types: types)))
+                dataset = try cleaning.clean(try await Dataset.fromStore(store, types: types))
             } else if let data {
                 dataset = try cleaning.clean(try DatasetCatalog.load(data, options: cleaning.loadOptions))
             } else {

@@ -44,7 +44,7 @@ struct TrainerCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Continue from the served model's factors for N iterations instead of training from scratch (ALS; rows appended for new users and items).",
+            "Continue from the served model's weights for N iterations (epochs) instead of training from scratch: als, bpr, hybrid, sasrec, gru4rec, lstm, caser; rows matched by identifier, new users and items get fresh rows.",
             valueName: "N"))
     var warmStart: Int?
     @Flag(name: .long, help: "Run one round and exit.")
@@ -109,10 +109,10 @@ struct TrainerCommand: AsyncParsableCommand {
     /// One round; returns its decision as a JSON line.
     func round(_ store: any EventStore) async throws -> String {
         let types = feedbackTypes.split(separator: ",").map(String.init)
-        let log = try await store.interactionLog(types: types)
+        let dataset = try await Dataset.fromStore(store, types: types)
+        let log = dataset.interactions
         guard log.count >= 2 else { return try Self.json(["decision": "skipped", "reason": "fewer than 2 events"]) }
         let (train, cases) = QualityGate.holdout(log, fraction: holdout)
-        let dataset = Dataset(name: "store", interactions: log)
         let kind = try model.kind
         let folder = URL(fileURLWithPath: modelsDirectory, isDirectory: true)
         var record: [String: Any] = [

@@ -13,14 +13,20 @@ public struct RecommendationService: Sendable {
     /// Whether the server is not ready until a model is loaded (it was given one, or follows the
     /// models published in the store); without, popular items are its answer.
     public let expectsModel: Bool
+    /// The cold-start answer, read from the store at most once per `popularTTL`.
+    let popularItems: PopularItems
 
+    /// A `popularTTL` above zero serves the popular items (the cold-start answer and
+    /// `/api/popular`) from one store read per interval; zero reads them for every request.
     public init(
-        store: any EventStore, registry: ModelRegistry, positiveTypes: Set<String> = [], expectsModel: Bool = false
+        store: any EventStore, registry: ModelRegistry, positiveTypes: Set<String> = [], expectsModel: Bool = false,
+        popularTTL: Duration = .zero
     ) {
         self.store = store
         self.registry = registry
         self.positiveTypes = positiveTypes
         self.expectsModel = expectsModel
+        popularItems = PopularItems(store: store, types: positiveTypes.sorted(), ttl: popularTTL)
     }
 
     /// A scored item in external identifiers.
@@ -100,8 +106,7 @@ public struct RecommendationService: Sendable {
         }
         // Cold start: the most popular items this user has not seen.
         let excluded = request.excluded.union(request.history)
-        let candidates = try await store.popularItems(
-            types: Array(positiveTypes), count: 10 * (request.count + request.offset) + excluded.count)
+        let candidates = try await popularItems.top(10 * (request.count + request.offset) + excluded.count)
         let popular = candidates.filter {
             !excluded.contains($0.itemID) && (allowedCategory?.contains($0.itemID) ?? true)
         }
@@ -172,7 +177,7 @@ public struct RecommendationService: Sendable {
 
     /// The most popular items by number of positive feedback rows, after `offset`.
     public func popular(count: Int, offset: Int = 0) async throws -> [Scored] {
-        try await store.popularItems(types: Array(positiveTypes), count: count + offset).dropFirst(offset).map {
+        try await popularItems.top(count + offset).dropFirst(offset).map {
             Scored(itemID: $0.itemID, score: Float($0.count))
         }
     }

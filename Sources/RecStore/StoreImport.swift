@@ -100,3 +100,44 @@ public enum StoreImport {
         return order
     }
 }
+
+extension EventStore {
+    /// The items' titles (their `comment`, as `title`) and categories (as `genre`), the columns
+    /// ``StoreImport`` writes them from, so that content models train from the store as from
+    /// the data set; nil when no item has either. A title that is just the item's identifier
+    /// (what an import writes for an item without one) counts as none.
+    public func itemFeatureTable(pageSize: Int = 10_000) async throws -> FeatureTable? {
+        var keys: [String] = []
+        var titles: [String?] = []
+        var genres: [[String]?] = []
+        var cursor = ""
+        repeat {
+            let page = try await items(count: pageSize, after: cursor)
+            for item in page.items {
+                keys.append(item.itemID)
+                titles.append(item.comment.isEmpty || item.comment == item.itemID ? nil : item.comment)
+                genres.append(item.categories.isEmpty ? nil : item.categories)
+            }
+            cursor = page.cursor
+        } while !cursor.isEmpty
+        var columns: [FeatureColumn] = []
+        if titles.contains(where: { $0 != nil }) {
+            columns.append(FeatureColumn(name: "title", type: .token, values: .token(titles)))
+        }
+        if genres.contains(where: { $0 != nil }) {
+            columns.append(FeatureColumn(name: "genre", type: .tokenSequence, values: .tokenSequence(genres)))
+        }
+        return columns.isEmpty ? nil : FeatureTable(keyField: "item_id", keys: keys, columns: columns)
+    }
+}
+
+extension Dataset {
+    /// What `store` holds as a data set: its feedback of `types` (all when empty) and its items'
+    /// titles and categories (``EventStore/itemFeatureTable(pageSize:)``), missing values filled.
+    public static func fromStore(_ store: any EventStore, types: [String]) async throws -> Dataset {
+        let log = try await store.interactionLog(types: types)
+        var dataset = Dataset(name: "store", interactions: log, itemFeatures: try await store.itemFeatureTable())
+        dataset.fillMissingFeatures()
+        return dataset
+    }
+}

@@ -59,4 +59,21 @@ struct TrainerTests {
         #expect(try await store.latestPublishedModel()?.version == 2)
         await store.close()
     }
+
+    /// `train --db` trains content models from the items' titles and categories in the store:
+    /// popularity inside genres needs them.
+    @Test(arguments: StoreBackend.allCases)
+    func trainingFromTheStoreSeesTheItemsCategories(backend: StoreBackend) async throws {
+        let folder = temporaryDirectory("train-db")
+        try SyntheticLog(users: 40, items: 30, events: 600, seed: 4).write(to: folder, name: "log")
+        let dataset = try DatasetCatalog.load(folder.path)
+        let (store, location) = try await backend.makeStore()
+        try await StoreImport.load(dataset, into: store, feedbackType: "view")
+        let out = folder.appendingPathComponent("genrepop")
+        try await CLITests.run(
+            try RecKitCommand.parseAsRoot(["train", "--db", location, "--model", "genrepop", "--out", out.path]))
+        let bundle = try ModelBundle.load(from: out)
+        #expect(bundle.itemIDs.count == dataset.interactions.itemCount)
+        await store.close()
+    }
 }

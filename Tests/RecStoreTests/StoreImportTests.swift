@@ -65,6 +65,49 @@ struct StoreImportTests {
         await store.close()
     }
 
+    /// Training from the store (`train --db`, `trainer`) sees the items' titles and categories
+    /// as the data set had them, and changes made through the API.
+    @Test(arguments: StoreBackend.allCases)
+    func theStoreGivesBackTheItemsTitlesAndCategories(backend: StoreBackend) async throws {
+        let folder = temporaryDirectory("features")
+        try SyntheticLog(users: 30, items: 25, events: 400, seed: 8).write(to: folder, name: "f")
+        let dataset = try DatasetCatalog.load(folder.path)
+        let (store, _) = try await backend.makeStore()
+        try await StoreImport.load(dataset, into: store, feedbackType: "view")
+        let log = dataset.interactions
+        let changed = log.itemIDs[Int32(0)]
+        #expect(
+            try await store.patchItem(
+                changed, isHidden: nil, categories: ["New"], timestamp: nil, labels: nil, comment: "") == 1)
+
+        let trained = try await Dataset.fromStore(store, types: [])
+        let table = try #require(trained.itemFeatures)
+        guard case .token(let titles) = table.column(named: "title")?.values,
+            case .tokenSequence(let genres) = table.column(named: "genre")?.values,
+            case .tokenSequence(let original) = dataset.itemFeatures?.column(named: "genre")?.values
+        else {
+            Issue.record("columns: \(table.columns.map(\.name))")
+            return
+        }
+        #expect(trained.interactions.itemCount == log.itemCount)
+        for item in 1..<log.itemCount {
+            let row = Int(try #require(trained.interactions.itemIDs.index(of: log.itemIDs[Int32(item)])))
+            #expect(titles[row] == dataset.title(ofItem: Int32(item)))
+            #expect(genres[row] == original[item])
+        }
+        let row = Int(try #require(trained.interactions.itemIDs.index(of: changed)))
+        #expect(genres[row] == ["New"])
+        #expect(
+            trained.title(ofItem: Int32(row)) == changed, "an emptied title is missing, the item's identifier shows")
+        // A store whose items have neither gives no table.
+        let (bare, _) = try await backend.makeStore()
+        try await bare.insertFeedback(
+            [StoredFeedback(feedbackType: "view", userID: "u", itemID: "i")], overwrite: false)
+        #expect(try await Dataset.fromStore(bare, types: []).itemFeatures == nil)
+        await store.close()
+        await bare.close()
+    }
+
     @Test func aBulkImportRebuildsTheIndexes() async throws {
         let folder = temporaryDirectory("import")
         try SyntheticLog(users: 50, items: 40, events: 900, seed: 5).write(to: folder, name: "imp")
