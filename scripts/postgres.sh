@@ -6,13 +6,22 @@
 #   scripts/postgres.sh stop DIR    stop the cluster and delete DIR
 #   scripts/postgres.sh pause DIR   stop the server, keeping the cluster (a database outage)
 #   scripts/postgres.sh resume DIR  start it again on the same port
+#   scripts/postgres.sh standby URL DIR
+#                                   a streaming read replica of the cluster at URL (pg_basebackup),
+#                                   started in DIR on a free port; prints its URL (DIR/url)
 #
 # PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` user.
 # `PG_SETTINGS` adds server settings (for example "-c fsync=off" where durability does not matter).
 set -euo pipefail
 
-command=${1:?usage: postgres.sh start|stop|pause|resume DIR}
-dir=${2:?usage: postgres.sh start|stop DIR}
+usage="usage: postgres.sh start|stop|pause|resume DIR, or postgres.sh standby URL DIR"
+command=${1:?$usage}
+if [ "$command" = standby ]; then
+    primary=${2:?$usage}
+    dir=${3:?$usage}
+else
+    dir=${2:?$usage}
+fi
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "error: PostgreSQL is not installed (run scripts/install-deps.sh)" >&2; exit 1; }
 
@@ -41,6 +50,20 @@ start)
     echo "$port" >"$dir/port"
     echo "postgres://postgres@127.0.0.1:$port/postgres" | tee "$dir/url"
     ;;
+standby)
+    mkdir -p "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+    chmod 700 "$dir"
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # -R writes the standby's connection to the primary; -X stream copies the WAL written meanwhile.
+    as_owner "$bin/pg_basebackup" -d "$primary" -D "$dir/data" -R -X stream -c fast --no-sync >"$dir/basebackup.log" 2>&1 \
+        || { cat "$dir/basebackup.log" >&2; exit 1; }
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=200 ${PG_SETTINGS:-}" start >/dev/null \
+        || { cat "$dir/server.log" >&2; exit 1; }
+    echo "$port" >"$dir/port"
+    echo "postgres://postgres@127.0.0.1:$port/postgres" | tee "$dir/url"
+    ;;
 pause)
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
@@ -57,7 +80,7 @@ stop)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: postgres.sh start|stop|pause|resume DIR" >&2
+    echo "$usage" >&2
     exit 2
     ;;
 esac

@@ -28,6 +28,12 @@ struct TrainCommand: AsyncParsableCommand {
             "Train on the feedback an event store holds (a SQLite file or a postgres:// URL) instead of --data.",
             valueName: "path-or-url"))
     var db: String?
+    @Option(
+        name: .customLong("read-db"),
+        help: ArgumentHelp(
+            "With --db: read the feedback and items from this store instead (a read replica of --db); --publish still writes to --db.",
+            valueName: "path-or-url"))
+    var readDB: String?
     @Option(name: .long, help: "With --db: feedback types to train on, comma-separated (default: all).")
     var feedbackTypes: String = ""
     @Flag(
@@ -41,6 +47,7 @@ struct TrainCommand: AsyncParsableCommand {
         if let p = `protocol` { _ = try parseProtocol(p) }
         if (data == nil) == (db == nil) { throw ValidationError("give one of --data and --db") }
         if publish && db == nil { throw ValidationError("--publish needs --db") }
+        if readDB != nil && db == nil { throw ValidationError("--read-db needs --db") }
     }
 
     func run() async throws {
@@ -51,7 +58,10 @@ struct TrainCommand: AsyncParsableCommand {
             let dataset: Dataset
             if let store {
                 let types = feedbackTypes.split(separator: ",").map(String.init)
-                dataset = try cleaning.clean(try await Dataset.fromStore(store, types: types))
+                var source = store
+                if let readDB { source = try await EventStores.open(readDB) }
+                dataset = try cleaning.clean(try await Dataset.fromStore(source, types: types))
+                if readDB != nil { await source.close() }
             } else if let data {
                 dataset = try cleaning.clean(try DatasetCatalog.load(data, options: cleaning.loadOptions))
             } else {

@@ -24,6 +24,12 @@ struct TrainerCommand: AsyncParsableCommand {
         name: .long,
         help: ArgumentHelp("The event store: a SQLite file or a postgres:// URL.", valueName: "path-or-url"))
     var db: String
+    @Option(
+        name: .customLong("read-db"),
+        help: ArgumentHelp(
+            "Read the events and items from this store instead of --db: a streaming read replica of it, so that each round's full read does not load the primary. Models are still published to --db.",
+            valueName: "path-or-url"))
+    var readDB: String?
     @OptionGroup var model: ModelOptions
     @Option(
         name: .customLong("models-dir"),
@@ -76,12 +82,14 @@ struct TrainerCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReporting {
             let store = try await EventStores.open(db)
+            var source = store
+            if let readDB { source = try await EventStores.open(readDB) }
             let interval = try Self.seconds(every)
             var lastEvents = -1
             var lastRound = Date.distantPast
             while true {
                 // Counting rows scans the table: only when --after-events asks for it.
-                let events = afterEvents == nil ? 0 : (try? await store.counts().feedback) ?? lastEvents
+                let events = afterEvents == nil ? 0 : (try? await source.counts().feedback) ?? lastEvents
                 let due =
                     lastEvents < 0 || Date().timeIntervalSince(lastRound) >= interval
                     || afterEvents.map { events - lastEvents >= $0 } ?? false
@@ -90,7 +98,7 @@ struct TrainerCommand: AsyncParsableCommand {
                     lastEvents = events
                     let decision: String
                     do {
-                        decision = try await round(store)
+                        decision = try await round(store, source: source)
                     } catch  where !once {
                         // A failed round (the database away, a model that will not load) is
                         // logged, and the next one tried at the next period.
@@ -102,14 +110,16 @@ struct TrainerCommand: AsyncParsableCommand {
                 if once { break }
                 try await Task.sleep(for: .seconds(afterEvents == nil ? min(60, interval) : min(5, interval)))
             }
+            if readDB != nil { await source.close() }
             await store.close()
         }
     }
 
-    /// One round; returns its decision as a JSON line.
-    func round(_ store: any EventStore) async throws -> String {
+    /// One round, reading the events from `source` (the store itself or its read replica) and
+    /// publishing to `store`; returns its decision as a JSON line.
+    func round(_ store: any EventStore, source: any EventStore) async throws -> String {
         let types = feedbackTypes.split(separator: ",").map(String.init)
-        let dataset = try await Dataset.fromStore(store, types: types)
+        let dataset = try await Dataset.fromStore(source, types: types)
         let log = dataset.interactions
         guard log.count >= 2 else { return try Self.json(["decision": "skipped", "reason": "fewer than 2 events"]) }
         let (train, cases) = QualityGate.holdout(log, fraction: holdout)

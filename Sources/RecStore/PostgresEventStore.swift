@@ -42,9 +42,18 @@ public final class PostgresEventStore: EventStore {
         self.client = client
         running = Task { await client.run() }
         do {
-            try await migrate()
-            try await perform { [logger] connection in
-                try await Self.execute(Self.createFeedbackIndexes, on: connection, logger: logger)
+            // A streaming read replica (hot standby) takes no DDL: its schema is the primary's.
+            let isReplica = try await perform { [logger] connection in
+                try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(Bool.self)
+                    .first { _ in true } ?? false
+            }
+            if isReplica {
+                try await checkMigrated()
+            } else {
+                try await migrate()
+                try await perform { [logger] connection in
+                    try await Self.execute(Self.createFeedbackIndexes, on: connection, logger: logger)
+                }
             }
         } catch {
             running.cancel()
@@ -216,6 +225,32 @@ public final class PostgresEventStore: EventStore {
     /// Runs `statements` one after another (the extended protocol takes one statement per query).
     static func execute(_ statements: [PostgresQuery], on connection: PostgresConnection, logger: Logger) async throws {
         for statement in statements { _ = try await connection.query(statement, logger: logger) }
+    }
+
+    /// On a read replica: every migration must already be applied (on its primary).
+    private func checkMigrated() async throws {
+        let applied = try await perform { [logger] connection in
+            let exists =
+                try await connection.query(
+                    "SELECT to_regclass('reckit_migrations') IS NOT NULL", logger: logger
+                ).decode(Bool.self).first { _ in true } ?? false
+            guard exists else { return Set<String>() }
+            var names = Set<String>()
+            for try await name in try await connection.query("SELECT name FROM reckit_migrations", logger: logger)
+                .decode(String.self)
+            {
+                names.insert(name)
+            }
+            return names
+        }
+        let missing = Self.migrations.map(\.name).filter { !applied.contains($0) }
+        guard missing.isEmpty else {
+            throw StoreError.invalid(
+                field: "--db",
+                reason:
+                    "a read replica whose primary lacks \(missing.count) of RecKit's migrations: open the primary with this version of reckit first"
+            )
+        }
     }
 
     private func migrate() async throws {

@@ -64,3 +64,78 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomStringConvertibl
         return components.string ?? server
     }
 }
+
+extension StoreBackend {
+    /// Runs one SQL statement on the database at `url` (for tests that steer the server itself).
+    public static func execute(_ sql: String, on url: String) async throws {
+        guard let components = URLComponents(string: url), let host = components.host else { throw MissingPostgres() }
+        let configuration = PostgresConnection.Configuration(
+            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password, database: String(components.path.dropFirst()), tls: .disable)
+        let logger = Logger(label: "reckit.tests.postgres")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
+    }
+}
+
+/// A streaming read replica of the test server (`scripts/postgres.sh standby`): a second
+/// PostgreSQL on a loopback port replaying the primary's WAL. `stop()` removes it.
+public struct PostgresStandby: Sendable {
+    /// The replica's URL (its `postgres` database).
+    public let server: String
+    let directory: String
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/postgres.sh").path
+
+    /// Copies the test server (`RECKIT_TEST_POSTGRES`) with `pg_basebackup` and starts the copy
+    /// as its standby.
+    public static func start() throws -> PostgresStandby {
+        guard let primary = StoreBackend.postgresServer else { throw StoreBackend.MissingPostgres() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "standby-\(UUID().uuidString)"
+        ).path
+        let output = try run(["standby", primary, directory])
+        guard let url = output.split(separator: "\n").last.map(String.init), url.hasPrefix("postgres://") else {
+            throw StandbyFailed(output: output)
+        }
+        return PostgresStandby(server: url, directory: directory)
+    }
+
+    /// `location` (a database on the primary) on the replica.
+    public func url(of location: String) -> String {
+        guard var components = URLComponents(string: location), let replica = URLComponents(string: server) else {
+            return location
+        }
+        components.port = replica.port
+        return components.string ?? location
+    }
+
+    public func stop() { _ = try? Self.run(["stop", directory]) }
+
+    struct StandbyFailed: Error, CustomStringConvertible {
+        var output: String
+        var description: String { "scripts/postgres.sh standby failed: \(output)" }
+    }
+
+    private static func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0 else { throw StandbyFailed(output: text) }
+        return text
+    }
+}

@@ -76,4 +76,53 @@ struct TrainerTests {
         #expect(bundle.itemIDs.count == dataset.interactions.itemCount)
         await store.close()
     }
+
+    /// `trainer --read-db`: a round reads the events from a streaming read replica and publishes
+    /// to the primary. With the replica's replay paused, an event written to the primary since is
+    /// absent from the model; the replica itself refuses the publication.
+    @Test func theTrainerReadsFromAReadReplicaAndPublishesToThePrimary() async throws {
+        let folder = temporaryDirectory("trainer-replica")
+        try SyntheticLog(users: 40, items: 30, events: 600, seed: 6).write(to: folder, name: "log")
+        let dataset = try DatasetCatalog.load(folder.path)
+        let (store, location) = try await StoreBackend.postgres.makeStore()
+        try await StoreImport.load(dataset, into: store, feedbackType: "view")
+        let unmigrated = try await StoreBackend.postgres.newLocation()
+        let standby = try PostgresStandby.start()
+        defer { standby.stop() }
+        // A replica cannot migrate: a database its primary never opened is refused, by name.
+        let unready = await #expect(throws: StoreError.self) { try await EventStores.open(standby.url(of: unmigrated)) }
+        #expect(unready.map { "\($0)" }?.contains("migrations") == true)
+        let replicaLocation = standby.url(of: location)
+        let replica = try await EventStores.open(replicaLocation)
+        let expected = try await store.counts()
+        for _ in 0..<300 where try await replica.counts() != expected { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await replica.counts() == expected, "the replica caught up")
+        try await StoreBackend.execute("SELECT pg_wal_replay_pause()", on: replicaLocation)
+        try await store.insertFeedback(
+            [StoredFeedback(feedbackType: "view", userID: "late", itemID: dataset.interactions.itemIDs[Int32(0)])],
+            overwrite: false)
+
+        let models = folder.appendingPathComponent("models").path
+        try await CLITests.run(
+            try RecKitCommand.parseAsRoot([
+                "trainer", "--db", location, "--read-db", replicaLocation, "--models-dir", models, "--model", "pop",
+                "--once",
+            ]))
+        let published = try #require(try await store.latestPublishedModel())
+        let bundle = try ModelBundle.load(
+            from: URL(fileURLWithPath: models).appendingPathComponent(published.name, isDirectory: true))
+        #expect(bundle.userIDs.index(of: "late") == nil, "read from the paused replica")
+        #expect(bundle.userIDs.count == dataset.interactions.userCount)
+        let onReplica = try #require(
+            try RecKitCommand.parseAsRoot([
+                "trainer", "--db", replicaLocation, "--models-dir", models, "--model", "pop", "--once",
+            ]) as? TrainerCommand)
+        let refusal = await #expect(throws: StoreError.self, "a replica takes no writes") {
+            try await onReplica.round(replica, source: replica)
+        }
+        #expect(refusal.map { "\($0)" }?.contains("read-only") == true, "\(String(describing: refusal))")
+        try await StoreBackend.execute("SELECT pg_wal_replay_resume()", on: replicaLocation)
+        await replica.close()
+        await store.close()
+    }
 }
