@@ -68,7 +68,9 @@ struct SimilarCommand: ParsableCommand {
     var item: String?
     @Option(
         name: .customLong("field"),
-        help: "Describe a new item instead, column=text (repeatable), e.g. movie_title=\"Heat (1995)\" (textcnn).")
+        help:
+            "Describe a new item instead, column=text (repeatable), e.g. movie_title=\"Heat (1995)\" (textcnn, hybrid)."
+    )
     var fields: [String] = []
     @Option(name: .long, help: "With --field: also print this user's score for the described item.")
     var user: String?
@@ -103,7 +105,8 @@ struct SimilarCommand: ParsableCommand {
             guard let item else {
                 let described = try parsedFields()
                 guard let list = try bundle.similarItems(toFields: described, count: count) else {
-                    throw ModelError.unsuitableData("this model cannot describe new items; train --model textcnn")
+                    throw ModelError.unsuitableData(
+                        "this model cannot describe new items; train --model textcnn or hybrid")
                 }
                 let score = try user.flatMap { try bundle.contentScore(fields: described, user: UserID($0)) }
                 if json {

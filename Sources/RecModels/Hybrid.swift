@@ -47,10 +47,10 @@ public struct Hybrid: Recommender, FactorScoring {
     private var itemFeatures = CSRMatrix(rows: 0, columns: 0, rowPointers: [0], columnIndices: [], values: [])
     /// Embeddings per token, `(tokens, factors)`, and item biases per item token.
     private var userEmbeddings = Matrix<Float>(rows: 0, columns: 0)
-    private var itemEmbeddings = Matrix<Float>(rows: 0, columns: 0)
-    private var itemBiases: [Float] = []
+    private(set) var itemEmbeddings = Matrix<Float>(rows: 0, columns: 0)
+    private(set) var itemBiases: [Float] = []
     /// Representations of every item, `(items, factors + 1)` with the bias last, cached after fitting.
-    private var itemVectors = Matrix<Float>(rows: 0, columns: 0)
+    private(set) var itemVectors = Matrix<Float>(rows: 0, columns: 0)
     /// Whether each user had training events.
     private var trainedUsers: [Bool] = []
     /// Per item, the user-feature token `first:<item>`, or −1 where no user began with the item.

@@ -56,6 +56,41 @@ struct ContentEncoderTests {
         }
     }
 
+    /// The hybrid describes a new item by its attribute tokens: described by its block's genre
+    /// and title words, it lands among the block's items, a user of the block scores it above
+    /// the other blocks' new items, and the saved model gives the same vector.
+    @Test func theHybridPlacesANewItemByItsAttributes() throws {
+        let (log, features) = Self.data()
+        let parameters = ["factors": "8", "epochs": "60"]
+        var model = try Hybrid(parameters: parameters)
+        try model.fit(TrainingData(log: log, itemFeatures: features), progress: nil)
+        for block in 0..<3 {
+            let fields = ["movie_title": "g\(block)word film9", "class": "G\(block)"]
+            let similar = try model.similarItems(toFields: fields, count: 8)
+            let inBlock = similar.filter { log.itemIDs[$0.item].hasPrefix("i\(block)-") }.count
+            #expect(inBlock == 8, "block \(block): \(similar.map { log.itemIDs[$0.item] })")
+            let user = try #require(log.userIDs.index(of: "u\(block)-0"))
+            let history = log.chronologicalEventsByUser()[Int(user)].map { log.items[$0] }
+            let context = ScoringContext(user: user, history: history)
+            let own = try model.contentScore(fields: fields, context: context)
+            for other in 0..<3 where other != block {
+                let theirs = try model.contentScore(
+                    fields: ["movie_title": "g\(other)word film9", "class": "G\(other)"], context: context)
+                #expect(own > theirs, "user of block \(block) vs block \(other)")
+            }
+            // The server's path (a title and a category list) gives the same vector.
+            #expect(
+                try model.scoringVector(title: "g\(block)word film9", categories: ["G\(block)"])
+                    == model.describedVector(fields: fields))
+        }
+        // Tokens the model never saw describe nothing: the zero vector, not an error.
+        #expect(try model.describedVector(fields: ["class": "Unheard"]).allSatisfy { $0 == 0 })
+        var loaded = try Hybrid(parameters: parameters)
+        try loaded.load(weights: try model.weights())
+        let fields = ["movie_title": "g1word film3", "class": "G1"]
+        #expect(try loaded.describedVector(fields: fields) == model.describedVector(fields: fields))
+    }
+
     @Test(arguments: ["svd", "regress", "twotower", "profile"])
     func aSavedEncoderGivesTheSameVectorsAndScores(mode: String) throws {
         let (log, features) = Self.data()
