@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# ALS and BPR on synthetic logs of 10^6 and 10^7 events with 10^6 items (200,000 users), RecKit
-# beside implicit 0.7.2 (PyPI, in benchmarks/.venv-implicit), alternating. Not part of the test
-# suite.
+# ALS and BPR on synthetic logs of 10^6 and 10^7 events with 10^6 items (200,000 users; EVENTS
+# picks the sizes: 10^8 events get 2,000,000 users), RecKit beside implicit 0.7.2 (PyPI, in
+# benchmarks/.venv-implicit), alternating. BPR_EPOCHS shortens BPR (default 100). Not part of
+# the test suite.
 #
-# usage: benchmarks/scale_factors.sh [rounds] [work folder] [models, default "als bpr"]
+# usage: [EVENTS="1000000 10000000"] [BPR_EPOCHS=100] benchmarks/scale_factors.sh [rounds] [work folder] [models, default "als bpr"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-2}"
@@ -16,13 +17,17 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 swift build -c release --product reckit >/dev/null
 R=.build/release/reckit
-for events in 1000000 10000000; do
+events_list="${EVENTS:-1000000 10000000}"
+folders=()
+for events in $events_list; do
+    users=200000
+    [ "$events" -ge 100000000 ] && users=2000000
     [ -f "$work/als-$events/als-$events.inter" ] ||
-        $R data synth --users 200000 --items 1000000 --events $events --seed 1 --out "$work/als-$events"
+        $R data synth --users $users --items 1000000 --events $events --seed 1 --out "$work/als-$events"
+    folders+=("$work/als-$events")
 done
 echo "load avg before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for model in $models; do
-    env -u OPENBLAS_CORETYPE "$venv/bin/python" benchmarks/scale_factors.py "$R" "$model" "$rounds" \
-        "$work/als-1000000" "$work/als-10000000"
+    env -u OPENBLAS_CORETYPE "$venv/bin/python" benchmarks/scale_factors.py "$R" "$model" "$rounds" "${folders[@]}"
 done
 echo "load avg after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -109,7 +109,14 @@ struct ModelContractTests {
             var after: [Float] = []
             try bundle.model.score(context, into: &before)
             try loaded.model.score(context, into: &after)
-            #expect(before == after)
+            if kind == .textCNN {
+                // TextCNN recomputes its item vectors on load through BLAS, whose blocking follows
+                // the process-wide OpenBLAS thread count, which tests running beside this one
+                // change: the same vectors up to rounding.
+                #expect(allClose(before, after, rtol: 1e-5, atol: 1e-6), "\(kind)")
+            } else {
+                #expect(before == after, "\(kind)")
+            }
         }
     }
 
