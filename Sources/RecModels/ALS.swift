@@ -261,6 +261,23 @@ extension Matrix where Scalar == Float {
         self.init(rows: tensor.shape[0], columns: columns, storage: try tensor.floats(key: key))
     }
 
+    /// Cosine similarity of every row's first `vector.count` columns with `vector`; 0 where
+    /// either is zero.
+    func cosineSimilarities(toVector vector: [Float]) -> [Float] {
+        let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        var scores = [Float](repeating: 0, count: rows)
+        for row in 0..<rows {
+            var dot: Float = 0
+            var other: Float = 0
+            for k in vector.indices {
+                dot += vector[k] * self[row, k]
+                other += self[row, k] * self[row, k]
+            }
+            scores[row] = norm > 0 && other > 0 ? dot / (norm * other.squareRoot()) : 0
+        }
+        return scores
+    }
+
     /// Cosine similarity of every row with row `index`.
     func cosineSimilarities(to index: Int) -> [Float] {
         var norms = [Float](repeating: 0, count: rows)

@@ -19,33 +19,21 @@ extension Hybrid: ContentDescribing {
         guard itemCount > 0 else { throw ModelError.notFitted }
         let table = FeatureTable(keyField: "item_id", keys: ["new"], columns: columns)
         let index = Dictionary(itemTokenNames.enumerated().map { ($1, $0) }) { first, _ in first }
-        let tokens = Set(FeatureTokens.tokens(of: table)[0]).compactMap { index[$0] }.map { itemCount + $0 }
-            .filter { $0 < itemEmbeddings.rows }
-        guard !tokens.isEmpty else { return [Float](repeating: 0, count: factors + 1) }
-        let weight = 1 / Float(tokens.count)
-        var vector = [Float](repeating: 0, count: factors + 1)
-        for token in tokens {
-            for d in 0..<factors { vector[d] += weight * itemEmbeddings[token, d] }
-            vector[factors] += weight * itemBiases[token]
-        }
-        return vector
+        // Token ids in order, as a trained item's feature row holds them (a fixed summation order).
+        let tokens = Set(FeatureTokens.tokens(of: table)[0]).compactMap { index[$0] }.map { Int32(itemCount + $0) }
+            .filter { Int($0) < itemEmbeddings.rows }.sorted()
+        let row = CSRMatrix(
+            rows: 1, columns: itemEmbeddings.rows, rowPointers: [0, tokens.count], columnIndices: tokens,
+            values: [Float](repeating: tokens.isEmpty ? 0 : 1 / Float(tokens.count), count: tokens.count))
+        let (vector, bias) = Self.represent(0, features: row, embeddings: itemEmbeddings, biases: itemBiases)
+        return vector + [bias]
     }
 
     /// Catalogue items whose representations point most in the described item's direction.
     public func similarItems(toFields fields: [String: String], count: Int) throws -> [ScoredItem] {
-        var vector = try describedVector(fields: fields)
-        vector[factors] = 0  // compare directions, not biases
-        let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        var scores = [Float](repeating: 0, count: itemCount)
-        for item in 0..<itemCount {
-            var dot: Float = 0
-            var other: Float = 0
-            for k in 0..<factors {
-                dot += vector[k] * itemVectors[item, k]
-                other += itemVectors[item, k] * itemVectors[item, k]
-            }
-            scores[item] = norm > 0 && other > 0 ? dot / (norm * other.squareRoot()) : 0
-        }
+        let vector = try describedVector(fields: fields)
+        // Directions, not biases: the first `factors` columns.
+        let scores = itemVectors.cosineSimilarities(toVector: Array(vector.prefix(factors)))
         return TopK.select(count, from: scores)
     }
 

@@ -27,6 +27,29 @@ struct ContentEncoderTests {
 
     static let small = ["factors": "8", "word_size": "8", "filters": "4", "epochs": "150", "learning_rate": "0.01"]
 
+    /// For each block: an item described by the block's title word and genre has only the
+    /// block's items among its 8 most similar, and a user of the block scores it above the other
+    /// blocks' described items.
+    static func expectDescribedItemsLandInTheirBlocks(
+        _ model: some ContentDescribing, _ log: InteractionLog, _ label: String
+    ) throws {
+        for block in 0..<3 {
+            let fields = ["movie_title": "g\(block)word film9", "class": "G\(block)"]
+            let similar = try model.similarItems(toFields: fields, count: 8)
+            let inBlock = similar.filter { log.itemIDs[$0.item].hasPrefix("i\(block)-") }.count
+            #expect(inBlock == 8, "\(label) block \(block): \(similar.map { log.itemIDs[$0.item] })")
+            let user = try #require(log.userIDs.index(of: "u\(block)-0"))
+            let history = log.chronologicalEventsByUser()[Int(user)].map { log.items[$0] }
+            let context = ScoringContext(user: user, history: history)
+            let own = try model.contentScore(fields: fields, context: context)
+            for other in 0..<3 where other != block {
+                let theirs = try model.contentScore(
+                    fields: ["movie_title": "g\(other)word film9", "class": "G\(other)"], context: context)
+                #expect(own > theirs, "\(label) user of block \(block) vs block \(other)")
+            }
+        }
+    }
+
     @Test(arguments: ["svd", "regress", "twotower", "profile"])
     func aNewItemDescribedByItsTitleAndGenreLandsInItsBlock(mode: String) throws {
         let (log, features) = Self.data()
@@ -38,22 +61,7 @@ struct ContentEncoderTests {
         if mode == "svd" { parameters["factors"] = "3" }
         var model = try TextCNN(parameters: parameters)
         try model.fit(TrainingData(log: log, itemFeatures: features), progress: nil)
-        for block in 0..<3 {
-            let fields = ["movie_title": "g\(block)word film9", "class": "G\(block)"]
-            let similar = try model.similarItems(toFields: fields, count: 8)
-            let inBlock = similar.filter { log.itemIDs[$0.item].hasPrefix("i\(block)-") }.count
-            #expect(inBlock == 8, "\(mode) block \(block): \(similar.map { log.itemIDs[$0.item] })")
-            // A user of the block scores the new item of their block above the other blocks'.
-            let user = try #require(log.userIDs.index(of: "u\(block)-0"))
-            let history = log.chronologicalEventsByUser()[Int(user)].map { log.items[$0] }
-            let context = ScoringContext(user: user, history: history)
-            let own = try model.contentScore(fields: fields, context: context)
-            for other in 0..<3 where other != block {
-                let theirs = try model.contentScore(
-                    fields: ["movie_title": "g\(other)word film9", "class": "G\(other)"], context: context)
-                #expect(own > theirs, "\(mode) user of block \(block) vs block \(other)")
-            }
-        }
+        try Self.expectDescribedItemsLandInTheirBlocks(model, log, mode)
     }
 
     /// The hybrid describes a new item by its attribute tokens: described by its block's genre
@@ -64,24 +72,12 @@ struct ContentEncoderTests {
         let parameters = ["factors": "8", "epochs": "60"]
         var model = try Hybrid(parameters: parameters)
         try model.fit(TrainingData(log: log, itemFeatures: features), progress: nil)
+        try Self.expectDescribedItemsLandInTheirBlocks(model, log, "hybrid")
         for block in 0..<3 {
-            let fields = ["movie_title": "g\(block)word film9", "class": "G\(block)"]
-            let similar = try model.similarItems(toFields: fields, count: 8)
-            let inBlock = similar.filter { log.itemIDs[$0.item].hasPrefix("i\(block)-") }.count
-            #expect(inBlock == 8, "block \(block): \(similar.map { log.itemIDs[$0.item] })")
-            let user = try #require(log.userIDs.index(of: "u\(block)-0"))
-            let history = log.chronologicalEventsByUser()[Int(user)].map { log.items[$0] }
-            let context = ScoringContext(user: user, history: history)
-            let own = try model.contentScore(fields: fields, context: context)
-            for other in 0..<3 where other != block {
-                let theirs = try model.contentScore(
-                    fields: ["movie_title": "g\(other)word film9", "class": "G\(other)"], context: context)
-                #expect(own > theirs, "user of block \(block) vs block \(other)")
-            }
             // The server's path (a title and a category list) gives the same vector.
             #expect(
                 try model.scoringVector(title: "g\(block)word film9", categories: ["G\(block)"])
-                    == model.describedVector(fields: fields))
+                    == model.describedVector(fields: ["movie_title": "g\(block)word film9", "class": "G\(block)"]))
         }
         // Tokens the model never saw describe nothing: the zero vector, not an error.
         #expect(try model.describedVector(fields: ["class": "Unheard"]).allSatisfy { $0 == 0 })

@@ -254,18 +254,7 @@ public struct TextCNN: Recommender, ContentDescribing {
 
     /// The catalogue items whose content is closest to a described item.
     public func similarItems(toFields fields: [String: String], count: Int) throws -> [ScoredItem] {
-        let vector = try contentVector(fields: fields)
-        var scores = [Float](repeating: 0, count: itemCount)
-        let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        for item in 0..<itemCount {
-            var dot: Float = 0
-            var other: Float = 0
-            for k in 0..<factors {
-                dot += vector[k] * contentVectors[item, k]
-                other += contentVectors[item, k] * contentVectors[item, k]
-            }
-            scores[item] = norm > 0 && other > 0 ? dot / (norm * other.squareRoot()) : 0
-        }
+        let scores = contentVectors.cosineSimilarities(toVector: try contentVector(fields: fields))
         return TopK.select(count, from: scores)
     }
 
