@@ -36,42 +36,49 @@ as_owner() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-case "$command" in
-start)
+# A folder the server's owner may use, and a free loopback port for it.
+prepare() {
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
     chmod 700 "$dir"
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 \
-        || { cat "$dir/initdb.log" >&2; exit 1; }
+}
+
+# Starts the server of "$dir/data" on "$port".
+launch() {
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=200 ${PG_SETTINGS:-}" start >/dev/null \
         || { cat "$dir/server.log" >&2; exit 1; }
+}
+
+# Records the port and prints the server's URL (also written to DIR/url).
+announce() {
     echo "$port" >"$dir/port"
     echo "postgres://postgres@127.0.0.1:$port/postgres" | tee "$dir/url"
+}
+
+case "$command" in
+start)
+    prepare
+    as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 1; }
+    launch
+    announce
     ;;
 standby)
-    mkdir -p "$dir"
-    [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-    chmod 700 "$dir"
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    prepare
     # -R writes the standby's connection to the primary; -X stream copies the WAL written meanwhile.
     as_owner "$bin/pg_basebackup" -d "$primary" -D "$dir/data" -R -X stream -c fast --no-sync >"$dir/basebackup.log" 2>&1 \
         || { cat "$dir/basebackup.log" >&2; exit 1; }
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=200 ${PG_SETTINGS:-}" start >/dev/null \
-        || { cat "$dir/server.log" >&2; exit 1; }
-    echo "$port" >"$dir/port"
-    echo "postgres://postgres@127.0.0.1:$port/postgres" | tee "$dir/url"
+    launch
+    announce
     ;;
 pause)
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
 resume)
     port=$(cat "$dir/port")
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=200 ${PG_SETTINGS:-}" start >/dev/null \
-        || { cat "$dir/server.log" >&2; exit 1; }
+    launch
     ;;
 stop)
     if [ -d "$dir/data" ]; then

@@ -162,18 +162,24 @@ struct ModelOptions: ParsableArguments {
         get throws { try Self.parameters(parameters) }
     }
 
-    /// `key=value` strings as a dictionary.
+    /// `--param key=value` strings as a dictionary.
     static func parameters(_ list: [String]) throws -> [String: String] {
-        var result: [String: String] = [:]
-        for parameter in list {
-            let parts = parameter.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else {
-                throw ValidationError("--param takes key=value, got '\(parameter)'")
-            }
-            result[parts[0]] = parts[1]
-        }
-        return result
+        try keyValues(list, option: "--param", form: "key=value")
     }
+}
+
+/// The values of a repeatable `key=value` option as a dictionary (a later key wins); `form` names
+/// the shape in the error, such as `column=text`.
+func keyValues(_ list: [String], option: String, form: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for entry in list {
+        let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty else {
+            throw ValidationError("\(option) takes \(form), got '\(entry)'")
+        }
+        result[parts[0]] = parts[1]
+    }
+    return result
 }
 
 func parseProtocol(_ text: String) throws -> SplitProtocol {

@@ -86,17 +86,7 @@ struct SimilarCommand: ParsableCommand {
         _ = try parsedFields()
     }
 
-    func parsedFields() throws -> [String: String] {
-        var result: [String: String] = [:]
-        for field in fields {
-            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else {
-                throw ValidationError("--field takes column=text, got '\(field)'")
-            }
-            result[parts[0]] = parts[1]
-        }
-        return result
-    }
+    func parsedFields() throws -> [String: String] { try keyValues(fields, option: "--field", form: "column=text") }
 
     func run() throws {
         try runReporting {

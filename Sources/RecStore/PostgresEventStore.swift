@@ -227,6 +227,17 @@ public final class PostgresEventStore: EventStore {
         for statement in statements { _ = try await connection.query(statement, logger: logger) }
     }
 
+    /// The names in `reckit_migrations`.
+    static func appliedMigrations(on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        var names = Set<String>()
+        for try await name in try await connection.query("SELECT name FROM reckit_migrations", logger: logger)
+            .decode(String.self)
+        {
+            names.insert(name)
+        }
+        return names
+    }
+
     /// On a read replica: every migration must already be applied (on its primary).
     private func checkMigrated() async throws {
         let applied = try await perform { [logger] connection in
@@ -234,14 +245,7 @@ public final class PostgresEventStore: EventStore {
                 try await connection.query(
                     "SELECT to_regclass('reckit_migrations') IS NOT NULL", logger: logger
                 ).decode(Bool.self).first { _ in true } ?? false
-            guard exists else { return Set<String>() }
-            var names = Set<String>()
-            for try await name in try await connection.query("SELECT name FROM reckit_migrations", logger: logger)
-                .decode(String.self)
-            {
-                names.insert(name)
-            }
-            return names
+            return exists ? try await Self.appliedMigrations(on: connection, logger: logger) : []
         }
         let missing = Self.migrations.map(\.name).filter { !applied.contains($0) }
         guard missing.isEmpty else {
@@ -259,12 +263,7 @@ public final class PostgresEventStore: EventStore {
             _ = try await connection.query(
                 "CREATE TABLE IF NOT EXISTS reckit_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
                 logger: logger)
-            var applied = Set<String>()
-            for try await name in try await connection.query("SELECT name FROM reckit_migrations", logger: logger)
-                .decode(String.self)
-            {
-                applied.insert(name)
-            }
+            let applied = try await Self.appliedMigrations(on: connection, logger: logger)
             for migration in Self.migrations where !applied.contains(migration.name) {
                 for statement in migration.statements {
                     _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)

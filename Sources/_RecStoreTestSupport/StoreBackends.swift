@@ -42,22 +42,9 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomStringConvertibl
 
     /// Creates a database with a fresh name on `server` and returns its URL.
     static func createDatabase(on server: String) async throws -> String {
-        guard var components = URLComponents(string: server), let host = components.host else {
-            throw MissingPostgres()
-        }
+        guard var components = URLComponents(string: server), components.host != nil else { throw MissingPostgres() }
         let name = "reckit_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let configuration = PostgresConnection.Configuration(
-            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
-            password: components.password, database: String(components.path.dropFirst()), tls: .disable)
-        let logger = Logger(label: "reckit.tests.postgres")
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        do {
-            _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        try await connection.close()
+        try await execute("CREATE DATABASE \(name)", on: server)
         components.path = "/" + name
         // The suite runs many tests at once on two cores: a slow answer is not an outage here.
         components.queryItems = [URLQueryItem(name: "timeout", value: "120")]
