@@ -88,6 +88,8 @@ let package = Package(
             dependencies: [
                 "RecData",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the bulk import's binding (GRDB's own system library).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

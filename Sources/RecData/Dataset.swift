@@ -110,14 +110,26 @@ public struct Dataset: Sendable, Equatable {
         }
         if let inter = files.filter({ $0.hasSuffix(".inter") }).sorted().first {
             let stem = String(inter.dropLast(".inter".count))
-            let log = try AtomicFileLoader.loadInteractions(
-                path: folder.appendingPathComponent(inter).path, options: options, report: &report)
-            let items = try file(stem + ".item").map {
-                try AtomicFileLoader.loadFeatures(path: $0, keyField: options.itemField, options: options)
+            let (itemFile, userFile) = (file(stem + ".item"), file(stem + ".user"))
+            // The feature files are read on another core while the interactions are.
+            let features = Concurrent {
+                (
+                    try itemFile.map {
+                        try AtomicFileLoader.loadFeatures(path: $0, keyField: options.itemField, options: options)
+                    },
+                    try userFile.map {
+                        try AtomicFileLoader.loadFeatures(path: $0, keyField: options.userField, options: options)
+                    }
+                )
             }
-            let users = try file(stem + ".user").map {
-                try AtomicFileLoader.loadFeatures(path: $0, keyField: options.userField, options: options)
+            let loaded = Result {
+                try AtomicFileLoader.loadInteractions(
+                    path: folder.appendingPathComponent(inter).path, options: options, report: &report)
             }
+            let read = Result { try features.value() }
+            // The interactions' error first, as when the files were read in turn.
+            let log = try loaded.get()
+            let (items, users) = try read.get()
             return Dataset(name: stem, interactions: log, itemFeatures: items, userFeatures: users, report: report)
         }
         if let data = file("u.data") {

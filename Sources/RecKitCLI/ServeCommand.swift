@@ -118,9 +118,10 @@ struct DatabaseCommand: ParsableCommand {
         func run() async throws {
             let progress = ProgressBar()
             try await runReporting {
+                // The whole command is timed, reading the log included: that is what a user waits for.
+                let start = Date()
                 let dataset = try DatasetCatalog.load(data)
                 let store = try await EventStores.open(db)
-                let start = Date()
                 let counts = try await StoreImport.load(dataset, into: store, feedbackType: feedbackType) {
                     progress.handler($0, $1, $2)
                 }
@@ -131,11 +132,15 @@ struct DatabaseCommand: ParsableCommand {
                     let bytes = (try? FileManager.default.attributesOfItem(atPath: db)[.size] as? Int) ?? 0
                     size = String(format: ", %.1f MiB", Double(bytes) / 1_048_576)
                 }
+                // A repeated (user, item) pair is one row: the rate counts the log's events.
+                let events = dataset.interactions.count
                 print(
                     String(
-                        format: "imported %d users, %d items, %d feedback rows in %.1f s (%.0f rows/s)",
-                        counts.users, counts.items, counts.feedback, seconds,
-                        Double(counts.feedback) / max(seconds, 1e-9)) + size)
+                        format:
+                            "imported %d events as %d feedback rows, %d users and %d items in %.1f s (%.0f events/s)",
+                        events, counts.feedback, counts.users, counts.items, seconds,
+                        Double(events) / max(seconds, 1e-9))
+                        + size)
             }
         }
     }

@@ -116,19 +116,27 @@ public struct PublishedModel: Sendable, Equatable {
 public struct ImportRows: Sendable {
     public var users: [StoredUser]
     public var items: [StoredItem]
+    /// The feedback rows, which may still be in the making on another thread while the users
+    /// and items are written: the first call waits for them.
+    public var feedback: @Sendable () -> FeedbackBatches
+
+    public init(users: [StoredUser], items: [StoredItem], feedback: @escaping @Sendable () -> FeedbackBatches) {
+        self.users = users
+        self.items = items
+        self.feedback = feedback
+    }
+}
+
+/// The feedback rows of an ``ImportRows``, made a batch at a time.
+public struct FeedbackBatches: Sendable {
     /// Total feedback rows over all batches.
-    public var feedbackCount: Int
+    public var count: Int
     public var batchCount: Int
     /// The rows of batch `index` (0 ..< batchCount); no two rows of all batches share a key.
     public var batch: @Sendable (Int) -> [StoredFeedback]
 
-    public init(
-        users: [StoredUser], items: [StoredItem], feedbackCount: Int, batchCount: Int,
-        batch: @escaping @Sendable (Int) -> [StoredFeedback]
-    ) {
-        self.users = users
-        self.items = items
-        self.feedbackCount = feedbackCount
+    public init(count: Int, batchCount: Int, batch: @escaping @Sendable (Int) -> [StoredFeedback]) {
+        self.count = count
         self.batchCount = batchCount
         self.batch = batch
     }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PostgresNIO
+import RecData
 
 /// Bulk loading (`reckit db import`) with `COPY ... FROM STDIN`.
 extension PostgresEventStore {
@@ -38,12 +39,13 @@ extension PostgresEventStore {
         }
         var written = 0
         do {
-            var next = rows.batchCount > 0 ? rows.batch(0) : nil
-            for number in 0..<rows.batchCount {
+            let feedback = rows.feedback()
+            var next = feedback.batchCount > 0 ? feedback.batch(0) : nil
+            for number in 0..<feedback.batchCount {
                 guard let current = next else { break }
                 try StoreRules.validate(current)
-                let following = Task.detached { [batch = rows.batch] in
-                    number + 1 < rows.batchCount ? batch(number + 1) : nil
+                let following = Task.detached { [batch = feedback.batch] in
+                    number + 1 < feedback.batchCount ? batch(number + 1) : nil
                 }
                 let lines = current.map {
                     [$0.feedbackType, $0.userID, $0.itemID, "\($0.value)", $0.timestamp, $0.comment]
@@ -64,7 +66,7 @@ extension PostgresEventStore {
                     }
                 }
                 written += current.count
-                progress?("importing feedback", written, rows.feedbackCount)
+                progress?("importing feedback", written, feedback.count)
                 next = await following.value
             }
         } catch {

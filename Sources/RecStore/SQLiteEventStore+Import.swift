@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import RecData
 
 /// Bulk loading (`reckit db import`).
@@ -23,7 +24,11 @@ extension SQLiteEventStore {
         func restore() throws {
             indexing()
             try database.writeWithoutTransaction { db in
+                // A sort that outgrows its memory is cut into runs that worker threads sort while
+                // the next is read; with all of it in the page cache, one thread sorts everything.
+                try db.execute(sql: "PRAGMA threads = 2; PRAGMA cache_size = -32768")
                 try Self.createFeedbackIndexes(db)
+                try db.execute(sql: "PRAGMA threads = 0")
                 try db.execute(sql: "PRAGMA synchronous = \(durableAgainstPowerLoss ? "FULL" : "NORMAL")")
                 try db.execute(sql: "PRAGMA cache_size = -2000")
                 try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
@@ -60,35 +65,65 @@ extension SQLiteEventStore {
     public func appendFeedback(_ feedback: [StoredFeedback]) throws -> Int {
         try StoreRules.validate(feedback)
         return try database.write { db in
-            let statement = try Self.feedbackStatement(overwrite: true, db)
-            for entry in feedback {
-                statement.setUncheckedArguments(Self.arguments(entry))
-                try statement.execute()
+            try Self.insertOrReplace(
+                feedback.count, into: "feedback",
+                columns: ["type", "user_id", "item_id", "value", "timestamp", "comment"],
+                db
+            ) { row, index in
+                let entry = feedback[index]
+                return row.text(entry.feedbackType).text(entry.userID).text(entry.itemID).double(entry.value)
+                    .text(entry.timestamp).text(entry.comment)
             }
             return feedback.count
         }
     }
 
-    /// Inside ``bulkLoad(indexing:_:)``: users and items, then a transaction per feedback batch,
-    /// the next batch made on another thread while SQLite writes the current one.
+    /// Rows per statement of ``insertOrReplace(_:into:columns:_:bind:)``.
+    static let rowsPerStatement = 256
+
+    /// `INSERT OR REPLACE`s `count` rows, `rowsPerStatement` per multi-row statement: SQLite's
+    /// cost per statement (starting and halting its program, resetting, locking) is then shared
+    /// by all of them. Rows go in order, so a later row replaces an earlier one with its key.
+    ///
+    /// - Parameter bind: Binds the row at an index, a value per column in order.
+    static func insertOrReplace(
+        _ count: Int, into table: String, columns: [String], _ db: Database, bind: (RawRow, Int) -> RawRow
+    ) throws {
+        func statement(rows: Int) throws -> Statement {
+            let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+            return try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+                    + Array(repeating: row, count: rows).joined(separator: ", "))
+        }
+        let full = try statement(rows: rowsPerStatement)
+        var start = 0
+        while start < count {
+            let end = min(start + rowsPerStatement, count)
+            var row = RawRow(end - start == rowsPerStatement ? full : try statement(rows: end - start))
+            for index in start..<end { row = bind(row, index) }
+            try row.execute(db)
+            start = end
+        }
+    }
+
+    /// Inside ``bulkLoad(indexing:_:)``: users and items (while the feedback is ordered on another
+    /// thread), then a transaction per feedback batch, the next batch made on another thread
+    /// while SQLite writes the current one.
     public func load(_ rows: ImportRows, progress: ((String, Int, Int) -> Void)?) throws -> Int {
         try bulkLoad(indexing: { progress?("indexing feedback", 0, 1) }) {
             progress?("importing users and items", 0, 1)
             try upsertUsers(rows.users)
             try upsertItems(rows.items)
+            let feedback = rows.feedback()
             var written = 0
-            var next = rows.batchCount > 0 ? rows.batch(0) : nil
-            for number in 0..<rows.batchCount {
+            var next = feedback.batchCount > 0 ? feedback.batch(0) : nil
+            for number in 0..<feedback.batchCount {
                 guard let current = next else { break }
-                var work: (@Sendable () -> [StoredFeedback])?
-                if number + 1 < rows.batchCount {
-                    let batch = rows.batch
-                    work = { batch(number + 1) }
-                }
-                let following = Prefetch(work)
+                let batch = feedback.batch
+                let following = number + 1 < feedback.batchCount ? Concurrent { batch(number + 1) } : nil
                 written += try appendFeedback(current)
-                progress?("importing feedback", written, rows.feedbackCount)
-                next = following.value()
+                progress?("importing feedback", written, feedback.count)
+                next = try following?.value()
             }
             return written
         }
@@ -111,25 +146,60 @@ extension SQLiteEventStore {
     }
 }
 
-/// A value computed on another thread, waited for with `value()`.
-private final class Prefetch<Value: Sendable>: @unchecked Sendable {
-    private var result: Value?
-    private let done = DispatchSemaphore(value: 0)
-    private let started: Bool
+/// One execution of a prepared statement, its parameters bound in order straight through SQLite's
+/// C API. GRDB's `StatementArguments` box every value; for the bulk import's hundred million rows
+/// that boxing cost as much as SQLite's own work.
+struct RawRow {
+    private let statement: Statement
+    private let handle: SQLiteStatement
+    private var index: Int32 = 0
 
-    init(_ work: (@Sendable () -> Value)?) {
-        started = work != nil
-        if let work {
-            DispatchQueue.global().async {
-                // Written before the signal, read after the wait: the semaphore orders the two.
-                self.result = work()
-                self.done.signal()
+    init(_ statement: Statement) {
+        self.statement = statement
+        handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+    }
+
+    /// Binds the next parameter to `value` (SQLite copies the bytes).
+    func text(_ value: String) -> RawRow {
+        var next = self
+        next.index += 1
+        var value = value
+        _ = value.withUTF8 { bytes in
+            // An empty buffer has no address; a null pointer would bind NULL, not ''.
+            if let base = bytes.baseAddress {
+                sqlite3_bind_text(handle, next.index, base, Int32(bytes.count), transientText)
+            } else {
+                sqlite3_bind_text(handle, next.index, "", 0, transientText)
             }
         }
+        return next
     }
 
-    func value() -> Value? {
-        if started { done.wait() }
-        return result
+    func double(_ value: Double) -> RawRow {
+        var next = self
+        next.index += 1
+        sqlite3_bind_double(handle, next.index, value)
+        return next
+    }
+
+    func integer(_ value: Int) -> RawRow {
+        var next = self
+        next.index += 1
+        sqlite3_bind_int64(handle, next.index, Int64(value))
+        return next
+    }
+
+    /// Runs the statement, throwing SQLite's error as GRDB reports it (`statement.sql` is
+    /// computed on each call, so only then).
+    func execute(_ db: Database) throws {
+        let code = sqlite3_step(handle)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
+        }
     }
 }
+
+/// SQLite's `SQLITE_TRANSIENT` (a C macro Swift does not import): copy the bytes before returning.
+private let transientText = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

@@ -7,17 +7,15 @@ extension SQLiteEventStore {
     public func upsertItems(_ items: [StoredItem]) throws -> Int {
         try StoreRules.validate(items)
         return try database.write { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT OR REPLACE INTO items (id, is_hidden, categories, timestamp, labels, comment)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """)
-            for item in items {
-                statement.setUncheckedArguments([
-                    item.itemID, item.isHidden, StoreRules.categoriesText(item.categories),
-                    item.timestamp, item.labels.text, item.comment,
-                ])
-                try statement.execute()
+            try Self.insertOrReplace(
+                items.count, into: "items",
+                columns: ["id", "is_hidden", "categories", "timestamp", "labels", "comment"], db
+            ) { row, index in
+                let item = items[index]
+                return row.text(item.itemID).integer(item.isHidden ? 1 : 0).text(
+                    StoreRules.categoriesText(item.categories)
+                )
+                .text(item.timestamp).text(item.labels.text).text(item.comment)
             }
             return items.count
         }

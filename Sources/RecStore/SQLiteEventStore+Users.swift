@@ -8,11 +8,9 @@ extension SQLiteEventStore {
     public func upsertUsers(_ users: [StoredUser]) throws -> Int {
         try StoreRules.validate(users)
         return try database.write { db in
-            let statement = try db.cachedStatement(
-                sql: "INSERT OR REPLACE INTO users (id, labels, comment) VALUES (?, ?, ?)")
-            for user in users {
-                statement.setUncheckedArguments([user.userID, user.labels.text, user.comment])
-                try statement.execute()
+            try Self.insertOrReplace(users.count, into: "users", columns: ["id", "labels", "comment"], db) {
+                row, index in
+                row.text(users[index].userID).text(users[index].labels.text).text(users[index].comment)
             }
             return users.count
         }

@@ -39,18 +39,20 @@ public enum StoreImport {
             StoredItem(
                 itemID: log.itemIDs.externalIDs[$0], categories: genres[$0], comment: dataset.title(ofItem: Int32($0)))
         }
-        let order = lastOfEachPair(primaryKeyOrder(log), log)
         let batchSize = max(1, batchSize)
-        return ImportRows(
-            users: log.userIDs.externalIDs.map { StoredUser(userID: $0) }, items: items, feedbackCount: order.count,
-            batchCount: (order.count + batchSize - 1) / batchSize
-        ) { number in
-            (number * batchSize..<min(order.count, (number + 1) * batchSize)).map { position in
-                let index = Int(order[position])
-                return StoredFeedback(
-                    feedbackType: feedbackType, userID: log.userIDs[log.users[index]],
-                    itemID: log.itemIDs[log.items[index]], value: Double(log.ratings?[index] ?? 1),
-                    timestamp: log.timestamps.map { StoreTimestamp.text(unixSeconds: $0[index]) } ?? "")
+        // The primary key's order is sorted out on another core while users and items go in.
+        let ordered = Concurrent { lastOfEachPair(primaryKeyOrder(log), log) }
+        return ImportRows(users: log.userIDs.externalIDs.map { StoredUser(userID: $0) }, items: items) {
+            let order = (try? ordered.value()) ?? []  // the work does not throw
+            return FeedbackBatches(count: order.count, batchCount: (order.count + batchSize - 1) / batchSize) {
+                number in
+                (number * batchSize..<min(order.count, (number + 1) * batchSize)).map { position in
+                    let index = Int(order[position])
+                    return StoredFeedback(
+                        feedbackType: feedbackType, userID: log.userIDs[log.users[index]],
+                        itemID: log.itemIDs[log.items[index]], value: Double(log.ratings?[index] ?? 1),
+                        timestamp: log.timestamps.map { StoreTimestamp.text(unixSeconds: $0[index]) } ?? "")
+                }
             }
         }
     }

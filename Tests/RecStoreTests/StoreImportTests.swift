@@ -25,6 +25,25 @@ struct StoreImportTests {
         #expect(StoreTimestamp.unixSeconds("2020-01-01T01:00:00+01:00") == 1_577_836_800)
     }
 
+    @Test func jsonTextMatchesFoundationsEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let strings = [
+            "", "Comedy", "a/b", "q\"x", "back\\slash", "\u{00}\u{01}\u{1F}\n\t\r\u{08}\u{0C}", "\u{7F}", "é✓😀",
+            "\u{2028}", "Children's",
+        ]
+        var values: [JSONValue] = [.null, .bool(true), .bool(false), .array([]), .array(strings.map(JSONValue.string))]
+        values += strings.map(JSONValue.string)
+        values += [.array([.null, .array([.string("x/y"), .bool(false)])])]
+        // Numbers and objects take the encoder's path; the result must be the same text.
+        values += [.number(1.5), .array([.string("a"), .number(2)]), .object(["b": .number(1), "a": .string("/")])]
+        for value in values {
+            let expected = String(decoding: try encoder.encode(value), as: UTF8.self)
+            #expect(value.text == expected, "\(value)")
+            #expect(JSONValue(text: value.text) == value)
+        }
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func aBulkImportStoresEveryRowAndKeepsTheLastEventOfAPair(backend: StoreBackend) async throws {
         let folder = temporaryDirectory("import")
