@@ -12,10 +12,12 @@ swift build --product reckit -Xswiftc -warnings-as-errors --explicit-target-depe
 # The store suite runs against SQLite and against PostgreSQL: a throwaway cluster on a free
 # loopback port, stopped and deleted on exit. Failing to start it fails the run.
 pg_dir=$(mktemp -d /tmp/reckit-pg.XXXXXX)
-trap 'bash scripts/postgres.sh stop "$pg_dir"' EXIT
+# The tests' own files (stores, models, servers' folders) go under one folder, deleted on exit.
+test_tmp=$(mktemp -d /tmp/reckit-tests.XXXXXX)
+trap 'bash scripts/postgres.sh stop "$pg_dir"; rm -rf "$test_tmp"' EXIT
 RECKIT_TEST_POSTGRES=$(PG_SETTINGS="-c fsync=off" bash scripts/postgres.sh start "$pg_dir")
 export RECKIT_TEST_POSTGRES
-swift test --skip-build
+TMPDIR="$test_tmp" swift test --skip-build
 # Checks that input can reach must keep their messages in an optimized build, where Swift drops
 # precondition's: the numeric suites run again in release (their shape-message tests included).
 # Only the numeric targets (RECKIT_NUMERIC_ONLY, see Package.swift), so this build compiles none of

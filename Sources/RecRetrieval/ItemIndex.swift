@@ -100,18 +100,19 @@ public struct ItemIndex: Sendable {
     /// The `count` items with the highest inner product with `query` among those `isAllowed`
     /// accepts, best first, scored exactly; ties go to the lower index, as in exact ranking.
     ///
-    /// The graph is asked for more candidates than `count` (at least `ef`, and `count` plus
-    /// `excludedHint`, the number of items the filter may remove), then four times as many while
-    /// the filter leaves too few. Returns `nil` when even `limit` candidates leave fewer than
-    /// `count`: the caller then ranks exactly.
+    /// The graph is searched `ef` wide (or wider) for `count` plus `excludedHint` candidates (the
+    /// number of items the filter removes; when it is unknown, for `ef` of them), then four
+    /// times as many while the filter leaves too few. Only those candidates are scored exactly:
+    /// the best of a search are the same whatever number of them is kept. Returns `nil` when
+    /// even `limit` candidates leave fewer than `count`: the caller then ranks exactly.
     public func search(
-        _ query: ArraySlice<Float>, count: Int, ef: Int? = nil, excludedHint: Int = 0, limit: Int? = nil,
+        _ query: ArraySlice<Float>, count: Int, ef: Int? = nil, excludedHint: Int? = nil, limit: Int? = nil,
         where isAllowed: (Int32) -> Bool = { _ in true }
     ) throws -> [ScoredItem]? {
         guard count > 0 else { return [] }
         let width = ef ?? settings.ef
         let ceiling = min(items.rows + added.count, limit ?? max(4_096, 16 * count))
-        var wanted = min(ceiling, max(width, count + excludedHint))
+        var wanted = min(ceiling, excludedHint.map { count + $0 } ?? max(width, count))
         var vector = Array(query)
         if settings.space == .mips { vector.append(0) }
         while true {

@@ -85,9 +85,9 @@ public struct Retriever: Sendable {
     }
 
     /// The `count` best items for `context` that `isAllowed` accepts, best first.
-    /// `excludedHint` is about how many items the filter removes (the user's seen items).
+    /// `excludedHint` is how many items the filter removes (the user's seen items), if known.
     public func recommend(
-        _ context: ScoringContext, count: Int, excludedHint: Int = 0, ef: Int? = nil,
+        _ context: ScoringContext, count: Int, excludedHint: Int? = nil, ef: Int? = nil,
         where isAllowed: (Int32) -> Bool = { _ in true }
     ) throws -> [ScoredItem] {
         guard let index, let source = model as? any InnerProductRetrieval else {
@@ -155,7 +155,7 @@ public struct Retriever: Sendable {
                 for r in range {
                     do {
                         results[r] = try index.search(
-                            queries.row(r), count: count, ef: ef, excludedHint: excludedHints?[r] ?? 0
+                            queries.row(r), count: count, ef: ef, excludedHint: excludedHints?[r]
                         ) { isAllowed(r, $0) }
                     } catch {
                         lock.lock()

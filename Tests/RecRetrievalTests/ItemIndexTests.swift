@@ -82,6 +82,23 @@ struct ItemIndexTests {
         #expect(throws: RetrievalError.self) { try ItemIndex.load(from: folder, items: items, settings: ANNSettings()) }
     }
 
+    @Test func keepingOnlyTheCandidatesAFilterNeedsGivesTheSameAnswers() throws {
+        // With the filter's size known, the search keeps `count + excluded` of its `ef` best
+        // instead of all of them: the answers must not change.
+        let items = Self.catalogue(rows: 3_000, columns: 16, seed: 8)
+        let index = try ItemIndex(items: items)
+        var generator = SeededGenerator(seed: 9)
+        for query in Self.queries(50, columns: 16, seed: 10) {
+            // Each query's own best items, some of them seen, as a user's history would be.
+            let seen = Set(
+                Self.exactTop(query, items, count: 40).map(\.item).filter { _ in Bool.random(using: &generator) })
+            let hinted = try index.search(query[...], count: 10, excludedHint: seen.count) { !seen.contains($0) }
+            let wide = try index.search(query[...], count: 10) { !seen.contains($0) }
+            #expect(hinted == wide)
+            #expect(hinted?.count == 10)
+        }
+    }
+
     @Test func filtersNeverLeakAndAFilterThatRemovesAlmostEverythingFallsBackToExact() throws {
         let items = Self.catalogue(rows: 2_000, columns: 8, seed: 5)
         let retriever = Retriever(model: try PlantedFactors(items: items), index: try ItemIndex(items: items))
