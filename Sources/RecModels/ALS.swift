@@ -36,6 +36,8 @@ public struct ALS: Recommender, FactorScoring {
     private var trainedUsers: [Bool] = []
     /// `YᵀY` of the item factors, `(factors, factors)`, for fold-in.
     private var itemGram = Matrix<Float>(rows: 0, columns: 0)
+    /// `XᵀX` of the user factors, `(factors, factors)`, for placing new items.
+    private var userGram = Matrix<Float>(rows: 0, columns: 0)
 
     public init(parameters: [String: String] = [:]) throws {
         var reader = ParameterReader(model: Self.kind, parameters)
@@ -91,6 +93,7 @@ public struct ALS: Recommender, FactorScoring {
         itemFactors = items
         trainedUsers = (0..<data.matrix.rows).map { data.matrix.rowPointers[$0 + 1] > data.matrix.rowPointers[$0] }
         itemGram = Self.gram(items)
+        userGram = Self.gram(users)
     }
 
     /// `YᵀY`, `(factors, factors)`.
@@ -178,21 +181,29 @@ public struct ALS: Recommender, FactorScoring {
     ///
     /// - Returns: `x` and the Cholesky factor of the system matrix (for explanations).
     func foldIn(_ history: [(item: Int32, count: Float)]) throws -> (factor: [Float], system: [Double]) {
+        try foldIn(history.map { ($0.item, $0.count) }, factors: itemFactors, gram: itemGram)
+    }
+
+    /// One row's exact factor with the other side's `factors` (and their Gram matrix) fixed, from
+    /// the rows it interacted with and how often: a user from items, or an item from users.
+    func foldIn(
+        _ interactions: [(Int32, Float)], factors y: Matrix<Float>, gram: Matrix<Float>
+    ) throws -> (factor: [Float], system: [Double]) {
         let n = factors
         var a = [Double](repeating: 0, count: n * n)
         var b = [Double](repeating: 0, count: n)
         for r in 0..<n {
-            for c in 0..<n { a[r * n + c] = Double(itemGram[r, c]) }
+            for c in 0..<n { a[r * n + c] = Double(gram[r, c]) }
             a[r * n + r] += Double(regularization)
         }
-        for (item, count) in history {
+        for (index, count) in interactions {
             let c = Double(alpha * count)
-            let row = Int(item) * n
+            let row = Int(index) * n
             for r in 0..<n {
-                let yr = Double(itemFactors.storage[row + r])
+                let yr = Double(y.storage[row + r])
                 b[r] += c * yr
                 let w = (c - 1) * yr
-                if w != 0 { for k in 0..<n { a[r * n + k] += w * Double(itemFactors.storage[row + k]) } }
+                if w != 0 { for k in 0..<n { a[r * n + k] += w * Double(y.storage[row + k]) } }
             }
         }
         var matrix = Matrix<Double>(rows: n, columns: n, storage: a)
@@ -239,6 +250,18 @@ public struct ALS: Recommender, FactorScoring {
     public mutating func load(weights: [String: SafeTensor]) throws {
         (userFactors, trainedUsers, itemFactors) = try FactorState.load(weights, columns: factors)
         itemGram = Self.gram(itemFactors)
+        userGram = Self.gram(userFactors)
+    }
+}
+
+extension ALS: InteractionPlacing {
+    /// The item's factor with the user factors fixed: the item half-step of training for one
+    /// new item, over the trained users among `users`.
+    public func itemVector(fromUsers users: [(user: Int32, count: Float)]) throws -> [Float]? {
+        guard itemCount > 0 else { throw ModelError.notFitted }
+        let known = users.filter { $0.user >= 0 && Int($0.user) < userFactors.rows && trainedUsers[Int($0.user)] }
+        guard !known.isEmpty else { return nil }
+        return try foldIn(known.map { ($0.user, $0.count) }, factors: userFactors, gram: userGram).factor
     }
 }
 

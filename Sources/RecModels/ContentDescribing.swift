@@ -12,3 +12,12 @@ public protocol ContentDescribing: Recommender {
     /// product with a user's query is its score): for placing it in an ANN index while serving.
     func scoringVector(title: String, categories: [String]) throws -> [Float]
 }
+
+/// A factor model that places a new item from the users who interacted with it, as training
+/// would: for an item added while serving, once a user the model knows gives it feedback.
+public protocol InteractionPlacing: Recommender {
+    /// The scoring vector of an item the model was not trained with, from `users` (the model's
+    /// user indices, each with its number of events on the item); `nil` when none of them is a
+    /// user the model was trained with.
+    func itemVector(fromUsers users: [(user: Int32, count: Float)]) throws -> [Float]?
+}

@@ -177,4 +177,14 @@ public final class AddedItems: Sendable {
             $0.ids[label] = id
         }
     }
+
+    /// Records `id` under `label` unless it already has one; whether it did.
+    func insertIfAbsent(_ id: String, label: Int32) -> Bool {
+        table.withLock {
+            guard $0.labels[id] == nil else { return false }
+            $0.labels[id] = label
+            $0.ids[label] = id
+            return true
+        }
+    }
 }

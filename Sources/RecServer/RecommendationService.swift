@@ -133,6 +133,43 @@ public struct RecommendationService: Sendable {
         return placed
     }
 
+    /// Places items the model has never seen, and that were not placed yet, in its ANN index
+    /// from the users who gave them feedback, when the model places items that way (ALS: the
+    /// item's factor with the user factors fixed): an item added without content becomes
+    /// recommendable once a user the model knows gives it feedback, before any retraining. The
+    /// vector is made once, from the feedback at that moment; a retrain refines it. Returns how
+    /// many were placed.
+    @discardableResult
+    public func placeFromFeedback(_ feedback: [StoredFeedback]) async throws -> Int {
+        guard let snapshot = await registry.current(), let index = snapshot.retriever.index,
+            let model = snapshot.bundle.model as? any InteractionPlacing
+        else { return 0 }
+        let bundle = snapshot.bundle
+        // Only feedback from users the model knows can place an item: read the store for the rest.
+        let candidates = Set(
+            feedback.filter { bundle.userIDs.index(of: $0.userID) != nil }.map(\.itemID)
+        ).filter { snapshot.label(of: $0) == nil }
+        var placed = 0
+        for item in candidates.sorted() {
+            var events: [Int32: Float] = [:]
+            for entry in try await store.feedbackOnItem(item)
+            where positiveTypes.isEmpty || positiveTypes.contains(entry.type) {
+                if let user = bundle.userIDs.index(of: entry.userID) { events[user, default: 0] += 1 }
+            }
+            guard let vector = try model.itemVector(fromUsers: events.map { (user: $0.key, count: $0.value) }) else {
+                continue
+            }
+            let label = try index.add(vector)
+            // Two requests placing the same item at once: the first keeps its label.
+            guard snapshot.added.insertIfAbsent(item, label: label) else {
+                try index.setRemoved(label, true)
+                continue
+            }
+            placed += 1
+        }
+        return placed
+    }
+
     /// Keeps a hidden or deleted item out of the index's results (or brings it back); the
     /// store's hidden list filters every answer regardless, so this only saves the search work.
     public func setRemoved(_ item: String, _ removed: Bool) async throws {

@@ -135,8 +135,15 @@ extension RecKitServer {
             // POST keeps existing (type, user, item) rows, PUT overwrites them (Gorse's semantics).
             router.on("/api/feedback", method: method) { request, context -> RowAffected in
                 let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
-                let changed = try await store.commitFeedback(feedback.map(\.stored), overwrite: overwrite)
+                let stored = feedback.map(\.stored)
+                let changed = try await store.commitFeedback(stored, overwrite: overwrite)
                 metrics.feedbackIngested.increment(by: Int64(changed))
+                // The feedback is committed: failing to place an item is logged, not answered.
+                do {
+                    try await service.placeFromFeedback(stored)
+                } catch {
+                    context.logger.warning("placing new items from feedback failed: \(error)")
+                }
                 return RowAffected(RowAffected: changed)
             }
         }

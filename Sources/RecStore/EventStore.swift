@@ -61,6 +61,9 @@ public protocol EventStore: Sendable {
     func rankingInputs(ofUser user: String) async throws -> (
         feedback: [(type: String, itemID: String)], hidden: Set<String>
     )
+    /// The type and user of each feedback row on an item, in no particular order: what placing a
+    /// new item from the users who interacted with it needs.
+    func feedbackOnItem(_ item: String) async throws -> [(type: String, userID: String)]
     /// Up to `count` feedback rows after `cursor`, in insertion order.
     func feedback(count: Int, after cursor: String) async throws -> (feedback: [StoredFeedback], cursor: String)
     /// Deletes every feedback row between a user and an item; returns how many.

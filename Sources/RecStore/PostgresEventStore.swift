@@ -579,6 +579,13 @@ public final class PostgresEventStore: EventStore {
         return (rows.0.map { (type: $0.0, itemID: $0.1) }, rows.1)
     }
 
+    public func feedbackOnItem(_ item: String) async throws -> [(type: String, userID: String)] {
+        try await rows("SELECT type, user_id FROM feedback WHERE item_id = \(item)") {
+            let (type, user) = try $0.decode((String, String).self)
+            return (type: type, userID: user)
+        }
+    }
+
     public func feedback(count: Int, after cursor: String) async throws -> (
         feedback: [StoredFeedback], cursor: String
     ) {

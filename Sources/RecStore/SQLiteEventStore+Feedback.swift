@@ -74,6 +74,16 @@ extension SQLiteEventStore {
         }
     }
 
+    public func feedbackOnItem(_ item: String) throws -> [(type: String, userID: String)] {
+        try database.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT type, user_id FROM feedback WHERE item_id = ?")
+            var feedback: [(type: String, userID: String)] = []
+            let rows = try Row.fetchCursor(statement, arguments: [item])
+            while let row = try rows.next() { feedback.append((row[0], row[1])) }
+            return feedback
+        }
+    }
+
     /// Up to `count` feedback rows after `cursor`, in insertion order.
     public func feedback(count: Int, after cursor: String) throws -> (feedback: [StoredFeedback], cursor: String) {
         let start = Int64(try StoreRules.decodeCursor(cursor)) ?? 0

@@ -305,4 +305,29 @@ struct FoldInTests {
             #expect(abs(lhs - rhs) < 1e-3 * max(1, abs(rhs)), "row \(r): \(lhs) vs \(rhs)")
         }
     }
+
+    /// A new item placed from its users is the item half-step of training: its vector satisfies
+    /// `(XᵀX + Xᵀ(C − I)X + λI) y = Xᵀ C p` over the user factors, checked in Float64; users the
+    /// model was not trained with are left out, and with none left there is no vector.
+    @Test func alsPlacesANewItemBySolvingTheItemNormalEquations() throws {
+        let log = Fixtures.randomLog(users: 30, items: 25, eventsPerUser: 3...12, seed: 8)
+        var model = try ALS(parameters: ["factors": "6", "alpha": "5", "regularization": "0.3"])
+        try model.fit(TrainingData(log: log), progress: nil)
+        let users: [(user: Int32, count: Float)] = [(2, 1), (5, 3), (11, 1)]
+        let y = try #require(try model.itemVector(fromUsers: users + [(user: 30, count: 1)])).map(Double.init)
+        let x = model.userFactors
+        for r in 0..<6 {
+            var lhs = 0.3 * y[r]
+            var rhs = 0.0
+            for u in 0..<x.rows {
+                let c = users.first { $0.user == Int32(u) }.map { 5 * Double($0.count) } ?? 1
+                var dot = 0.0
+                for k in 0..<6 { dot += Double(x[u, k]) * y[k] }
+                lhs += c * Double(x[u, r]) * dot
+                if users.contains(where: { $0.user == Int32(u) }) { rhs += c * Double(x[u, r]) }
+            }
+            #expect(abs(lhs - rhs) < 1e-3 * max(1, abs(rhs)), "row \(r): \(lhs) vs \(rhs)")
+        }
+        #expect(try model.itemVector(fromUsers: [(user: 30, count: 1), (user: -1, count: 2)]) == nil)
+    }
 }

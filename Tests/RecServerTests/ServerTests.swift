@@ -289,6 +289,52 @@ struct ServerTests {
         #expect(try await !service.recommend(user: "u1-2", count: everything).contains { $0.itemID == "fresh" })
     }
 
+    /// ALS served from an index: an item posted without content cannot be placed, but once users
+    /// the model knows give it feedback it is placed from them (its factor solved against theirs)
+    /// and recommended to their group at once; feedback from strangers alone places nothing.
+    @Test func anItemWithFeedbackFromKnownUsersIsPlacedByItsFactor() async throws {
+        let (log, _) = Fixtures.checkerboard()
+        let bundle = try ModelBundle.train(
+            .als, parameters: ["factors": "8"], dataset: Dataset(name: "board", interactions: log)
+        ) {
+            TrainingRecord(
+                dataset: "board", interactions: log.count, users: log.userCount, items: log.itemCount, seconds: $0)
+        }
+        let store = try SQLiteEventStore(path: folder.appendingPathComponent("events.sqlite").path)
+        try await StoreImport.load(Dataset(name: "board", interactions: log), into: store, feedbackType: "like")
+        let service = RecommendationService(
+            store: store, registry: try ModelRegistry(bundle: bundle, retrieval: RetrievalOptions(mode: .ann)))
+        let application = Application(
+            router: RecKitServer.makeRouter(service: service, configuration: ServerConfiguration()))
+        let snapshot = try #require(await service.registry.current())
+        try await application.test(.router) { client in
+            let item = #"{"ItemId":"fresh","Comment":"no content ALS can read"}"#
+            try await client.execute(uri: "/api/item", method: .post, body: ByteBuffer(string: item)) { _ in }
+            #expect(snapshot.added.label(of: "fresh") == nil)
+            // Five of group 1's six users like it; u1-2 does not, and a stranger likes another new item.
+            let likes = ["u1-0", "u1-1", "u1-3", "u1-4", "u1-5"].map {
+                #"{"FeedbackType":"like","UserId":"\#($0)","ItemId":"fresh","Timestamp":"2024-01-01T00:00:00Z"}"#
+            }
+            let stranger =
+                #"{"FeedbackType":"like","UserId":"stranger","ItemId":"lonely","Timestamp":"2024-01-01T00:00:00Z"}"#
+            let body = "[" + (likes + [stranger]).joined(separator: ",") + "]"
+            try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        #expect(snapshot.added.label(of: "fresh") == Int32(log.itemCount))
+        #expect(snapshot.added.label(of: "lonely") == nil)
+        // For u1-2 it comes right after the group's withheld item, before every other group's item.
+        let top = try await service.recommend(user: "u1-2", count: 2).map(\.itemID)
+        #expect(top == ["i1-2", "fresh"])
+        // Another group's user ranks all of their own group's unseen item above it.
+        let other = try await service.recommend(user: "u0-0", count: log.itemCount + 1).map(\.itemID)
+        let position = try #require(other.firstIndex(of: "fresh"))
+        let withheld = try #require(other.firstIndex(of: "i0-0"))
+        #expect(position > withheld)
+        #expect(position >= 6, "\(other)")
+    }
+
     @Test(arguments: [ModelKind.itemKNN, .als])
     func aDeletedUserIsAnsweredAsAStranger(kind: ModelKind) async throws {
         let (app, service) = try await app(kind)

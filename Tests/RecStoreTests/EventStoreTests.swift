@@ -167,6 +167,10 @@ struct EventStoreTests {
         #expect(try await store.hiddenItems() == ["x"])
         let (ranked, hidden) = try await store.rankingInputs(ofUser: "u2")
         #expect(ranked.map(\.itemID) == ["x", "y"] && hidden == ["x"])
+        // An item's feedback, for placing it from its users.
+        #expect(try await store.feedbackOnItem("x").map(\.userID).sorted() == ["u1", "u2"])
+        #expect(try await store.feedbackOnItem("y").map { [$0.type, $0.userID] } == [["like", "u2"]])
+        #expect(try await store.feedbackOnItem("nothing").isEmpty)
         #expect(try await store.latestItems(count: 5).map(\.itemID) == ["y", "x"])
         #expect(try await store.patchUser("u1", labels: .string("l"), comment: nil) == 1)
         #expect(try await store.user("u1") == StoredUser(userID: "u1", labels: .string("l"), comment: ""))
