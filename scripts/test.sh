@@ -14,6 +14,8 @@ swift build --product reckit -Xswiftc -warnings-as-errors --explicit-target-depe
 pg_dir=$(mktemp -d /tmp/reckit-pg.XXXXXX)
 # The tests' own files (stores, models, servers' folders) go under one folder, deleted on exit.
 test_tmp=$(mktemp -d /tmp/reckit-tests.XXXXXX)
+# The replica tests' PostgreSQL clusters run as the postgres user, in folders under it.
+chmod 755 "$test_tmp"
 trap 'bash scripts/postgres.sh stop "$pg_dir"; rm -rf "$test_tmp"' EXIT
 RECKIT_TEST_POSTGRES=$(PG_SETTINGS="-c fsync=off" bash scripts/postgres.sh start "$pg_dir")
 export RECKIT_TEST_POSTGRES
