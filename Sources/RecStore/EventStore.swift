@@ -120,10 +120,12 @@ public struct ImportRows: Sendable {
     public var users: [StoredUser]
     public var items: [StoredItem]
     /// The feedback rows, which may still be in the making on another thread while the users
-    /// and items are written: the first call waits for them.
-    public var feedback: @Sendable () -> FeedbackBatches
+    /// and items are written: the first call waits for them, and throws what making them threw.
+    public var feedback: @Sendable () throws -> FeedbackBatches
 
-    public init(users: [StoredUser], items: [StoredItem], feedback: @escaping @Sendable () -> FeedbackBatches) {
+    public init(
+        users: [StoredUser], items: [StoredItem], feedback: @escaping @Sendable () throws -> FeedbackBatches
+    ) {
         self.users = users
         self.items = items
         self.feedback = feedback

@@ -39,7 +39,7 @@ extension PostgresEventStore {
         }
         var written = 0
         do {
-            let feedback = rows.feedback()
+            let feedback = try rows.feedback()
             var next = feedback.batchCount > 0 ? feedback.batch(0) : nil
             for number in 0..<feedback.batchCount {
                 guard let current = next else { break }

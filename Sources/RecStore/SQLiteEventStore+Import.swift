@@ -114,7 +114,7 @@ extension SQLiteEventStore {
             progress?("importing users and items", 0, 1)
             try upsertUsers(rows.users)
             try upsertItems(rows.items)
-            let feedback = rows.feedback()
+            let feedback = try rows.feedback()
             var written = 0
             var next = feedback.batchCount > 0 ? feedback.batch(0) : nil
             for number in 0..<feedback.batchCount {

@@ -43,7 +43,7 @@ public enum StoreImport {
         // The primary key's order is sorted out on another core while users and items go in.
         let ordered = Concurrent { lastOfEachPair(primaryKeyOrder(log), log) }
         return ImportRows(users: log.userIDs.externalIDs.map { StoredUser(userID: $0) }, items: items) {
-            let order = (try? ordered.value()) ?? []  // the work does not throw
+            let order = try ordered.value()
             return FeedbackBatches(count: order.count, batchCount: (order.count + batchSize - 1) / batchSize) {
                 number in
                 (number * batchSize..<min(order.count, (number + 1) * batchSize)).map { position in
