@@ -177,7 +177,7 @@ public enum Evaluator {
             if sampler == nil, let retriever, retriever.index != nil {
                 let masks = block.map { Set(cases[$0].mask) }
                 let found = try retriever.recommendBatch(
-                    contexts, count: maxK + 1, excludedHints: masks.map(\.count)
+                    contexts, count: maxK + 1, excluding: masks
                 ) { r, item in !masks[r].contains(item) }
                 perCase.withUnsafeMutableBufferPointer { perCase in
                     for (offset, c) in block.enumerated() {

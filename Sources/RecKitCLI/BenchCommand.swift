@@ -72,7 +72,7 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .long, help: "Search widths to measure, comma-separated.")
         var ef: String = "64,128,256,384,512,1024"
         @Option(name: .long, help: "Index links per item (hnswlib's M).")
-        var annM: Int = 32
+        var annM: Int = 16
         @Option(name: .long, help: "Index space: ip or mips.")
         var annSpace: String = "ip"
 
@@ -127,7 +127,7 @@ struct BenchCommand: ParsableCommand {
                     for r in contexts.indices {
                         let start = DispatchTime.now().uptimeNanoseconds
                         let found = try index.search(
-                            queries.row(r), count: count, ef: width, excludedHint: seen[r].count
+                            queries.row(r), count: count, ef: width, excluding: seen[r]
                         ) { !seen[r].contains($0) }
                         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                         if let found {

@@ -212,7 +212,7 @@ struct RetrievalOptionGroup: ParsableArguments {
     @Option(name: .long, help: "Index search width: candidates explored per query (more: higher recall, slower).")
     var ef: Int = 256
     @Option(name: .long, help: "Index links per item (hnswlib's M); changing it rebuilds the index.")
-    var annM: Int = 32
+    var annM: Int = 16
     @Option(name: .long, help: "Index space: ip (hnswlib's inner product) or mips (L2 after the MIPS reduction).")
     var annSpace: String = "ip"
 

@@ -38,7 +38,7 @@ struct RecommendCommand: ParsableCommand {
             let history = (items ?? "").split(separator: ",").map { ItemID(String($0)) }
             let list = try bundle.recommendations(user: userID, history: history, count: count, reasons: 3) {
                 context, count, seen in
-                try retriever.recommend(context, count: count, excludedHint: seen.count) { !seen.contains($0) }
+                try retriever.recommend(context, count: count, excluding: seen) { !seen.contains($0) }
             }
             if json {
                 print(try jsonText(list))

@@ -55,21 +55,58 @@ final class HNSWGraph: @unchecked Sendable {
 
     /// Adds `vectors` (row-major, `dimension` columns) labelled from `firstLabel` on `threads` threads.
     func add(_ vectors: UnsafeBufferPointer<Float>, firstLabel: Int, threads: Int) throws {
-        guard let base = vectors.baseAddress, vectors.count >= dimension else { return }
         let rows = vectors.count / dimension
+        try add(vectors, labels: (0..<rows).map { firstLabel + $0 }, levels: nil, threads: threads)
+    }
+
+    /// Adds `vectors` (row-major, one row per label) on `threads` threads. With `levels`, each row
+    /// enters the layers `0...level` (rows above layer 0 first) instead of drawn ones.
+    func add(_ vectors: UnsafeBufferPointer<Float>, labels: [Int], levels: [Int32]?, threads: Int) throws {
+        guard let base = vectors.baseAddress, !labels.isEmpty, vectors.count >= labels.count * dimension else {
+            return
+        }
+        let ids = labels.map { UInt64($0) }
         var message = [CChar](repeating: 0, count: 256)
-        let status = reckit_hnsw_add(handle, base, rows, UInt64(firstLabel), threads, &message, message.count)
+        let status = ids.withUnsafeBufferPointer { ids in
+            if let levels {
+                levels.withUnsafeBufferPointer { levels in
+                    reckit_hnsw_add(
+                        handle, base, ids.baseAddress, levels.baseAddress, ids.count, threads, &message,
+                        message.count)
+                }
+            } else {
+                reckit_hnsw_add(handle, base, ids.baseAddress, nil, ids.count, threads, &message, message.count)
+            }
+        }
         if status != 0 { throw RetrievalError.library(Self.text(message)) }
     }
 
-    /// The `k` nearest labels to `query` with their distances, nearest first.
-    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int) throws -> [(label: Int, distance: Float)] {
+    /// The `k` nearest labels to `query` with their distances, nearest first, `ef` candidates
+    /// wide. The `excluded` labels (sorted) are walked through but neither returned nor counted
+    /// among the `ef`.
+    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, excluded: [UInt64] = []) throws -> [(
+        label: Int, distance: Float
+    )] {
         guard k > 0 else { return [] }
         var labels = [UInt64](repeating: 0, count: k)
         var distances = [Float](repeating: 0, count: k)
         var message = [CChar](repeating: 0, count: 256)
-        let found = reckit_hnsw_search(handle, query, k, ef, &labels, &distances, &message, message.count)
+        let found = excluded.withUnsafeBufferPointer { excluded in
+            reckit_hnsw_search(
+                handle, query, k, ef, excluded.baseAddress, excluded.count, &labels, &distances, &message,
+                message.count)
+        }
         guard found >= 0 else { throw RetrievalError.library(Self.text(message)) }
+        return (0..<found).map { (Int(labels[$0]), distances[$0]) }
+    }
+
+    /// hnswlib's own `searchKnn`, which ``search(_:k:ef:excluded:)`` follows; for tests.
+    func librarySearch(_ query: UnsafePointer<Float>, k: Int, ef: Int) throws -> [(label: Int, distance: Float)] {
+        guard k > 0 else { return [] }
+        var labels = [UInt64](repeating: 0, count: k)
+        var distances = [Float](repeating: 0, count: k)
+        let found = reckit_hnsw_search_library(handle, query, k, ef, &labels, &distances)
+        guard found >= 0 else { throw RetrievalError.library("searchKnn failed") }
         return (0..<found).map { (Int(labels[$0]), distances[$0]) }
     }
 

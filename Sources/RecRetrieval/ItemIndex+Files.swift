@@ -4,7 +4,10 @@ import Tensors
 /// What `ann.json` records beside the graph (`ann.hnsw`), so a load can tell whether the graph
 /// belongs to the model's current item vectors.
 struct IndexManifest: Codable, Equatable {
-    var format = 1
+    /// 2 since builds insert items from the highest layer down (``ItemIndex/insertionOrder(count:m:seed:)``);
+    /// a format-1 graph, built in item order, needs twice the search width for the same recall.
+    static let currentFormat = 2
+    var format = currentFormat
     var settings: ANNSettings
     var items: Int
     var dimension: Int
@@ -47,8 +50,11 @@ extension ItemIndex {
         let graphURL = directory.appendingPathComponent(graphFile)
         func unusable(_ reason: String) -> RetrievalError { .unusableIndex(path: manifestURL.path, reason: reason) }
         guard let data = try? Data(contentsOf: manifestURL) else { throw unusable("no saved index") }
-        guard let manifest = try? JSONDecoder().decode(IndexManifest.self, from: data), manifest.format == 1 else {
+        guard let manifest = try? JSONDecoder().decode(IndexManifest.self, from: data) else {
             throw unusable("not an index manifest RecKit can read")
+        }
+        guard manifest.format == IndexManifest.currentFormat else {
+            throw unusable("built by another RecKit version (index format \(manifest.format))")
         }
         var built = manifest.settings
         built.ef = settings.ef

@@ -85,16 +85,17 @@ public struct Retriever: Sendable {
     }
 
     /// The `count` best items for `context` that `isAllowed` accepts, best first.
-    /// `excludedHint` is how many items the filter removes (the user's seen items), if known.
+    /// `excluded` (the user's seen and hidden items, all refused by `isAllowed`) are skipped
+    /// inside the index's search; see ``ItemIndex/search(_:count:ef:excluding:limit:where:)``.
     public func recommend(
-        _ context: ScoringContext, count: Int, excludedHint: Int? = nil, ef: Int? = nil,
+        _ context: ScoringContext, count: Int, excluding excluded: Set<Int32>? = nil, ef: Int? = nil,
         where isAllowed: (Int32) -> Bool = { _ in true }
     ) throws -> [ScoredItem] {
         guard let index, let source = model as? any InnerProductRetrieval else {
             return try exact(context, query: nil, count: count, where: isAllowed)
         }
         let query = try source.retrievalQueries([context]).storage[...]
-        return try index.search(query, count: count, ef: ef, excludedHint: excludedHint, where: isAllowed)
+        return try index.search(query, count: count, ef: ef, excluding: excluded, where: isAllowed)
             ?? exact(context, query: query, count: count, where: isAllowed)
     }
 
@@ -130,10 +131,10 @@ public struct Retriever: Sendable {
         return TopK.select(count, from: scores) { allowed.contains($0) }
     }
 
-    /// ``recommend(_:count:excludedHint:ef:where:)`` for many contexts on all cores;
+    /// ``recommend(_:count:excluding:ef:where:)`` for many contexts on all cores;
     /// `isAllowed(r, item)` filters context `r`. With an index, queries are computed in one batch.
     public func recommendBatch(
-        _ contexts: [ScoringContext], count: Int, excludedHints: [Int]? = nil, ef: Int? = nil,
+        _ contexts: [ScoringContext], count: Int, excluding excluded: [Set<Int32>]? = nil, ef: Int? = nil,
         where isAllowed: @escaping @Sendable (Int, Int32) -> Bool
     ) throws -> [[ScoredItem]] {
         guard let index, let source = model as? any InnerProductRetrieval else {
@@ -155,7 +156,7 @@ public struct Retriever: Sendable {
                 for r in range {
                     do {
                         results[r] = try index.search(
-                            queries.row(r), count: count, ef: ef, excludedHint: excludedHints?[r]
+                            queries.row(r), count: count, ef: ef, excluding: excluded?[r]
                         ) { isAllowed(r, $0) }
                     } catch {
                         lock.lock()

@@ -95,7 +95,7 @@ public struct RecommendationService: Sendable {
                     }
                     top = try snapshot.retriever.recommend(context, among: candidates, count: wanted)
                 } else {
-                    top = try snapshot.retriever.recommend(context, count: wanted, excludedHint: blocked.count) {
+                    top = try snapshot.retriever.recommend(context, count: wanted, excluding: blocked) {
                         !blocked.contains($0)
                     }
                 }

@@ -21,7 +21,7 @@ struct ANNEvaluationTests {
         let exact = try Experiment.run(configuration, prepared: prepared)
         configuration.retrieval = RetrievalOptions(mode: .ann)
         let ann = try Experiment.run(configuration, prepared: prepared)
-        #expect(ann.record.sampling == "full, ANN top-K (hnswlib ip M 32 efC 200 ef 256)")
+        #expect(ann.record.sampling == "full, ANN top-K (hnswlib ip M 16 efC 200 ef 256)")
         #expect(exact.record.sampling == "full")
         // gen-rs masks each user's training items: the index must fetch past them.
         let cases = Evaluator.cases(for: prepared.split, phase: .test)

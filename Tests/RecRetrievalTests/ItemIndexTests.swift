@@ -58,6 +58,25 @@ struct ItemIndexTests {
         #expect(recall >= 0.95, "recall@10 \(recall) with \(space)")
     }
 
+    @Test func aBuildInsertsItemsFromTheHighestLayerDownInASeededShuffle() throws {
+        let count = 20_000
+        let (order, levels) = ItemIndex.insertionOrder(count: count, m: 16, seed: 3)
+        // Every item once, layers never rising, the same order for the same seed.
+        #expect(order.sorted() == Array(0..<count))
+        #expect(zip(levels, levels.dropFirst()).allSatisfy { $0 >= $1 })
+        #expect(ItemIndex.insertionOrder(count: count, m: 16, seed: 3).order == order)
+        #expect(ItemIndex.insertionOrder(count: count, m: 16, seed: 4).order != order)
+        // hnswlib's layer law: P(layer ≥ 1) = 1/M, so 1,250 expected here; ±120 is 3.5 standard
+        // deviations.
+        let upper = levels.filter { $0 >= 1 }.count
+        #expect((1_130...1_370).contains(upper), "\(upper) items above layer 0")
+        // Within layer 0 the items are shuffled, not in item order: about half of the
+        // neighbouring pairs rise.
+        let bottom = order[upper...]
+        let rising = zip(bottom, bottom.dropFirst()).filter { $0 < $1 }.count
+        #expect(abs(Double(rising) / Double(bottom.count - 1) - 0.5) < 0.02)
+    }
+
     @Test func aSavedIndexLoadsWithoutARebuildAndAnswersTheSame() throws {
         let items = Self.catalogue(rows: 1_500, columns: 8, seed: 3)
         let index = try ItemIndex(items: items)
@@ -78,25 +97,63 @@ struct ItemIndexTests {
         var searchOnly = ANNSettings()
         searchOnly.ef = 300
         #expect(try ItemIndex.load(from: folder, items: items, settings: searchOnly).settings.ef == 300)
+        // A graph of an earlier format (built in item order) is rebuilt rather than served.
+        let manifestURL = folder.appendingPathComponent("ann.json")
+        let manifest = try String(contentsOf: manifestURL, encoding: .utf8)
+        #expect(manifest.contains("\"format\" : 2"))
+        try manifest.replacingOccurrences(of: "\"format\" : 2", with: "\"format\" : 1")
+            .write(to: manifestURL, atomically: true, encoding: .utf8)
+        #expect(throws: RetrievalError.self) { try ItemIndex.load(from: folder, items: items, settings: ANNSettings()) }
+        try manifest.write(to: manifestURL, atomically: true, encoding: .utf8)
+        #expect(try ItemIndex.load(from: folder, items: items, settings: ANNSettings()).itemCount == items.rows)
         try Data("broken".utf8).write(to: folder.appendingPathComponent("ann.hnsw"))
         #expect(throws: RetrievalError.self) { try ItemIndex.load(from: folder, items: items, settings: ANNSettings()) }
     }
 
-    @Test func keepingOnlyTheCandidatesAFilterNeedsGivesTheSameAnswers() throws {
-        // With the filter's size known, the search keeps `count + excluded` of its `ef` best
-        // instead of all of them: the answers must not change.
+    @Test func theShimsSearchIsHnswlibsSearch() throws {
+        // Without exclusions the shim's base-layer walk is hnswlib's `searchKnn` step for step:
+        // the same labels and distances, before and after points are marked deleted.
         let items = Self.catalogue(rows: 3_000, columns: 16, seed: 8)
         let index = try ItemIndex(items: items)
-        var generator = SeededGenerator(seed: 9)
-        for query in Self.queries(50, columns: 16, seed: 10) {
-            // Each query's own best items, some of them seen, as a user's history would be.
-            let seen = Set(
-                Self.exactTop(query, items, count: 40).map(\.item).filter { _ in Bool.random(using: &generator) })
-            let hinted = try index.search(query[...], count: 10, excludedHint: seen.count) { !seen.contains($0) }
-            let wide = try index.search(query[...], count: 10) { !seen.contains($0) }
-            #expect(hinted == wide)
-            #expect(hinted?.count == 10)
+        for round in 0..<2 {
+            if round == 1 {
+                for label in stride(from: 0, to: 3_000, by: 7) { _ = try index.setRemoved(Int32(label), true) }
+            }
+            for query in Self.queries(40, columns: 16, seed: 10) {
+                try query.withUnsafeBufferPointer { q in
+                    let base = try #require(q.baseAddress)
+                    for (k, ef) in [(10, 64), (50, 128), (200, 32)] {
+                        let ours = try index.graph.search(base, k: k, ef: ef)
+                        let library = try index.graph.librarySearch(base, k: k, ef: ef)
+                        #expect(ours.map(\.label) == library.map(\.label))
+                        #expect(ours.map(\.distance) == library.map(\.distance))
+                        #expect(ours.count == k)
+                    }
+                }
+            }
         }
+    }
+
+    @Test func seenItemsAreSkippedInsideTheSearchSoALongHistoryNeedsNoWiderSearch() throws {
+        let items = Self.catalogue(rows: 3_000, columns: 16, seed: 8)
+        let index = try ItemIndex(items: items)
+        var hits = 0
+        let queries = Self.queries(50, columns: 16, seed: 10)
+        for query in queries {
+            // The query's own 200 best items seen, as a long history would be: more than the
+            // search's width of 64.
+            let seen = Set(Self.exactTop(query, items, count: 200).map(\.item))
+            let exact = Set(Self.exactTop(query, items, count: 10) { !seen.contains($0) }.map(\.item))
+            let found = try #require(
+                try index.search(query[...], count: 10, ef: 64, excluding: seen, limit: 64) { !seen.contains($0) })
+            #expect(found.count == 10)
+            #expect(found.allSatisfy { !seen.contains($0.item) })
+            hits += found.filter { exact.contains($0.item) }.count
+            // Filtering after the search instead finds none of them at that width.
+            #expect(try index.search(query[...], count: 10, ef: 64, limit: 64) { !seen.contains($0) } == nil)
+        }
+        let recall = Double(hits) / Double(10 * queries.count)
+        #expect(recall >= 0.95, "recall@10 \(recall) past 200 seen items")
     }
 
     @Test func filtersNeverLeakAndAFilterThatRemovesAlmostEverythingFallsBackToExact() throws {
@@ -109,7 +166,8 @@ struct ItemIndexTests {
             let few = Set((0..<5).map { _ in Int32.random(in: 0..<2_000, using: &generator) })
             let allowed: (Int32) -> Bool = n.isMultiple(of: 2) ? { !blocked.contains($0) } : { few.contains($0) }
             let context = ScoringContext(user: Int32(n), history: [])
-            let found = try retriever.recommend(context, count: 10, excludedHint: blocked.count, where: allowed)
+            let found = try retriever.recommend(
+                context, count: 10, excluding: n.isMultiple(of: 2) ? blocked : nil, where: allowed)
             #expect(found.allSatisfy { allowed($0.item) })
             if !n.isMultiple(of: 2) {
                 #expect(found == Self.exactTop(query, items, count: 10, where: allowed))

@@ -28,18 +28,26 @@ reckit_hnsw *reckit_hnsw_load(
 
 void reckit_hnsw_free(reckit_hnsw *index);
 
-/// Adds `count` rows of `vectors` (row-major) with labels `first_label`, `first_label + 1`, ...
-/// on `threads` threads. A label already present is replaced. Returns 0, or -1 with `error`.
+/// Adds `count` rows of `vectors` (row-major) with `labels[i]` on `threads` threads. A label
+/// already present is replaced. With `levels` (may be null), row `i` enters the graph's layers
+/// `0...levels[i]` instead of drawn ones: rows with a level above 0 go in first, in order, then the
+/// rest. Returns 0, or -1 with `error`.
 int reckit_hnsw_add(
-    reckit_hnsw *index, const float *vectors, size_t count, uint64_t first_label, size_t threads,
-    char *error, size_t error_length);
+    reckit_hnsw *index, const float *vectors, const uint64_t *labels, const int32_t *levels, size_t count,
+    size_t threads, char *error, size_t error_length);
 
 /// The `k` nearest points to `query` (smallest distance first) exploring `ef` candidates
-/// (at least `k`); deleted points are skipped. Writes up to `k` labels and distances and returns
-/// how many it wrote, or -1 with `error`. Safe to call from many threads at once.
+/// (at least `k`). Deleted points and the `excluded_count` labels of `excluded` (may be null) are
+/// walked through but never returned. Writes up to `k` labels and distances and returns how many
+/// it wrote, or -1 with `error`. Safe to call from many threads at once.
 long reckit_hnsw_search(
-    const reckit_hnsw *index, const float *query, size_t k, size_t ef, uint64_t *labels, float *distances,
-    char *error, size_t error_length);
+    const reckit_hnsw *index, const float *query, size_t k, size_t ef, const uint64_t *excluded,
+    size_t excluded_count, uint64_t *labels, float *distances, char *error, size_t error_length);
+
+/// hnswlib's own `searchKnn` for the same query, for tests that hold the shim's search to it;
+/// -1 when it fails.
+long reckit_hnsw_search_library(
+    const reckit_hnsw *index, const float *query, size_t k, size_t ef, uint64_t *labels, float *distances);
 
 /// Marks a point deleted (it stays in the graph, never in results) or brings it back.
 /// Returns 0, 1 when the label is not in the index, or -1 with `error`.
