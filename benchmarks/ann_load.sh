@@ -32,6 +32,14 @@ request = function()
   return wrk.format("GET", "/api/recommend/" .. math.random(1, users) .. "?n=10")
 end
 LUA
+# A serving machine that has run a while holds the store's hot pages in memory; read the file
+# once so that both modes start that way (when it fits in half the available memory).
+if [ -f "$db" ]; then
+  available=$(awk '/MemAvailable/ {printf "%.0f", $2 * 1024}' /proc/meminfo)
+  if [ "$(stat -c %s "$db")" -lt $((available / 2)) ]; then
+    echo "== reading $db into the page cache: $( { /usr/bin/time -f %e cat "$db" >/dev/null; } 2>&1 ) s"
+  fi
+fi
 port=18088
 declare -A rate
 for mode in $modes; do
