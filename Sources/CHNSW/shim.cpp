@@ -74,12 +74,12 @@ using Graph = hnswlib::HierarchicalNSW<float>;
 using Candidate = std::pair<float, hnswlib::tableint>;
 using Queue = std::priority_queue<Candidate, std::vector<Candidate>, Graph::CompareByFirst>;
 
-// hnswlib 0.6.2's `searchKnn` with two changes that hnswlib 0.7 also made. Points whose label is
-// in `excluded` (sorted) are walked through but never kept, as deleted points are, so a user's
-// seen items do not crowd the `ef` best out (0.7's filter functor). And the shared search
+// hnswlib 0.6.2's `searchKnn`, step for step, with three changes. Points whose label is in
+// `excluded` (sorted) are walked through but never kept, as deleted points are, so a user's seen
+// items do not crowd the `ef` best out (what hnswlib 0.7's filter functor does). The shared search
 // counters are not updated: `searchKnn` adds to two atomics at every step of the walk, a cache
-// line that concurrent searches pass back and forth. Returns up to `k` (distance, label) pairs,
-// nearest first.
+// line that concurrent searches pass back and forth. And a point's neighbours are fetched from
+// memory together (below). Returns up to `k` (distance, label) pairs, nearest first.
 std::vector<std::pair<float, uint64_t>> searchGraph(
     const Graph &graph, const float *query, size_t k, size_t ef, const uint64_t *excluded, size_t excludedCount) {
     std::vector<std::pair<float, uint64_t>> result;
