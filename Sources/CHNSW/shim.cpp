@@ -279,21 +279,15 @@ int reckit_hnsw_add(
             if (!failure.empty()) throw std::runtime_error(failure);
         };
         insert(upper);
-        if (levels == nullptr) {
-            insert(lower);
-        } else {
-            // hnswlib 0.6 draws a level when it is given 0 (-log(u) * mult_); with mult_ at 0 the
-            // draw is 0. The exclusive lock keeps every other insertion out meanwhile.
-            double mult = graph.mult_;
-            graph.mult_ = 0;
-            try {
-                insert(lower);
-            } catch (...) {
-                graph.mult_ = mult;
-                throw;
-            }
-            graph.mult_ = mult;
-        }
+        // hnswlib 0.6 draws a level when it is given 0 (-log(u) * mult_); with mult_ at 0 the draw
+        // is 0. The exclusive lock keeps every other insertion out meanwhile.
+        struct RestoredMult {
+            Graph &graph;
+            double mult;
+            ~RestoredMult() { graph.mult_ = mult; }
+        } restored{graph, graph.mult_};
+        if (levels != nullptr) graph.mult_ = 0;
+        insert(lower);
         return 0;
     } catch (const std::exception &e) {
         report(error, error_length, e.what());

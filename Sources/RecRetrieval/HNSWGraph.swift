@@ -82,7 +82,7 @@ final class HNSWGraph: @unchecked Sendable {
     }
 
     /// The `k` nearest labels to `query` with their distances, nearest first, `ef` candidates
-    /// wide. The `excluded` labels (sorted) are walked through but neither returned nor counted
+    /// wide. The `excluded` labels (in any order) are walked through but neither returned nor counted
     /// among the `ef`.
     func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, excluded: [UInt64] = []) throws -> [(
         label: Int, distance: Float

@@ -141,7 +141,7 @@ public struct ItemIndex: Sendable {
         let width = ef ?? settings.ef
         let ceiling = min(items.rows + added.count, limit ?? max(4_096, 16 * count))
         var wanted = min(ceiling, excluded == nil ? max(width, count) : count)
-        let skipped = (excluded ?? []).compactMap { $0 >= 0 ? UInt64($0) : nil }.sorted()
+        let skipped = (excluded ?? []).compactMap { $0 >= 0 ? UInt64($0) : nil }
         var vector = Array(query)
         if settings.space == .mips { vector.append(0) }
         while true {

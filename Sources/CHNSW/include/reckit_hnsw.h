@@ -37,9 +37,9 @@ int reckit_hnsw_add(
     size_t threads, char *error, size_t error_length);
 
 /// The `k` nearest points to `query` (smallest distance first) exploring `ef` candidates
-/// (at least `k`). Deleted points and the `excluded_count` labels of `excluded` (may be null) are
-/// walked through but never returned. Writes up to `k` labels and distances and returns how many
-/// it wrote, or -1 with `error`. Safe to call from many threads at once.
+/// (at least `k`). Deleted points and the `excluded_count` labels of `excluded` (in any order; may
+/// be null) are walked through but never returned. Writes up to `k` labels and distances and
+/// returns how many it wrote, or -1 with `error`. Safe to call from many threads at once.
 long reckit_hnsw_search(
     const reckit_hnsw *index, const float *query, size_t k, size_t ef, const uint64_t *excluded,
     size_t excluded_count, uint64_t *labels, float *distances, char *error, size_t error_length);
