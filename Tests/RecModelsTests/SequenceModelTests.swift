@@ -176,9 +176,9 @@ struct SequenceModelTests {
     @Test func theLSTMsForgetGatesStartOpen() {
         var generator = SplitMix64(seed: 3)
         let hidden = 16
-        let cell = LSTMCell(inputSize: 8, hiddenSize: hidden, layers: 2, generator: &generator)
+        let stack = LSTMStack(inputSize: 8, hiddenSize: hidden, layers: 2, generator: &generator)
         let bound = 1 / Float(hidden).squareRoot()
-        for layer in cell.lstm.cells {
+        for layer in stack.lstm.cells {
             let bias = layer.biasIH.value.scalars
             #expect(bias[hidden..<(2 * hidden)].allSatisfy { $0 == 1 })
             #expect(

@@ -9,12 +9,13 @@ import Tensors
 /// `dropout` [0.3] on the input embeddings, `hidden_dropout` [0] on the recurrent outputs before
 /// the projection to item space (the state carried along the sequence is not dropped; Hidasi &
 /// Czapp's `dropout_p_hidden`), plus the shared ones of ``NeuralSequenceModel`` (`max_length` [50]).
-public typealias GRU4Rec = NeuralSequenceModel<RecurrentArchitecture<GRUCell>>
+public typealias GRU4Rec = NeuralSequenceModel<RecurrentArchitecture<GRUStack>>
 /// GRU4Rec with an LSTM cell.
-public typealias LSTMRec = NeuralSequenceModel<RecurrentArchitecture<LSTMCell>>
+public typealias LSTMRec = NeuralSequenceModel<RecurrentArchitecture<LSTMStack>>
 
-/// The recurrent cell of a ``RecurrentArchitecture``.
-public protocol RecurrentCell: Sendable {
+/// The recurrent layers of a ``RecurrentArchitecture``: `layers` GRU or LSTM layers, one after
+/// another. (A cell, in `Tensors`, is one step's arithmetic inside such a layer.)
+public protocol RecurrentStack: Sendable {
     static var kind: ModelKind { get }
     init(inputSize: Int, hiddenSize: Int, layers: Int, generator: inout SplitMix64)
     /// `(B, L, hidden)` outputs for `(B, L, input)` inputs.
@@ -22,7 +23,8 @@ public protocol RecurrentCell: Sendable {
     var namedParameters: [(name: String, parameter: Parameter<Float>)] { get }
 }
 
-public struct GRUCell: RecurrentCell {
+/// `layers` GRU layers (``GRU``): GRU4Rec's recurrence.
+public struct GRUStack: RecurrentStack {
     public static let kind = ModelKind.gru4rec
     public let gru: GRU<Float>
     public init(inputSize: Int, hiddenSize: Int, layers: Int, generator: inout SplitMix64) {
@@ -32,7 +34,8 @@ public struct GRUCell: RecurrentCell {
     public var namedParameters: [(name: String, parameter: Parameter<Float>)] { gru.namedParameters(prefix: "gru") }
 }
 
-public struct LSTMCell: RecurrentCell {
+/// `layers` LSTM layers (``LSTM``), forget gates opened: LSTMRec's recurrence.
+public struct LSTMStack: RecurrentStack {
     public static let kind = ModelKind.lstm
     public let lstm: LSTM<Float>
     public init(inputSize: Int, hiddenSize: Int, layers: Int, generator: inout SplitMix64) {
@@ -47,8 +50,8 @@ public struct LSTMCell: RecurrentCell {
     public var namedParameters: [(name: String, parameter: Parameter<Float>)] { lstm.namedParameters(prefix: "lstm") }
 }
 
-public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
-    public static var kind: ModelKind { Cell.kind }
+public struct RecurrentArchitecture<Stack: RecurrentStack>: SequenceArchitecture {
+    public static var kind: ModelKind { Stack.kind }
     public static var defaultMaxLength: Int { 50 }
     public let hiddenSize: Int
     public let embeddingSize: Int
@@ -77,7 +80,7 @@ public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
 
     public struct Network: SequenceNetwork {
         public let itemEmbedding: Embedding<Float>
-        public let cell: Cell
+        public let stack: Stack
         public let dense: Linear<Float>
         public let dropout: Dropout<Float>
         public let hiddenDropout: Dropout<Float>
@@ -86,7 +89,7 @@ public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
         init(architecture: RecurrentArchitecture, items: Int, generator: inout SplitMix64) {
             itemEmbedding = Embedding(
                 count: items + 1, dimension: architecture.embeddingSize, paddingIndex: 0, using: &generator)
-            cell = Cell(
+            stack = Stack(
                 inputSize: architecture.embeddingSize, hiddenSize: architecture.hiddenSize, layers: architecture.layers,
                 generator: &generator)
             dense = Linear(
@@ -96,7 +99,7 @@ public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
         }
 
         public var namedParameters: [(name: String, parameter: Parameter<Float>)] {
-            itemEmbedding.namedParameters(prefix: "item_embedding") + cell.namedParameters
+            itemEmbedding.namedParameters(prefix: "item_embedding") + stack.namedParameters
                 + dense.namedParameters(prefix: "dense")
         }
 
@@ -107,7 +110,7 @@ public struct RecurrentArchitecture<Cell: RecurrentCell>: SequenceArchitecture {
         {
             let x = dropout(
                 itemEmbedding(batch.tokens, shape: [batch.rows, batch.length], on: tape), using: &generator)
-            let h = dense(hiddenDropout(cell.run(x), using: &generator))
+            let h = dense(hiddenDropout(stack.run(x), using: &generator))
             return h.reshaped([batch.rows * batch.length, h.shape[2]])
         }
     }
