@@ -194,10 +194,7 @@ public struct BPR: Recommender, FactorScoring {
         guard itemCount > 0 else { throw ModelError.notFitted }
         guard item >= 0 && Int(item) < itemCount else { throw ModelError.unknownItem(item) }
         let similarity = itemFactors.cosineSimilarities(to: Int(item))
-        let history = try context.historyCounts(items: itemCount)
-        return Array(
-            history.map { Contribution(item: $0.item, weight: similarity[Int($0.item)]) }
-                .sorted { $0.weight > $1.weight }.prefix(count))
+        return try Contribution.bySimilarity(of: context, items: itemCount, similarity: similarity, count: count)
     }
 
     public func weights() throws -> [String: SafeTensor] {
@@ -207,37 +204,5 @@ public struct BPR: Recommender, FactorScoring {
 
     public mutating func load(weights: [String: SafeTensor]) throws {
         (userFactors, trainedUsers, itemFactors) = try FactorState.load(weights, columns: width)
-    }
-}
-
-extension CSRMatrix {
-    /// The matrix with each row's column indices in ascending order.
-    func sortedRows() -> CSRMatrix {
-        var columns = columnIndices
-        var sortedValues = values
-        for r in 0..<rows {
-            let range = rowPointers[r]..<rowPointers[r + 1]
-            let order = range.sorted { columnIndices[$0] < columnIndices[$1] }
-            for (offset, k) in order.enumerated() {
-                columns[range.lowerBound + offset] = columnIndices[k]
-                sortedValues[range.lowerBound + offset] = values[k]
-            }
-        }
-        return CSRMatrix(
-            rows: rows, columns: self.columns, rowPointers: rowPointers, columnIndices: columns, values: sortedValues)
-    }
-
-    /// Whether row `r` (sorted) holds column `c`: a binary search.
-    @inline(__always)
-    func rowContains(_ r: Int, _ c: Int32) -> Bool {
-        var low = rowPointers[r]
-        var high = rowPointers[r + 1]
-        while low < high {
-            let mid = (low + high) >> 1
-            let value = columnIndices[mid]
-            if value == c { return true }
-            if value < c { low = mid + 1 } else { high = mid }
-        }
-        return false
     }
 }

@@ -162,37 +162,12 @@ public struct ContentKNN: Recommender {
 
     public func weights() throws -> [String: SafeTensor] {
         guard itemCount > 0 else { throw ModelError.notFitted }
-        return [
-            "vectors.indptr": SafeTensor(vectors.rowPointers.map(Int64.init)),
-            "vectors.indices": SafeTensor(vectors.columnIndices),
-            "vectors.values": SafeTensor(vectors.values),
-            "vectors.shape": SafeTensor([Int64(vectors.rows), Int64(vectors.columns)]),
-        ]
+        return vectors.tensors(prefix: "vectors")
     }
 
     public mutating func load(weights: [String: SafeTensor]) throws {
-        try SafeTensors.requireExactKeys(
-            weights, expected: ["vectors.indptr", "vectors.indices", "vectors.values", "vectors.shape"])
+        try SafeTensors.requireExactKeys(weights, expected: CSRMatrix.keys(prefix: "vectors"))
         adopt(try CSRMatrix(loading: weights, prefix: "vectors"))
         vocabulary = []
-    }
-}
-
-extension CSRMatrix {
-    /// A matrix saved as `PREFIX.indptr`, `PREFIX.indices`, `PREFIX.values`, `PREFIX.shape`, validated.
-    init(loading weights: [String: SafeTensor], prefix: String) throws {
-        let shape = try weights["\(prefix).shape"]?.int64s(key: "\(prefix).shape") ?? []
-        let pointers = try weights["\(prefix).indptr"]?.int64s(key: "\(prefix).indptr").map(Int.init) ?? []
-        let indices = try weights["\(prefix).indices"]?.int32s(key: "\(prefix).indices") ?? []
-        let values = try weights["\(prefix).values"]?.floats(key: "\(prefix).values") ?? []
-        guard shape.count == 2, pointers.count == Int(shape[0]) + 1, pointers.first == 0,
-            pointers.last == indices.count, indices.count == values.count,
-            zip(pointers, pointers.dropFirst()).allSatisfy({ $0 <= $1 }),
-            indices.allSatisfy({ $0 >= 0 && Int64($0) < shape[1] })
-        else {
-            throw CheckpointError.mismatch(key: prefix, expected: "a valid CSR matrix", found: "inconsistent arrays")
-        }
-        self.init(
-            rows: Int(shape[0]), columns: Int(shape[1]), rowPointers: pointers, columnIndices: indices, values: values)
     }
 }

@@ -142,19 +142,11 @@ public struct UserKNN: Recommender {
 
     public func weights() throws -> [String: SafeTensor] {
         guard let matrix else { throw ModelError.notFitted }
-        return [
-            "interactions.indptr": SafeTensor(matrix.rowPointers.map(Int64.init)),
-            "interactions.indices": SafeTensor(matrix.columnIndices),
-            "interactions.values": SafeTensor(matrix.values),
-            "interactions.shape": SafeTensor([Int64(matrix.rows), Int64(matrix.columns)]),
-        ]
+        return matrix.tensors(prefix: "interactions")
     }
 
     public mutating func load(weights: [String: SafeTensor]) throws {
-        let keys: Set<String> = [
-            "interactions.indptr", "interactions.indices", "interactions.values", "interactions.shape",
-        ]
-        try SafeTensors.requireExactKeys(weights, expected: keys)
+        try SafeTensors.requireExactKeys(weights, expected: CSRMatrix.keys(prefix: "interactions"))
         adopt(try CSRMatrix(loading: weights, prefix: "interactions"))
     }
 }
