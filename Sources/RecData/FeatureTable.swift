@@ -4,9 +4,6 @@ public enum FeatureType: String, Sendable, Codable, CaseIterable {
     case tokenSequence = "token_seq"
     case float
     case floatSequence = "float_seq"
-
-    /// Whether the column is categorical (tokens) rather than numeric.
-    public var isCategorical: Bool { self == .token || self == .tokenSequence }
 }
 
 /// The values of one feature column; `nil` marks a missing value.

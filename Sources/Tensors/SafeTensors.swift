@@ -99,8 +99,6 @@ public struct SafeTensor: Sendable, Equatable {
 
     /// The elements as `Float`; throws if the dtype is not F32.
     public func floats(key: String = "") throws -> [Float] { try unpack(Float.self, .f32, key: key) }
-    /// The elements as `Double`; throws if the dtype is not F64.
-    public func doubles(key: String = "") throws -> [Double] { try unpack(Double.self, .f64, key: key) }
     /// The elements as `Int32`; throws if the dtype is not I32.
     public func int32s(key: String = "") throws -> [Int32] { try unpack(Int32.self, .i32, key: key) }
     /// The elements as `Int64`; throws if the dtype is not I64.

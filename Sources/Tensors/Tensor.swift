@@ -136,9 +136,4 @@ extension Tensor {
         }
         return Tensor(shape: shape, scalars: scalars)
     }
-
-    /// The elements converted to another scalar type.
-    public func converted<Other: TensorScalar>(to type: Other.Type = Other.self) -> Tensor<Other> {
-        Tensor<Other>(shape: shape, scalars: scalars.map { Other($0) })
-    }
 }

@@ -1,2 +1,0 @@
-/// Layers, losses, optimizers and checkpoints on the `Tensors` core.
-public enum NeuralNet {}
