@@ -163,78 +163,130 @@ public enum Evaluator {
             throw DatasetError.invalidOption("cut-offs must be positive")
         }
         let ks = options.ks.sorted()
-        let maxK = ks.last ?? 10
-        let metricCount = Metrics.names.count
-        var perCase = [Double](repeating: 0, count: cases.count * ks.count * metricCount)
+        var perCase = [Double](repeating: 0, count: cases.count * ks.count * Metrics.names.count)
         var lists = [[ScoredItem]](repeating: [], count: cases.count)
         let sampler =
             options.sampling == .full
             ? nil : NegativeSampler(items: items, popularity: itemPopularity, options: options)
-        var done = 0
         for blockStart in stride(from: 0, to: cases.count, by: max(1, options.batchSize)) {
             let block = blockStart..<min(cases.count, blockStart + max(1, options.batchSize))
             let contexts = block.map { ScoringContext(user: cases[$0].user, history: cases[$0].history) }
             if sampler == nil, let retriever, retriever.index != nil {
-                let masks = block.map { Set(cases[$0].mask) }
-                let found = try retriever.recommendBatch(
-                    contexts, count: maxK + 1, excluding: masks
-                ) { r, item in !masks[r].contains(item) }
-                perCase.withUnsafeMutableBufferPointer { perCase in
-                    for (offset, c) in block.enumerated() {
-                        let top = found[offset]
-                        let topScores = top.map(\.score)
-                        let ranks = cases[c].targets.map { target -> Int in
-                            guard !masks[offset].contains(target), let hit = top.first(where: { $0.item == target })
-                            else { return Int.max }
-                            return Metrics.rank(of: hit.score, top: topScores, limit: maxK)
-                        }
-                        lists[c] = Array(top.prefix(maxK))
-                        record(ranks, case: c, ks: ks, into: perCase)
-                    }
-                }
+                try rankThroughIndex(
+                    retriever, contexts: contexts, cases: cases, block: block, ks: ks, perCase: &perCase,
+                    lists: &lists)
+            } else if let sampler {
+                let scores = try model.scoreBatch(contexts)
+                rankAmongSamples(
+                    scores, items: items, sampler: sampler, cases: cases, block: block, ks: ks, perCase: &perCase)
             } else {
                 let scores = try model.scoreBatch(contexts)
-                perCase.withUnsafeMutableBufferPointer { perCase in
-                    lists.withUnsafeMutableBufferPointer { lists in
-                        scores.storage.withUnsafeBufferPointer { scores in
-                            Parallel.forEachChunk(of: block, minimumChunk: 8) { range in
-                                var masked = [Bool](repeating: false, count: items)
-                                for c in range {
-                                    let row = UnsafeBufferPointer(
-                                        rebasing: scores[((c - blockStart) * items)..<((c - blockStart + 1) * items)])
-                                    let ranks: [Int]
-                                    if let sampler {
-                                        ranks = sampler.ranks(of: cases[c], scores: row)
-                                    } else {
-                                        for item in cases[c].mask { masked[Int(item)] = true }
-                                        let top = TopK.select(maxK + 1, from: row) { !masked[Int($0)] }
-                                        let topScores = top.map(\.score)
-                                        ranks = cases[c].targets.map {
-                                            masked[Int($0)]
-                                                ? Int.max : Metrics.rank(of: row[Int($0)], top: topScores, limit: maxK)
-                                        }
-                                        for item in cases[c].mask { masked[Int(item)] = false }
-                                        lists[c] = Array(top.prefix(maxK))
-                                    }
-                                    record(ranks, case: c, ks: ks, into: perCase)
-                                }
+                rankAmongAll(
+                    scores, items: items, cases: cases, block: block, ks: ks, perCase: &perCase, lists: &lists)
+            }
+            progress?("evaluating", block.upperBound, cases.count)
+        }
+        let metrics = aggregate(
+            perCase, lists: sampler == nil ? lists : nil, ks: ks, items: items, itemPopularity: itemPopularity)
+        return EvaluationResult(
+            metrics: metrics, users: cases.count, seconds: Date().timeIntervalSince(start),
+            lists: options.keepLists && sampler == nil ? lists : nil)
+    }
+}
+
+extension Evaluator {
+    /// Full ranking through the ANN index: each case's top `max(ks) + 1` comes from the index
+    /// with its mask filtered inside the search; a target outside that list is not found.
+    private static func rankThroughIndex(
+        _ retriever: Retriever, contexts: [ScoringContext], cases: [EvaluationCase], block: Range<Int>, ks: [Int],
+        perCase: inout [Double], lists: inout [[ScoredItem]]
+    ) throws {
+        let maxK = ks.last ?? 10
+        let masks = block.map { Set(cases[$0].mask) }
+        let found = try retriever.recommendBatch(contexts, count: maxK + 1, excluding: masks) { r, item in
+            !masks[r].contains(item)
+        }
+        perCase.withUnsafeMutableBufferPointer { perCase in
+            for (offset, c) in block.enumerated() {
+                let top = found[offset]
+                let topScores = top.map(\.score)
+                let ranks = cases[c].targets.map { target -> Int in
+                    guard !masks[offset].contains(target), let hit = top.first(where: { $0.item == target })
+                    else { return Int.max }
+                    return Metrics.rank(of: hit.score, top: topScores, limit: maxK)
+                }
+                lists[c] = Array(top.prefix(maxK))
+                record(ranks, case: c, ks: ks, into: perCase)
+            }
+        }
+    }
+
+    /// Full ranking by the model's scores of every item, `(block, items)`: each case's targets
+    /// ranked against its top `max(ks) + 1`, its mask excluded.
+    private static func rankAmongAll(
+        _ scores: Matrix<Float>, items: Int, cases: [EvaluationCase], block: Range<Int>, ks: [Int],
+        perCase: inout [Double], lists: inout [[ScoredItem]]
+    ) {
+        let maxK = ks.last ?? 10
+        perCase.withUnsafeMutableBufferPointer { perCase in
+            lists.withUnsafeMutableBufferPointer { lists in
+                scores.storage.withUnsafeBufferPointer { scores in
+                    Parallel.forEachChunk(of: block, minimumChunk: 8) { range in
+                        var masked = [Bool](repeating: false, count: items)
+                        for c in range {
+                            let offset = c - block.lowerBound
+                            let row = UnsafeBufferPointer(rebasing: scores[(offset * items)..<((offset + 1) * items)])
+                            for item in cases[c].mask { masked[Int(item)] = true }
+                            let top = TopK.select(maxK + 1, from: row) { !masked[Int($0)] }
+                            let topScores = top.map(\.score)
+                            let ranks = cases[c].targets.map {
+                                masked[Int($0)] ? Int.max : Metrics.rank(of: row[Int($0)], top: topScores, limit: maxK)
                             }
+                            for item in cases[c].mask { masked[Int(item)] = false }
+                            lists[c] = Array(top.prefix(maxK))
+                            record(ranks, case: c, ks: ks, into: perCase)
                         }
                     }
                 }
             }
-            done = block.upperBound
-            progress?("evaluating", done, cases.count)
         }
+    }
+
+    /// Sampled ranking: each case's targets ranked against the sampler's negatives, by the
+    /// model's scores of every item, `(block, items)`.
+    private static func rankAmongSamples(
+        _ scores: Matrix<Float>, items: Int, sampler: NegativeSampler, cases: [EvaluationCase], block: Range<Int>,
+        ks: [Int], perCase: inout [Double]
+    ) {
+        perCase.withUnsafeMutableBufferPointer { perCase in
+            scores.storage.withUnsafeBufferPointer { scores in
+                Parallel.forEachChunk(of: block, minimumChunk: 8) { range in
+                    for c in range {
+                        let offset = c - block.lowerBound
+                        let row = UnsafeBufferPointer(rebasing: scores[(offset * items)..<((offset + 1) * items)])
+                        record(sampler.ranks(of: cases[c], scores: row), case: c, ks: ks, into: perCase)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The mean of every metric over the cases at each cut-off and, for full rankings (`lists`),
+    /// the lists' coverage, Gini index and mean training popularity.
+    private static func aggregate(
+        _ perCase: [Double], lists: [[ScoredItem]]?, ks: [Int], items: Int, itemPopularity: [Float]?
+    ) -> [String: Double] {
+        let metricCount = Metrics.names.count
+        let caseCount = perCase.count / max(1, ks.count * metricCount)
         var metrics: [String: Double] = [:]
-        let n = Double(max(1, cases.count))
+        let n = Double(max(1, caseCount))
         for (slot, k) in ks.enumerated() {
             for (m, name) in Metrics.names.enumerated() {
                 var sum = 0.0
-                for c in 0..<cases.count { sum += perCase[(c * ks.count + slot) * metricCount + m] }
+                for c in 0..<caseCount { sum += perCase[(c * ks.count + slot) * metricCount + m] }
                 metrics["\(name)@\(k)"] = sum / n
             }
-            if sampler == nil {
+            if let lists {
                 let top = lists.map { $0.prefix(k).map(\.item) }
                 metrics["coverage@\(k)"] = Metrics.coverage(top, itemCount: items)
                 metrics["gini@\(k)"] = Metrics.gini(top, itemCount: items)
@@ -245,13 +297,9 @@ public enum Evaluator {
                 }
             }
         }
-        return EvaluationResult(
-            metrics: metrics, users: cases.count, seconds: Date().timeIntervalSince(start),
-            lists: options.keepLists && sampler == nil ? lists : nil)
+        return metrics
     }
-}
 
-extension Evaluator {
     /// Writes case `c`'s metrics at every cut-off into its slots of `perCase`.
     static func record(_ ranks: [Int], case c: Int, ks: [Int], into perCase: UnsafeMutableBufferPointer<Double>) {
         let metricCount = Metrics.names.count
