@@ -89,46 +89,66 @@ public struct DataSplit: Sendable, Equatable {
                 }
             }
         case .coldItem:
-            // 10% of the items (seeded) are new: every event on them is a test event. The other
-            // items' events are split per user into training and validation as gen-rs does
-            // (without a test part: the test is the new items).
-            var generator = SeededGenerator(seed: seed)
-            var items = Array(0..<Int32(log.itemCount))
-            generator.shuffle(&items)
-            let newCount = max(1, Int((Double(log.itemCount) * testFraction).rounded()))
-            var isNew = [Bool](repeating: false, count: log.itemCount)
-            for item in items.prefix(newCount) { isNew[Int(item)] = true }
-            for var events in log.eventsByUser() {
-                test += events.filter { isNew[Int(log.items[$0])] }
-                events.removeAll { isNew[Int(log.items[$0])] }
-                generator.shuffle(&events)
-                let (trainCount, validCount, _) = ratioCounts(events.count, validation: validationFraction, test: 0)
-                train += events[0..<trainCount]
-                validation += events[trainCount..<(trainCount + validCount)]
-            }
+            (train, validation, test) = coldItemParts(
+                log, seed: seed, validationFraction: validationFraction, testFraction: testFraction)
         case .temporal:
-            var order = Array(0..<log.count)
-            if let t = log.timestamps { order.sort { (t[$0], $0) < (t[$1], $1) } }
-            let testCount = Int(Double(log.count) * testFraction)
-            let validCount = Int(Double(log.count) * validationFraction)
-            let trainCount = log.count - testCount - validCount
-            let chronological = log.chronologicalEventsByUser()
-            var part = [UInt8](repeating: 0, count: log.count)
-            for (position, index) in order.enumerated() {
-                part[index] = position < trainCount ? 0 : position < trainCount + validCount ? 1 : 2
-            }
-            for events in chronological {
-                for index in events {
-                    switch part[index] {
-                    case 0: train.append(index)
-                    case 1: validation.append(index)
-                    default: test.append(index)
-                    }
-                }
-            }
+            (train, validation, test) = temporalParts(
+                log, validationFraction: validationFraction, testFraction: testFraction)
         }
         return DataSplit(
             splitProtocol: splitProtocol, seed: seed, log: log, train: train, validation: validation, test: test)
+    }
+
+    /// `cold-item`: `testFraction` of the items (seeded) are new; every event on them is a test event.
+    /// The other items' events are split per user into training and validation as gen-rs does
+    /// (without a test part: the test is the new items).
+    private static func coldItemParts(
+        _ log: InteractionLog, seed: UInt64, validationFraction: Double, testFraction: Double
+    ) -> (train: [Int], validation: [Int], test: [Int]) {
+        var (train, validation, test): ([Int], [Int], [Int]) = ([], [], [])
+        var generator = SeededGenerator(seed: seed)
+        var items = Array(0..<Int32(log.itemCount))
+        generator.shuffle(&items)
+        let newCount = max(1, Int((Double(log.itemCount) * testFraction).rounded()))
+        var isNew = [Bool](repeating: false, count: log.itemCount)
+        for item in items.prefix(newCount) { isNew[Int(item)] = true }
+        for var events in log.eventsByUser() {
+            test += events.filter { isNew[Int(log.items[$0])] }
+            events.removeAll { isNew[Int(log.items[$0])] }
+            generator.shuffle(&events)
+            let (trainCount, validCount, _) = ratioCounts(events.count, validation: validationFraction, test: 0)
+            train += events[0..<trainCount]
+            validation += events[trainCount..<(trainCount + validCount)]
+        }
+        return (train, validation, test)
+    }
+
+    /// `temporal`: the oldest events train, the next `validationFraction` validate and the newest
+    /// `testFraction` test (ties in time by event index); each user's events in time order.
+    private static func temporalParts(
+        _ log: InteractionLog, validationFraction: Double, testFraction: Double
+    ) -> (train: [Int], validation: [Int], test: [Int]) {
+        var (train, validation, test): ([Int], [Int], [Int]) = ([], [], [])
+        var order = Array(0..<log.count)
+        if let t = log.timestamps { order.sort { (t[$0], $0) < (t[$1], $1) } }
+        let testCount = Int(Double(log.count) * testFraction)
+        let validCount = Int(Double(log.count) * validationFraction)
+        let trainCount = log.count - testCount - validCount
+        let chronological = log.chronologicalEventsByUser()
+        var part = [UInt8](repeating: 0, count: log.count)
+        for (position, index) in order.enumerated() {
+            part[index] = position < trainCount ? 0 : position < trainCount + validCount ? 1 : 2
+        }
+        for events in chronological {
+            for index in events {
+                switch part[index] {
+                case 0: train.append(index)
+                case 1: validation.append(index)
+                default: test.append(index)
+                }
+            }
+        }
+        return (train, validation, test)
     }
 
     /// RecBole's ratio split of `n` events (`_calcu_split_ids`): validation and test get
