@@ -43,7 +43,7 @@ enum DelimitedLoader {
                 let user = try fields.identifier(userIndex)
                 let item = try fields.identifier(itemIndex)
                 let rating = try ratingIndex.map { try fields.number($0) }
-                let time = try timeIndex.map { try fields.number($0) }
+                let time = try timeIndex.map { try fields.time($0) }
                 builder?.append(user: user, item: item, rating: rating, timestamp: time)
             })
         report = maybeReport ?? report

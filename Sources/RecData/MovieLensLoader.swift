@@ -18,7 +18,7 @@ enum MovieLensLoader {
         try reader.read(skipBadRows: options.skipBadRows, report: &maybeReport, header: { _ in }) { fields in
             builder.append(
                 user: try fields.identifier(0), item: try fields.identifier(1), rating: try fields.number(2),
-                timestamp: try fields.number(3))
+                timestamp: try fields.time(3))
         }
         report = maybeReport ?? report
         return try builder.build(path: path)

@@ -27,12 +27,26 @@ struct Fields {
         return text
     }
 
-    /// A non-empty identifier.
+    /// An identifier, as ``IdentifierRule`` allows.
     func identifier(_ index: Int) throws -> String {
         let text = try string(index)
         guard !text.isEmpty else { throw error(index, "empty identifier") }
+        if let problem = IdentifierRule.problem(with: text) { throw error(index, "the identifier \(problem)") }
         return text
     }
+
+    /// A Unix time in seconds within years 1 to 9999, the range a timestamp's text can hold.
+    func time(_ index: Int) throws -> Double {
+        let value = try number(index)
+        guard value >= Self.earliestTime, value <= Self.latestTime else {
+            throw error(index, "\(value) is not a Unix time in years 1 to 9999")
+        }
+        return value
+    }
+
+    /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z as Unix seconds.
+    static let earliestTime: Double = -62_135_596_800
+    static let latestTime: Double = 253_402_300_799
 
     /// A finite number.
     func number(_ index: Int) throws -> Double {

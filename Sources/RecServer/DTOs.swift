@@ -106,7 +106,8 @@ struct ScoredDTO: ResponseEncodable {
 
 struct Health: ResponseEncodable {
     var Ready: Bool
-    var DataStoreConnected: Bool
+    /// Whether the store answered: readiness asks it; liveness does not, and leaves this out.
+    var DataStoreConnected: Bool?
     var ModelLoaded: Bool
 }
 

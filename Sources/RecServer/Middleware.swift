@@ -26,6 +26,8 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         } catch is DecodingError {
             throw HTTPError(.badRequest, message: "the body is not valid JSON of the expected shape")
+        } catch let error where StoreError.mapped(error) != nil {
+            throw HTTPError(.serviceUnavailable, message: StoreError.mapped(error)?.description ?? "")
         } catch {
             context.logger.error("request failed: \(error)")
             throw HTTPError(.internalServerError, message: "internal error")

@@ -8,10 +8,11 @@ import RecStore
 /// service, and formats the answer in Gorse's shapes.
 extension RecKitServer {
     static func addHealth(to router: Router<Context>, service: RecommendationService) {
-        // Liveness: the process answers. It still says truthfully whether a model is loaded.
+        // Liveness: the process answers. It says truthfully whether a model is loaded, and says
+        // nothing of the store, which it does not ask (readiness does).
         router.get("/api/health/live") { _, _ -> Health in
             let loaded = await service.registry.current() != nil
-            return Health(Ready: true, DataStoreConnected: true, ModelLoaded: loaded)
+            return Health(Ready: true, DataStoreConnected: nil, ModelLoaded: loaded)
         }
         // Readiness: the store answers, and a model is loaded when one is expected. A replica
         // that cannot reach the database answers 503 until it can again.
@@ -28,15 +29,16 @@ extension RecKitServer {
     static func addUsers(to router: Router<Context>, service: RecommendationService, limit: Int) {
         let store = service.store
         router.post("/api/user") { request, context -> RowAffected in
-            let user = try await request.decode(as: UserDTO.self, context: context)
-            return RowAffected(RowAffected: try await store.upsertUsers([user.stored]))
+            let user = try FieldRules.checked(try await request.decode(as: UserDTO.self, context: context).stored)
+            return RowAffected(RowAffected: try await store.upsertUsers([user]))
         }
         router.post("/api/users") { request, context -> RowAffected in
-            let users = try await request.decode(as: [UserDTO].self, context: context)
-            return RowAffected(RowAffected: try await store.upsertUsers(users.map(\.stored)))
+            let users = try FieldRules.checked(
+                try await request.decode(as: [UserDTO].self, context: context).map(\.stored))
+            return RowAffected(RowAffected: try await store.upsertUsers(users))
         }
         router.get("/api/user/:id") { _, context -> UserDTO in
-            let id = try context.parameters.require("id")
+            let id = try identifier(context, "id")
             guard let user = try await store.user(id) else {
                 throw HTTPError(.notFound, message: "user \(id) not found")
             }
@@ -46,12 +48,12 @@ extension RecKitServer {
             let patch = try await request.decode(as: UserPatchDTO.self, context: context)
             return RowAffected(
                 RowAffected: try await store.patchUser(
-                    try context.parameters.require("id"), labels: patch.Labels, comment: patch.Comment))
+                    try identifier(context, "id"), labels: patch.Labels, comment: patch.Comment))
         }
         // Serving reads a user's history from the store alone, so deleting their rows leaves
         // nothing of them that can reach an answer.
         router.delete("/api/user/:id") { _, context -> RowAffected in
-            RowAffected(RowAffected: try await store.deleteUser(try context.parameters.require("id")))
+            RowAffected(RowAffected: try await store.deleteUser(try identifier(context, "id")))
         }
         router.get("/api/users") { request, _ -> UsersPage in
             let (users, cursor) = try await store.users(count: try count(request, limit: limit), after: cursor(request))
@@ -59,30 +61,27 @@ extension RecKitServer {
         }
         router.get("/api/user/:id/feedback/:type") { _, context -> [FeedbackDTO] in
             let feedback = try await store.feedback(
-                ofUser: try context.parameters.require("id"), type: try context.parameters.require("type"))
+                ofUser: try identifier(context, "id"), type: try identifier(context, "type"))
             return feedback.map(FeedbackDTO.init)
         }
         router.get("/api/user/:id/feedback") { _, context -> [FeedbackDTO] in
-            try await store.feedback(ofUser: try context.parameters.require("id")).map(FeedbackDTO.init)
+            try await store.feedback(ofUser: try identifier(context, "id")).map(FeedbackDTO.init)
         }
     }
 
     static func addItems(to router: Router<Context>, service: RecommendationService, limit: Int) {
         let store = service.store
         router.post("/api/item") { request, context -> RowAffected in
-            let item = try await request.decode(as: ItemDTO.self, context: context)
-            let affected = try await store.upsertItems([item.stored])
-            try await service.place([item.stored])
-            return RowAffected(RowAffected: affected)
+            let item = try FieldRules.checked(try await request.decode(as: ItemDTO.self, context: context).stored)
+            return RowAffected(RowAffected: try await service.addItems([item]))
         }
         router.post("/api/items") { request, context -> RowAffected in
-            let items = try await request.decode(as: [ItemDTO].self, context: context)
-            let affected = try await store.upsertItems(items.map(\.stored))
-            try await service.place(items.map(\.stored))
-            return RowAffected(RowAffected: affected)
+            let items = try FieldRules.checked(
+                try await request.decode(as: [ItemDTO].self, context: context).map(\.stored))
+            return RowAffected(RowAffected: try await service.addItems(items))
         }
         router.get("/api/item/:id") { _, context -> ItemDTO in
-            let id = try context.parameters.require("id")
+            let id = try identifier(context, "id")
             guard let item = try await store.item(id) else {
                 throw HTTPError(.notFound, message: "item \(id) not found")
             }
@@ -90,18 +89,14 @@ extension RecKitServer {
         }
         router.patch("/api/item/:id") { request, context -> RowAffected in
             let patch = try await request.decode(as: ItemPatchDTO.self, context: context)
-            let id = try context.parameters.require("id")
-            let affected = try await store.patchItem(
-                id, isHidden: patch.IsHidden, categories: patch.Categories, timestamp: patch.Timestamp,
-                labels: patch.Labels, comment: patch.Comment)
-            if affected > 0, let hidden = patch.IsHidden { try await service.setRemoved(id, hidden) }
-            return RowAffected(RowAffected: affected)
+            let id = try identifier(context, "id")
+            return RowAffected(
+                RowAffected: try await service.patchItem(
+                    id, isHidden: patch.IsHidden, categories: patch.Categories, timestamp: patch.Timestamp,
+                    labels: patch.Labels, comment: patch.Comment))
         }
         router.delete("/api/item/:id") { _, context -> RowAffected in
-            let id = try context.parameters.require("id")
-            let affected = try await store.deleteItem(id)
-            if affected > 0 { try await service.setRemoved(id, true) }
-            return RowAffected(RowAffected: affected)
+            RowAffected(RowAffected: try await service.deleteItem(try identifier(context, "id")))
         }
         router.get("/api/items") { request, _ -> ItemsPage in
             let (items, cursor) = try await store.items(count: try count(request, limit: limit), after: cursor(request))
@@ -112,11 +107,12 @@ extension RecKitServer {
             guard let text = request.uri.queryParameters.get("q"), !text.isEmpty else {
                 throw HTTPError(.badRequest, message: "q, the text to find in titles, is required")
             }
+            try FieldRules.text(text, at: "q")
             return try await store.items(titleContaining: text, count: try count(request, limit: limit))
                 .map(ItemDTO.init)
         }
         router.get("/api/item/:id/neighbors") { request, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try identifier(context, "id")
             guard
                 let list = try await service.neighbors(
                     of: id, count: try count(request, limit: limit), offset: try offset(request))
@@ -135,15 +131,9 @@ extension RecKitServer {
             // POST keeps existing (type, user, item) rows, PUT overwrites them (Gorse's semantics).
             router.on("/api/feedback", method: method) { request, context -> RowAffected in
                 let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
-                let stored = feedback.map(\.stored)
-                let changed = try await store.commitFeedback(stored, overwrite: overwrite)
+                let stored = try FieldRules.checked(feedback.map(\.stored))
+                let changed = try await service.commitFeedback(stored, overwrite: overwrite, logger: context.logger)
                 metrics.feedbackIngested.increment(by: Int64(changed))
-                // The feedback is committed: failing to place an item is logged, not answered.
-                do {
-                    try await service.placeFromFeedback(stored)
-                } catch {
-                    context.logger.warning("placing new items from feedback failed: \(error)")
-                }
                 return RowAffected(RowAffected: changed)
             }
         }
@@ -155,27 +145,28 @@ extension RecKitServer {
         router.delete("/api/feedback/:user/:item") { _, context -> RowAffected in
             RowAffected(
                 RowAffected: try await store.deleteFeedback(
-                    user: try context.parameters.require("user"), item: try context.parameters.require("item")))
+                    user: try identifier(context, "user"), item: try identifier(context, "item")))
         }
     }
 
     static func addRecommendations(to router: Router<Context>, service: RecommendationService, limit: Int) {
         router.get("/api/recommend/:user") { request, context -> Response in
             let list = try await service.recommend(
-                user: try context.parameters.require("user"), count: try count(request, limit: limit),
-                offset: try offset(request), category: request.uri.queryParameters.get("category"))
+                user: try identifier(context, "user"), count: try count(request, limit: limit),
+                offset: try offset(request), category: try category(request))
             return try scoredResponse(list, request: request, context: context)
         }
         router.get("/api/recommend/:user/:category") { request, context -> Response in
             let list = try await service.recommend(
-                user: try context.parameters.require("user"), count: try count(request, limit: limit),
-                offset: try offset(request), category: try context.parameters.require("category"))
+                user: try identifier(context, "user"), count: try count(request, limit: limit),
+                offset: try offset(request), category: try identifier(context, "category"))
             return try scoredResponse(list, request: request, context: context)
         }
         router.post("/api/session/recommend") { request, context -> Response in
             let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
             let list = try await service.recommend(
-                session: feedback.map(\.stored), count: try count(request, limit: limit), offset: try offset(request))
+                session: try FieldRules.checked(feedback.map(\.stored), anonymous: true), count: try count(request, limit: limit),
+                offset: try offset(request))
             return try scoredResponse(list, request: request, context: context, alwaysScored: true)
         }
         router.get("/api/popular") { request, context -> Response in
@@ -188,8 +179,8 @@ extension RecKitServer {
         }
         router.get("/api/explain/:user") { request, context -> [ExplainedDTO] in
             let list = try await service.explain(
-                user: try context.parameters.require("user"), count: try count(request, limit: limit),
-                category: request.uri.queryParameters.get("category"))
+                user: try identifier(context, "user"), count: try count(request, limit: limit),
+                category: try category(request))
             return list.map(ExplainedDTO.init)
         }
     }

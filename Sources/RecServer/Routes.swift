@@ -68,6 +68,25 @@ public enum RecKitServer {
         request.uri.queryParameters.get("cursor") ?? ""
     }
 
+    /// A path parameter naming a user, an item, a feedback type or a category, percent-decoded
+    /// (`/api/user/a%20b` is the user "a b", as in Gorse): 400 unless ``IdentifierRule`` allows
+    /// it (a control character would reach no stored row, and PostgreSQL cannot even compare
+    /// U+0000).
+    static func identifier(_ context: Context, _ name: String) throws -> String {
+        guard let value = try context.parameters.require(name).removingPercentEncoding else {
+            throw HTTPError(.badRequest, message: "\(name): not valid percent-encoded UTF-8")
+        }
+        try FieldRules.identifier(value, at: name)
+        return value
+    }
+
+    /// The `category` query parameter, checked as an identifier when present.
+    static func category(_ request: Request) throws -> String? {
+        guard let value = request.uri.queryParameters.get("category") else { return nil }
+        try FieldRules.identifier(value, at: "category")
+        return value
+    }
+
     /// Gorse's answer: a list of item ids, or with `X-API-Version: 2` (and on routes that always
     /// score) a list of `{"Id", "Score"}`.
     static func scoredResponse(

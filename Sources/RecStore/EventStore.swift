@@ -164,44 +164,41 @@ public enum EventStores {
 
 /// Rules both backends share.
 enum StoreRules {
-    /// The longest identifier, category or feedback type accepted.
-    static let maximumIdentifierLength = 256
-
-    static func check(_ value: String, _ field: String, allowEmpty: Bool = false) throws {
-        if !allowEmpty && value.isEmpty { throw StoreError.invalid(field: field, reason: "must not be empty") }
-        if value.utf8.count > maximumIdentifierLength {
-            throw StoreError.invalid(field: field, reason: "longer than \(maximumIdentifierLength) bytes")
-        }
-    }
-
+    /// The bulk import's check of feedback rows: ``FieldRules``, except that a timestamp must
+    /// already be in the store's form (as ``StoreImport`` writes it) instead of being rewritten.
     static func validate(_ feedback: [StoredFeedback]) throws {
-        for entry in feedback {
-            try check(entry.feedbackType, "FeedbackType")
-            try check(entry.userID, "UserId")
-            try check(entry.itemID, "ItemId")
+        for (index, entry) in feedback.enumerated() {
+            try FieldRules.identifier(entry.feedbackType, at: "[\(index)].FeedbackType")
+            try FieldRules.identifier(entry.userID, at: "[\(index)].UserId")
+            try FieldRules.identifier(entry.itemID, at: "[\(index)].ItemId")
             guard entry.value.isFinite else {
-                throw StoreError.invalid(field: "Value", reason: "must be a finite number")
+                throw StoreError.invalid(field: "[\(index)].Value", reason: "must be a finite number")
+            }
+            guard entry.timestamp.isEmpty || StoreTimestamp.isStoreForm(entry.timestamp) else {
+                throw StoreError.invalid(
+                    field: "[\(index)].Timestamp",
+                    reason: "\"\(entry.timestamp)\" is not in the form 2026-01-02T15:04:05Z")
             }
         }
     }
 
-    static func validate(_ users: [StoredUser]) throws {
-        for user in users { try check(user.userID, "UserId") }
-    }
+    static func validate(_ users: [StoredUser]) throws { _ = try FieldRules.checked(users) }
 
     static func validate(_ items: [StoredItem]) throws {
-        for item in items {
-            try check(item.itemID, "ItemId")
-            for category in item.categories { try check(category, "Categories") }
+        for (index, item) in items.enumerated() where try FieldRules.checked(item, at: "[\(index)]") != item {
+            throw StoreError.invalid(field: "[\(index)].Timestamp", reason: "is not in the form 2026-01-02T15:04:05Z")
         }
     }
 
     static func encodeCursor(_ value: String) -> String { Data(value.utf8).base64EncodedString() }
+            try FieldRules.text(entry.comment, at: "[\(index)].Comment")
 
     static func decodeCursor(_ cursor: String) throws -> String {
         guard !cursor.isEmpty else { return "" }
-        guard let data = Data(base64Encoded: cursor) else { throw StoreError.badCursor }
-        return String(decoding: data, as: UTF8.self)
+        guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),
+            !text.utf8.contains(0)
+        else { throw StoreError.badCursor }
+        return text
     }
 
     static func categoriesText(_ categories: [String]) -> String {
@@ -229,14 +226,14 @@ enum StoreRules {
         return "%\(escaped)%"
     }
 
-    /// `feedback` without the earlier of two rows with the same (type, user, item): what one
-    /// statement may write when a later row overwrites an earlier one.
-    static func lastOfEachKey(_ feedback: [StoredFeedback]) -> [StoredFeedback] {
-        var seen = Set<[String]>()
-        var kept: [StoredFeedback] = []
-        for entry in feedback.reversed() where seen.insert([entry.feedbackType, entry.userID, entry.itemID]).inserted {
-            kept.append(entry)
-        }
+    /// `values` without any value that a later one with the same key replaces, in their order:
+    /// what one statement may write when a later row overwrites an earlier one (PostgreSQL
+    /// refuses a statement that touches one row twice). ``StoreImport`` keeps the last event of
+    /// each pair in a sorted order instead, where equal keys are adjacent and no set is needed.
+    static func lastOfEach<T, Key: Hashable>(_ values: [T], key: (T) -> Key) -> [T] {
+        var seen = Set<Key>()
+        var kept: [T] = []
+        for value in values.reversed() where seen.insert(key(value)).inserted { kept.append(value) }
         return kept.reversed()
     }
 
@@ -255,6 +252,9 @@ struct InteractionLogBuilder {
 
     mutating func append(user: String, item: String, value: Double, timestamp: String) {
         users.append(userIDs.insert(user))
+    /// The feedback key: (type, user, item).
+    static func key(_ entry: StoredFeedback) -> [String] { [entry.feedbackType, entry.userID, entry.itemID] }
+
         items.append(itemIDs.insert(item))
         ratings.append(Float(value))
         if let seconds = StoreTimestamp.unixSeconds(timestamp) { timestamps.append(seconds) } else { timed = false }

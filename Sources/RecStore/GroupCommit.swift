@@ -43,7 +43,7 @@ final class GroupCommitQueue: Sendable {
 /// Group commit on SQLite: a serial queue of its own commits the groups.
 extension SQLiteEventStore {
     public func commitFeedback(_ feedback: [StoredFeedback], overwrite: Bool) async throws -> Int {
-        try StoreRules.validate(feedback)
+        let feedback = try FieldRules.checked(feedback)
         return try await withCheckedThrowingContinuation { continuation in
             let write = GroupCommitQueue.Write(feedback: feedback, overwrite: overwrite, continuation: continuation)
             if pending.enqueue(write) { writeQueue.async { self.commitPending() } }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// A user as the store keeps it (Gorse's `User`).
 public struct StoredUser: Sendable, Equatable, Codable {
@@ -67,6 +68,19 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case badCursor
     /// The database could not be reached or refused the operation (the store's own failure).
     case unavailable(String)
+
+    /// The store's error for a database failure that is not the caller's bug: an SQLite file
+    /// that another process kept locked past the busy timeout. Nil for any other error.
+    public static func mapped(_ error: any Error) -> StoreError? {
+        if let error = error as? StoreError { return error }
+        guard let error = error as? DatabaseError,
+            error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+        else { return nil }
+        return .unavailable(
+            "the SQLite file stayed locked by another process (a bulk import, a training run or another "
+                + "server writing) for longer than the busy timeout; one SQLite file has one writer at a time: "
+                + "for several servers use PostgreSQL (--db postgres://...)")
+    }
 
     public var description: String {
         switch self {

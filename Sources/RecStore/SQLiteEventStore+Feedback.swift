@@ -9,7 +9,7 @@ extension SQLiteEventStore {
     /// - Returns: The rows inserted or replaced.
     @discardableResult
     public func insertFeedback(_ feedback: [StoredFeedback], overwrite: Bool) throws -> Int {
-        try StoreRules.validate(feedback)
+        let feedback = try FieldRules.checked(feedback)
         return try database.write { db in try Self.insert(feedback, overwrite: overwrite, db) }
     }
 

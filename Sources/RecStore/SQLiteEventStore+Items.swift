@@ -5,7 +5,7 @@ import GRDB
 extension SQLiteEventStore {
     @discardableResult
     public func upsertItems(_ items: [StoredItem]) throws -> Int {
-        try StoreRules.validate(items)
+        let items = try FieldRules.checked(items)
         return try database.write { db in
             try Self.insertOrReplace(
                 items.count, into: "items",
@@ -38,7 +38,8 @@ extension SQLiteEventStore {
     public func patchItem(
         _ id: String, isHidden: Bool?, categories: [String]?, timestamp: String?, labels: JSONValue?, comment: String?
     ) throws -> Int {
-        for category in categories ?? [] { try StoreRules.check(category, "Categories") }
+        let timestamp = try FieldRules.checkedPatch(
+            categories: categories, timestamp: timestamp, labels: labels, comment: comment)
         return try database.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE id = ?", arguments: [id]) != nil else {
                 return 0

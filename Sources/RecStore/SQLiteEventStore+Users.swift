@@ -6,7 +6,7 @@ extension SQLiteEventStore {
     /// Inserts or replaces users; returns how many rows changed.
     @discardableResult
     public func upsertUsers(_ users: [StoredUser]) throws -> Int {
-        try StoreRules.validate(users)
+        let users = try FieldRules.checked(users)
         return try database.write { db in
             try Self.insertOrReplace(users.count, into: "users", columns: ["id", "labels", "comment"], db) {
                 row, index in
@@ -26,7 +26,8 @@ extension SQLiteEventStore {
 
     /// Changes the given fields of a user; returns 1 if the user exists, else 0.
     public func patchUser(_ id: String, labels: JSONValue?, comment: String?) throws -> Int {
-        try database.write { db in
+        _ = try FieldRules.checkedPatch(categories: nil, timestamp: nil, labels: labels, comment: comment)
+        return try database.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [id]) != nil else {
                 return 0
             }

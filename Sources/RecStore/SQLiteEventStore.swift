@@ -14,17 +14,31 @@ public final class SQLiteEventStore: EventStore {
     /// Commits use `synchronous = FULL` (an fsync per commit) instead of `NORMAL`.
     let durableAgainstPowerLoss: Bool
 
+    /// How long a statement waits for another process's lock on the file before failing with
+    /// ``StoreError/unavailable(_:)``: a second process (a server beside `db import`, `train --db`
+    /// or another server) waits this long for the first one's transaction instead of failing.
+    public static let defaultBusyTimeout: Double = 10
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public init(path: String, durableAgainstPowerLoss: Bool = false) throws {
+    ///
+    /// - Parameter busyTimeout: Seconds to wait for a lock that another process holds
+    ///   (``defaultBusyTimeout``).
+    /// - Throws: ``StoreError/unavailable(_:)`` when the file stays locked longer.
+    public init(path: String, durableAgainstPowerLoss: Bool = false, busyTimeout: Double = defaultBusyTimeout) throws {
         var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(durableAgainstPowerLoss ? "FULL" : "NORMAL")")
         }
-        database = try DatabasePool(path: path, configuration: configuration)
         self.durableAgainstPowerLoss = durableAgainstPowerLoss
-        try Self.migrator.migrate(database)
-        // A bulk load interrupted before it rebuilt the indexes it dropped (`bulkLoad`).
-        try database.write(Self.createFeedbackIndexes)
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(database)
+            // A bulk load interrupted before it rebuilt the indexes it dropped (`bulkLoad`).
+            try database.write(Self.createFeedbackIndexes)
+        } catch {
+            throw StoreError.mapped(error) ?? error
+        }
     }
 
     /// Migrations are registered once and never edited after release; changes add a new one.

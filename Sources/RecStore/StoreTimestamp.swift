@@ -5,9 +5,9 @@ import Foundation
 public enum StoreTimestamp {
     /// The ISO 8601 text of a Unix time, to the whole second (rounded down).
     public static func text(unixSeconds: Double) -> String {
-        // Gregorian years 1583 to 9999; earlier times Foundation writes in the Julian calendar,
-        // and later ones need more than four digits: both are left to it.
-        guard unixSeconds.isFinite, unixSeconds >= -12_212_553_600, unixSeconds < 253_402_300_800 else {
+        // Proleptic Gregorian years 1 to 9999, as RFC 3339 writes them; times outside (which the
+        // store never accepts) are left to Foundation.
+        guard unixSeconds.isFinite, unixSeconds >= -62_135_596_800, unixSeconds < 253_402_300_800 else {
             return ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: unixSeconds))
         }
         let seconds = Int64(unixSeconds.rounded(.down))
@@ -50,34 +50,101 @@ public enum StoreTimestamp {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The Unix time of a timestamp the store holds: `YYYY-MM-DDTHH:MM:SSZ` directly, any other
-    /// ISO 8601 text through Foundation; nil for empty or unreadable text.
+    /// The Unix time of a timestamp the store holds: RFC 3339 text (the store's own form first of
+    /// all) read in the proleptic Gregorian calendar, any other ISO 8601 text through Foundation;
+    /// nil for empty or unreadable text.
     public static func unixSeconds(_ text: String) -> Double? {
-        let bytes = Array(text.utf8)
-        func number(_ range: Range<Int>) -> Int64? {
+        if let seconds = rfc3339(text) { return seconds.rounded(.down) }
+        guard !text.isEmpty, let date = ISO8601DateFormatter().date(from: text) else { return nil }
+        return date.timeIntervalSince1970
+    }
+
+    /// The Unix time of an RFC 3339 date-time (`2026-01-02T15:04:05Z`, `2026-01-02T15:04:05.25+01:00`;
+    /// `T` and `Z` in either case), the format Gorse accepts; nil for anything else, an impossible
+    /// date or time (`2026-02-30`, `25:00`) included. A leap second (`:60`) is read as `:59`.
+    public static func rfc3339(_ text: String) -> Double? {
+        var text = text
+        return text.withUTF8 { rfc3339($0) }
+    }
+
+    static func rfc3339(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard bytes.count >= 20, bytes.count <= 64 else { return nil }
+        func digits(_ start: Int, _ count: Int) -> Int64? {
+            guard start + count <= bytes.count else { return nil }
             var value: Int64 = 0
-            for index in range {
+            for index in start..<(start + count) {
                 let digit = bytes[index] &- 48
                 guard digit < 10 else { return nil }
                 value = value * 10 + Int64(digit)
             }
             return value
         }
-        if bytes.count == 20, bytes[4] == 45, bytes[7] == 45, bytes[10] == 84, bytes[13] == 58, bytes[16] == 58,
-            bytes[19] == 90, let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19), year >= 1583,
-            (1...12).contains(month), (1...31).contains(day)
-        {
-            // Howard Hinnant's days_from_civil.
-            let y = month <= 2 ? year - 1 : year
-            let era = y / 400
-            let yearOfEra = y - era * 400
-            let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-            let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-            let days = era * 146_097 + dayOfEra - 719_468
-            return Double(days * 86_400 + hour * 3_600 + minute * 60 + second)
+        guard let year = digits(0, 4), bytes[4] == 45, let month = digits(5, 2), bytes[7] == 45,
+            let day = digits(8, 2), bytes[10] == 84 || bytes[10] == 116, let hour = digits(11, 2), bytes[13] == 58,
+            let minute = digits(14, 2), bytes[16] == 58, let second = digits(17, 2),
+            year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour < 24,
+            minute < 60, second <= 60
+        else { return nil }
+        var position = 19
+        var fraction = 0.0
+        if bytes[position] == 46 {  // "."
+            var scale = 0.1
+            position += 1
+            let start = position
+            while position < bytes.count, bytes[position] &- 48 < 10 {
+                fraction += Double(bytes[position] - 48) * scale
+                scale /= 10
+                position += 1
+            }
+            guard position > start else { return nil }
         }
-        guard !text.isEmpty, let date = ISO8601DateFormatter().date(from: text) else { return nil }
-        return date.timeIntervalSince1970
+        guard position < bytes.count else { return nil }
+        var offset: Int64 = 0
+        if bytes[position] == 90 || bytes[position] == 122 {  // "Z"
+            position += 1
+        } else if bytes[position] == 43 || bytes[position] == 45 {  // "+" or "-"
+            guard let hours = digits(position + 1, 2), position + 3 < bytes.count, bytes[position + 3] == 58,
+                let minutes = digits(position + 4, 2), hours < 24, minutes < 60
+            else { return nil }
+            offset = (hours * 3_600 + minutes * 60) * (bytes[position] == 43 ? 1 : -1)
+            position += 6
+        } else {
+            return nil
+        }
+        guard position == bytes.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        return Double(days * 86_400 + hour * 3_600 + minute * 60 + min(second, 59) - offset) + fraction
+    }
+
+    /// Whether `text` is already in the store's form (`YYYY-MM-DDTHH:MM:SSZ`, a real date and
+    /// time): the bulk import's check, which must not cost a rewrite of every row.
+    public static func isStoreForm(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { $0.count == 20 && $0[10] == 84 && $0[19] == 90 && rfc3339($0) != nil }
+    }
+
+    /// The store's text (`YYYY-MM-DDTHH:MM:SSZ`, UTC, whole seconds) of an RFC 3339 time, so that
+    /// timestamps sort by time as text; nil when `text` is not one or falls outside years 1–9999.
+    public static func normalized(_ text: String) -> String? {
+        guard let seconds = rfc3339(text), seconds >= -62_135_596_800, seconds < 253_402_300_800 else { return nil }
+        return self.text(unixSeconds: seconds)
+    }
+
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }

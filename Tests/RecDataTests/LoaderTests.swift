@@ -87,11 +87,13 @@ struct LoaderTests {
     }
 
     @Test func aTenMegabyteLineLoads() throws {
+        // The long field is a column the loader does not keep: identifiers stop at 256 bytes.
         let long = String(repeating: "x", count: 10_000_000)
-        let path = writeFile(folder, "long.inter", "user_id:token\titem_id:token\n1\t\(long)\n2\tshort\n")
+        let path = writeFile(
+            folder, "long.inter", "user_id:token\titem_id:token\tnote:token\n1\tlong\t\(long)\n2\tshort\t\n")
         let dataset = try Dataset.load(path: path)
         #expect(dataset.interactions.count == 2)
-        #expect(dataset.interactions.itemIDs.externalIDs[0].count == 10_000_000)
+        #expect(dataset.interactions.itemIDs.externalIDs == ["long", "short"])
     }
 
     @Test(
@@ -103,6 +105,20 @@ struct LoaderTests {
             ("user_id:token\titem_id:token\n1\t2\n1\t2\t3\t4\n", 3, nil, "expected 2 fields, found 4"),
             ("user_id:token\titem_id:token\n1\t2\n\t2\n", 3, "user_id", "empty identifier"),
             ("user_id:token\titem_id:token\trating:float\n1\t2\t\n", 2, "rating", "missing value"),
+            // Issue 43: identifiers with control characters or of unbounded length, and times no
+            // timestamp can hold, are refused where they are read.
+            (
+                "user_id:token\titem_id:token\nu\u{1}x\t2\n", 2, "user_id",
+                "the identifier contains the control character U+0001"
+            ),
+            (
+                "user_id:token\titem_id:token\n1\t\(String(repeating: "i", count: 257))\n", 2, "item_id",
+                "the identifier is longer than 256 bytes"
+            ),
+            (
+                "user_id:token\titem_id:token\ttimestamp:float\n1\t2\t1e18\n", 2, "timestamp",
+                "1e+18 is not a Unix time in years 1 to 9999"
+            ),
         ] as [(String, Int, String?, String)])
     func badRowsNameFileLineColumnAndReason(text: String, line: Int, column: String?, reason: String) throws {
         let path = writeFile(folder, "bad.inter", text)

@@ -29,7 +29,7 @@ struct EventStoreTests {
     @Test(arguments: StoreBackend.allCases)
     func aRejectedBatchWritesNothing(backend: StoreBackend) async throws {
         let (store, _) = try await backend.makeStore()
-        await #expect(throws: StoreError.invalid(field: "ItemId", reason: "must not be empty")) {
+        await #expect(throws: StoreError.invalid(field: "[1].ItemId", reason: "must not be empty")) {
             try await store.insertFeedback(
                 [
                     StoredFeedback(feedbackType: "like", userID: "u", itemID: "ok"),
@@ -37,11 +37,11 @@ struct EventStoreTests {
                 ],
                 overwrite: true)
         }
-        await #expect(throws: StoreError.invalid(field: "Value", reason: "must be a finite number")) {
+        await #expect(throws: StoreError.invalid(field: "[0].Value", reason: "must be a finite number")) {
             try await store.insertFeedback(
                 [StoredFeedback(feedbackType: "like", userID: "u", itemID: "ok", value: .nan)], overwrite: true)
         }
-        await #expect(throws: StoreError.invalid(field: "UserId", reason: "longer than 256 bytes")) {
+        await #expect(throws: StoreError.invalid(field: "[0].UserId", reason: "is longer than 256 bytes")) {
             try await store.upsertUsers([StoredUser(userID: String(repeating: "x", count: 257))])
         }
         #expect(try await store.counts() == (0, 0, 0))
@@ -72,7 +72,7 @@ struct EventStoreTests {
             #expect(changed == (writer % 3 == 0 ? 3 : 1), "writer \(writer)")
         }
         #expect(try await store.counts() == (8, 301, 301))
-        await #expect(throws: StoreError.invalid(field: "UserId", reason: "must not be empty")) {
+        await #expect(throws: StoreError.invalid(field: "[0].UserId", reason: "must not be empty")) {
             try await store.commitFeedback(
                 [StoredFeedback(feedbackType: "click", userID: "", itemID: "z")], overwrite: false)
         }
@@ -106,7 +106,10 @@ struct EventStoreTests {
         // Identifiers compare by bytes on both backends: "B" < "a" < "b" < "é".
         let ids = ["b", "a", "é", "B", "a1", "a10", "a2"]
         try await store.upsertUsers(ids.map { StoredUser(userID: $0, labels: .array([.string($0)]), comment: "c") })
-        try await store.upsertItems(ids.map { StoredItem(itemID: $0, categories: ["k"], timestamp: "t\($0)") })
+        try await store.upsertItems(
+            ids.enumerated().map {
+                StoredItem(itemID: $1, categories: ["k"], timestamp: "2020-01-01T00:00:0\($0)Z")
+            })
         for (position, id) in ids.enumerated() {
             try await store.insertFeedback(
                 [StoredFeedback(feedbackType: "view", userID: id, itemID: ids[(position + 1) % ids.count])],
