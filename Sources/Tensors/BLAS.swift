@@ -1,5 +1,6 @@
 /// Whether an operand of a matrix product is used as stored or transposed.
 import Dispatch
+import Foundation
 
 #if canImport(Accelerate)
     import Accelerate
@@ -70,12 +71,36 @@ public enum BLAS {
     /// --data ml-100k --model sasrec --param epochs=2 --param max_length=200` (loading included)
     /// took 38-45 s with OpenBLAS's 2 threads and 30 s with `OPENBLAS_NUM_THREADS=1`, under the
     /// same background load.
+    ///
+    /// The thread count is one setting for the whole process, and a product's rounding follows
+    /// it (OpenBLAS's blocking, and whether ``gemm`` splits the rows). So the whole body holds
+    /// ``kernelThreadsLock``: concurrent sections run one after another, each restoring what it
+    /// found, and a caller inside ``withSteadyKernelThreads(_:)`` never sees the count change
+    /// mid-computation. The lock is recursive: a section may nest on its own thread, but code
+    /// that `body` hands to other threads must not enter a section.
     public static func withSingleThreadedKernels<R>(_ body: () throws -> R) rethrows -> R {
+        kernelThreadsLock.lock()
+        defer { kernelThreadsLock.unlock() }
         let previous = openblas_get_num_threads()
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(previous) }
         return try body()
     }
+
+    /// Runs `body` while no other thread changes the kernels' thread count (no single-threaded
+    /// section starts or ends), for products that must repeat bit for bit: a model's vectors
+    /// recomputed on load must equal those computed when it was trained.
+    ///
+    /// Products outside both this and ``withSingleThreadedKernels(_:)`` run with whatever count
+    /// holds when they start, which is 1 while another thread trains.
+    public static func withSteadyKernelThreads<R>(_ body: () throws -> R) rethrows -> R {
+        kernelThreadsLock.lock()
+        defer { kernelThreadsLock.unlock() }
+        return try body()
+    }
+
+    /// Held by every caller that changes OpenBLAS's thread count or needs it steady.
+    private static let kernelThreadsLock = NSRecursiveLock()
 
     /// Splits the rows of `C` (and of `op(A)`) into one block per ``Parallel`` chunk when the
     /// kernels are single-threaded and the product is large enough to pay for it; otherwise one
@@ -146,7 +171,7 @@ public enum BLAS {
     /// Sets the number of threads the BLAS library uses (OpenBLAS only; Accelerate ignores it).
     public static func setThreadCount(_ count: Int) {
         #if canImport(CBLAS) && !canImport(Accelerate)
-            openblas_set_num_threads(Int32(count))
+            withSteadyKernelThreads { openblas_set_num_threads(Int32(count)) }
         #endif
     }
 }

@@ -151,15 +151,20 @@ public struct TextCNN: Recommender, ContentDescribing {
     /// Recomputes the content vectors of every item and the vectors users are scored against.
     private mutating func refreshVectors() {
         guard let encoder else { return }
-        let items = itemTokens.count
-        var content = Matrix<Float>(rows: items, columns: factors)
-        let tape = Tape<Float>(recording: false)
-        for start in stride(from: 0, to: items, by: 512) {
-            let batch = (start..<min(items, start + 512)).map(Int32.init)
-            let vectors = encoder(batch, tokens: itemTokens, on: tape).value.scalars
-            for (r, item) in batch.enumerated() {
-                for k in 0..<factors { content[Int(item), k] = vectors[r * factors + k] }
+        let (items, factors, tokens) = (itemTokens.count, factors, itemTokens)
+        // The encoder's products round by OpenBLAS's thread count: held steady, so that the
+        // vectors a load recomputes equal those of training while other threads train.
+        let content = BLAS.withSteadyKernelThreads {
+            var content = Matrix<Float>(rows: items, columns: factors)
+            let tape = Tape<Float>(recording: false)
+            for start in stride(from: 0, to: items, by: 512) {
+                let batch = (start..<min(items, start + 512)).map(Int32.init)
+                let vectors = encoder(batch, tokens: tokens, on: tape).value.scalars
+                for (r, item) in batch.enumerated() {
+                    for k in 0..<factors { content[Int(item), k] = vectors[r * factors + k] }
+                }
             }
+            return content
         }
         contentVectors = content
         // Items blend the collaborative factors (PureSVD's or ALS's) with their content vector by
