@@ -116,55 +116,6 @@ public func artifactsDirectory() -> URL {
     return url
 }
 
-/// Headless Chromium (Debian's `chromium` package, installed by `scripts/install-deps.sh`).
-public enum Chromium {
-    public struct Rendered: Sendable {
-        /// The DOM after the page's scripts ran.
-        public var dom: String
-        /// The size of the PNG screenshot written.
-        public var screenshotBytes: Int
-    }
-
-    public struct Missing: Error, CustomStringConvertible {
-        public var description: String { "chromium is not installed: run scripts/install-deps.sh" }
-    }
-
-    static var executable: String? {
-        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }
-    }
-
-    /// Loads `page` headless, returns its DOM after scripts, and writes a full-page screenshot.
-    /// `waitMilliseconds` lets the page's asynchronous work (fetches) finish first.
-    public static func render(_ page: URL, screenshot: URL, waitMilliseconds: Int = 0) throws -> Rendered {
-        guard let executable else { throw Missing() }
-        var common = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--user-data-dir=\(temporaryDirectory("chromium").path)",
-        ]
-        if waitMilliseconds > 0 { common.append("--virtual-time-budget=\(waitMilliseconds)") }
-        let dom = try run(executable, common + ["--dump-dom", page.absoluteString])
-        _ = try run(
-            executable, common + ["--window-size=1200,2600", "--screenshot=\(screenshot.path)", page.absoluteString])
-        let size = (try? FileManager.default.attributesOfItem(atPath: screenshot.path)[.size] as? NSNumber)?.intValue
-        return Rendered(dom: dom, screenshotBytes: size ?? 0)
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-}
-
 /// A loopback TCP port that was free a moment ago: the kernel's choice for a socket bound to
 /// port 0, released at once. Tests that start servers take theirs here, so that tests running at
 /// the same time never pick the same one.
