@@ -85,6 +85,21 @@ public protocol EventStore: Sendable {
     func publishModel(name: String, kind: String, report: String) async throws -> Int
     /// The newest published model, if any.
     func latestPublishedModel() async throws -> PublishedModel?
+
+    // What the trainer reads to skip an unchanged store and to delete old models safely
+    // (`EventStore+Versions.swift`).
+
+    /// A mark that changes whenever a feedback row or an item is written or deleted, cheap at any
+    /// size: equal marks mean the store holds the same feedback and items.
+    func changeMark() async throws -> StoreChangeMark
+    /// Every published model, newest first.
+    func publishedModels() async throws -> [PublishedModel]
+    /// Deletes a published model's row (not its directory); whether there was one.
+    func deletePublishedModel(version: Int) async throws -> Bool
+    /// Records that the server `replica` serves published `version` now (its heartbeat).
+    func reportServedModel(replica: String, version: Int) async throws
+    /// The versions servers reported within the last `seconds`, by the database's clock.
+    func servedModels(reportedWithin seconds: Double) async throws -> [ServedModelReport]
 }
 
 extension EventStore {

@@ -63,6 +63,7 @@ extension PostgresEventStore {
                 """
             ]
         ),
+        versionsMigration,
     ]
 
     /// The feedback table's secondary indexes as the migrations leave them; a bulk load drops

@@ -91,6 +91,7 @@ public final class SQLiteEventStore: EventStore {
                         report TEXT NOT NULL DEFAULT '');
                     """)
         }
+        registerVersionsMigration(&migrator)
         return migrator
     }
 
