@@ -81,6 +81,12 @@ struct ServeCommand: AsyncParsableCommand {
             // A replica starts on the published model, then follows each new one.
             published = await registry.updateToPublished(from: store)
             Task { await registry.follow(store, every: .milliseconds(Int(publishedPoll * 1000))) }
+            // The version it serves, so that the trainer never deletes it (`trainer --keep`).
+            Task {
+                await registry.reportServed(to: store, as: ServedModelReports.replicaName(port: port)) {
+                    logger.warning("\($0)")
+                }
+            }
         }
         var configuration = ServerConfiguration()
         configuration.host = host
