@@ -95,6 +95,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The continuous trainer's round: train from the store, gate, publish, delete old models.
+        .target(name: "RecTrainer", dependencies: ["RecData", "RecModels", "RecEval", "RecStore"]),
         .target(
             name: "RecServer",
             dependencies: [
@@ -110,6 +112,7 @@ let package = Package(
             name: "RecKitCLI",
             dependencies: [
                 "RecData", "RecModels", "RecEval", "RecRetrieval", "Tensors", "NeuralNet", "RecStore", "RecServer",
+                "RecTrainer",
                 // `reckit bench gemm` calls cblas_sgemm directly, as the baseline for BLAS.gemm.
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -157,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "RecKitCLITests",
             dependencies: [
-                "RecKitCLI", "RecData", "RecModels", "RecEval", "RecStore", "Tensors", "_RecTestSupport",
+                "RecKitCLI", "RecData", "RecModels", "RecEval", "RecStore", "RecTrainer", "Tensors", "_RecTestSupport",
                 "_RecStoreTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["Snapshots"]

@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
-import RecData
-import RecEval
 import RecModels
 import RecStore
+import RecTrainer
 
 /// `reckit trainer`: retrains from the store as events arrive and publishes a model only when
 /// the quality gate accepts it.
@@ -55,12 +54,19 @@ struct TrainerCommand: AsyncParsableCommand {
     var warmStart: Int?
     @Flag(name: .long, help: "Run one round and exit.")
     var once = false
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Keep the newest N published versions and delete older model directories that no server reported serving in the last 5 minutes (default 3: the served version, the one before it to roll back to, and one for a server still loading or lagging).",
+            valueName: "N"))
+    var keep: Int = 3
 
     func validate() throws {
         guard (0.001...0.5).contains(holdout) else { throw ValidationError("--holdout must be in 0.001...0.5") }
         guard (0...1).contains(tolerance) else { throw ValidationError("--tolerance must be in 0...1") }
         if let afterEvents, afterEvents < 1 { throw ValidationError("--after-events must be at least 1") }
         if let warmStart, warmStart < 1 { throw ValidationError("--warm-start must be at least 1") }
+        guard keep >= 1 else { throw ValidationError("--keep must be at least 1 (the served version)") }
         _ = try Self.seconds(every)
     }
 
@@ -85,6 +91,7 @@ struct TrainerCommand: AsyncParsableCommand {
             var source = store
             if let readDB { source = try await EventStores.open(readDB) }
             let interval = try Self.seconds(every)
+            var loop = TrainerLoop(trainer: Trainer(options: try options))
             var lastEvents = -1
             var lastRound = Date.distantPast
             while true {
@@ -96,16 +103,17 @@ struct TrainerCommand: AsyncParsableCommand {
                 if due {
                     lastRound = Date()
                     lastEvents = events
-                    let decision: String
+                    var decision: TrainerDecision
                     do {
-                        decision = try await round(store, source: source)
+                        decision = try await loop.next(store: store, source: source)
                     } catch  where !once {
                         // A failed round (the database away, a model that will not load) is
                         // logged, and the next one tried at the next period.
-                        decision = try Self.json(["decision": "failed", "error": "\(error)"])
+                        decision = TrainerDecision(decision: .failed)
+                        decision.error = "\(error)"
                     }
                     // One line per write, so that a log collector reading a pipe sees it at once.
-                    FileHandle.standardOutput.write(Data((decision + "\n").utf8))
+                    FileHandle.standardOutput.write(Data((try decision.jsonLine() + "\n").utf8))
                 }
                 if once { break }
                 try await Task.sleep(for: .seconds(afterEvents == nil ? min(60, interval) : min(5, interval)))
@@ -115,66 +123,15 @@ struct TrainerCommand: AsyncParsableCommand {
         }
     }
 
-    /// One round, reading the events from `source` (the store itself or its read replica) and
-    /// publishing to `store`; returns its decision as a JSON line.
-    func round(_ store: any EventStore, source: any EventStore) async throws -> String {
-        let types = feedbackTypes.split(separator: ",").map(String.init)
-        let dataset = try await Dataset.fromStore(source, types: types)
-        let log = dataset.interactions
-        guard log.count >= 2 else { return try Self.json(["decision": "skipped", "reason": "fewer than 2 events"]) }
-        let (train, cases) = QualityGate.holdout(log, fraction: holdout)
-        let kind = try model.kind
-        let folder = URL(fileURLWithPath: modelsDirectory, isDirectory: true)
-        var record: [String: Any] = [
-            "time": StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970), "events": log.count,
-            "heldOut": log.count - train.count, "users": cases.count, "kind": kind.rawValue, "tolerance": tolerance,
-        ]
-        var serving: ModelBundle?
-        if let published = try await store.latestPublishedModel() {
-            record["servingVersion"] = published.version
-            do {
-                serving = try ModelBundle.load(from: folder.appendingPathComponent(published.name, isDirectory: true))
-            } catch {
-                record["serving"] = ["error": "\(error)"]
-            }
+    /// The library's options for these flags.
+    var options: TrainerOptions {
+        get throws {
+            let folder = URL(fileURLWithPath: modelsDirectory, isDirectory: true)
+            return TrainerOptions(
+                kind: try model.kind, parameters: try model.parsedParameters, control: model.control,
+                modelsDirectory: folder, holdout: holdout, tolerance: tolerance,
+                feedbackTypes: feedbackTypes.split(separator: ",").map(String.init), warmStart: warmStart,
+                retention: ModelRetention(keep: keep, modelsDirectory: folder))
         }
-        let warm = warmStart.flatMap { iterations in
-            serving.flatMap { type(of: $0.model).kind == kind ? $0.warmStart(iterations: iterations) : nil }
-        }
-        record["warmStart"] = warm != nil
-        let candidate = try ModelBundle.train(
-            kind, parameters: try model.parsedParameters, dataset: dataset, events: train, control: model.control,
-            warmStart: warm
-        ) { seconds in
-            TrainingRecord(
-                dataset: "store", interactions: train.count, users: log.userCount, items: log.itemCount,
-                seconds: seconds)
-        }
-        let candidateScore = try QualityGate.score(candidate, cases: cases)
-        record["trainSeconds"] = candidate.record.seconds
-        record["candidate"] = ["ndcg@10": candidateScore.ndcg, "recall@10": candidateScore.recall]
-        var accept = true
-        if let serving {
-            let servingScore = try QualityGate.score(serving, cases: cases)
-            record["serving"] = ["ndcg@10": servingScore.ndcg, "recall@10": servingScore.recall]
-            accept = QualityGate.accepts(candidate: candidateScore, serving: servingScore, tolerance: tolerance)
-        }
-        guard accept else {
-            record["decision"] = "refused"
-            return try Self.json(record)
-        }
-        let stamp = StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970).filter { $0.isNumber }
-        let name = "\(kind.rawValue)-\(stamp)-\(UUID().uuidString.prefix(8).lowercased())"
-        try candidate.save(to: folder.appendingPathComponent(name, isDirectory: true))
-        let report = try Self.json(record)
-        record["version"] = try await store.publishModel(name: name, kind: kind.rawValue, report: report)
-        record["name"] = name
-        record["decision"] = "published"
-        return try Self.json(record)
-    }
-
-    static func json(_ object: [String: Any]) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
     }
 }

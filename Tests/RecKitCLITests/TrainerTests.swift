@@ -3,6 +3,7 @@ import Foundation
 import RecData
 import RecModels
 import RecStore
+import RecTrainer
 import Testing
 import _RecStoreTestSupport
 import _RecTestSupport
@@ -118,11 +119,108 @@ struct TrainerTests {
                 "trainer", "--db", replicaLocation, "--models-dir", models, "--model", "pop", "--once",
             ]) as? TrainerCommand)
         let refusal = await #expect(throws: StoreError.self, "a replica takes no writes") {
-            try await onReplica.round(replica, source: replica)
+            try await Trainer(options: try onReplica.options).round(
+                store: replica, source: replica, served: nil, after: nil)
         }
         #expect(refusal.map { "\($0)" }?.contains("read-only") == true, "\(String(describing: refusal))")
         try await StoreBackend.execute("SELECT pg_wal_replay_resume()", on: replicaLocation)
         await replica.close()
+        await store.close()
+    }
+
+    /// An unchanged store skips the round: no candidate, no new version, no new directory. Each
+    /// kind of write (a new event, the newest event replaced, an event deleted, an item renamed)
+    /// makes the next round train, and the one after it skip again.
+    @Test(arguments: StoreBackend.allCases)
+    func anUnchangedStoreIsSkippedAndEveryWriteTrainsAgain(backend: StoreBackend) async throws {
+        let folder = temporaryDirectory("trainer-skip")
+        try SyntheticLog(users: 40, items: 30, events: 600, seed: 5).write(to: folder, name: "log")
+        let dataset = try DatasetCatalog.load(folder.path)
+        let (store, _) = try await backend.makeStore()
+        try await StoreImport.load(dataset, into: store, feedbackType: "view")
+        let models = folder.appendingPathComponent("models", isDirectory: true)
+        // Tolerance 1 publishes every candidate: only the skip stops a round from publishing.
+        var loop = TrainerLoop(
+            trainer: Trainer(options: TrainerOptions(kind: .popularity, modelsDirectory: models, tolerance: 1)))
+        #expect(try await loop.next(store: store, source: store).decision == .published)
+        let skipped = try await loop.next(store: store, source: store)
+        #expect(skipped.decision == .skipped && skipped.reason?.contains("not changed") == true, "\(skipped)")
+        #expect(try skipped.jsonLine().contains(#""decision":"skipped""#))
+        #expect(try await store.latestPublishedModel()?.version == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: models.path).count == 1)
+
+        let item = dataset.interactions.itemIDs[Int32(0)]
+        let time = StoreTimestamp.text(unixSeconds: 2_000_000_000)
+        let new = StoredFeedback(feedbackType: "view", userID: "new", itemID: item, timestamp: time)
+        let replaced = StoredFeedback(feedbackType: "view", userID: "new", itemID: item, value: 2, timestamp: time)
+        let writes: [(String, @Sendable () async throws -> Void)] = [
+            ("a new event", { try await store.insertFeedback([new], overwrite: false) }),
+            ("the newest event replaced", { try await store.insertFeedback([replaced], overwrite: true) }),
+            ("an event deleted", { _ = try await store.deleteFeedback(user: "new", item: item) }),
+            (
+                "an item renamed",
+                {
+                    _ = try await store.patchItem(
+                        item, isHidden: nil, categories: nil, timestamp: nil, labels: nil, comment: "renamed")
+                }
+            ),
+        ]
+        for (version, (write, apply)) in zip(2..., writes) {
+            try await apply()
+            let decision = try await loop.next(store: store, source: store)
+            #expect(decision.decision == .published && decision.version == version, "after \(write): \(decision)")
+            #expect(try await loop.next(store: store, source: store).decision == .skipped, "again after \(write)")
+        }
+        await store.close()
+    }
+
+    /// `--keep N`: the newest N published versions stay, and so does an older one that a server
+    /// reported serving within the staleness limit; the other old versions lose their row and
+    /// their directory, and folders that no row names are left alone.
+    @Test(arguments: StoreBackend.allCases)
+    func oldVersionsAreDeletedUnlessNewestOrServed(backend: StoreBackend) async throws {
+        let folder = temporaryDirectory("trainer-keep")
+        try SyntheticLog(users: 30, items: 20, events: 300, seed: 7).write(to: folder, name: "log")
+        let dataset = try DatasetCatalog.load(folder.path)
+        let log = dataset.interactions
+        let bundle = try ModelBundle.train(.popularity, dataset: dataset) {
+            TrainingRecord(
+                dataset: "log", interactions: log.count, users: log.userCount, items: log.itemCount, seconds: $0)
+        }
+        let (store, location) = try await backend.makeStore()
+        try await StoreImport.load(dataset, into: store, feedbackType: "view")
+        let models = folder.appendingPathComponent("models", isDirectory: true)
+        for version in 1...6 {
+            try bundle.save(to: models.appendingPathComponent("v\(version)"))
+            #expect(try await store.publishModel(name: "v\(version)", kind: "pop", report: "") == version)
+        }
+        let scratch = models.appendingPathComponent("scratch")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        func left() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: models.path).sorted() }
+        // A server that stopped reporting (version 3), and one that serves version 2 now.
+        try await store.reportServedModel(replica: "gone", version: 3)
+        try await Task.sleep(for: .seconds(1.5))
+        try await store.reportServedModel(replica: "lagging", version: 2)
+        #expect(try await store.servedModels(reportedWithin: 1).map(\.version) == [2])
+
+        let outcome = try await ModelRetention(keep: 2, modelsDirectory: models, staleAfter: 1).prune(store)
+        #expect(outcome.deleted == [1, 3, 4] && outcome.errors.isEmpty, "\(outcome)")
+        #expect(try await store.publishedModels().map(\.version) == [6, 5, 2])
+        #expect(try left() == ["scratch", "v2", "v5", "v6"])
+
+        // The command: `--keep 1` after publishing 7 keeps 7 and the served 2 (reported within
+        // the default limit of 5 minutes).
+        try await CLITests.run(
+            try RecKitCommand.parseAsRoot([
+                "trainer", "--db", location, "--models-dir", models.path, "--model", "pop", "--tolerance", "1",
+                "--keep", "1", "--once",
+            ]))
+        let newest = try #require(try await store.latestPublishedModel())
+        #expect(try await store.publishedModels().map(\.version) == [7, 2])
+        #expect(try left() == [newest.name, "scratch", "v2"].sorted())
+        #expect(throws: (any Error).self) {
+            try RecKitCommand.parseAsRoot(["trainer", "--db", location, "--models-dir", models.path, "--keep", "0"])
+        }
         await store.close()
     }
 }
