@@ -3,6 +3,7 @@ import RecData
 import RecModels
 import RecStore
 import Testing
+import _RecStoreTestSupport
 import _RecTestSupport
 
 #if canImport(FoundationNetworking)
@@ -17,23 +18,11 @@ struct ReplicaTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// Runs `scripts/postgres.sh` with `arguments`. (Not through a pipe: the server it starts
-    /// would inherit the pipe and hold it open.)
+    /// Runs `scripts/postgres.sh` with `arguments`, killed after 120 s. (Its output goes to a
+    /// file, not through a pipe: the server it starts would inherit the pipe and hold it open.)
     static func cluster(_ arguments: String...) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [repository.appendingPathComponent("scripts/postgres.sh").path] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ClusterFailure(arguments: arguments, status: process.terminationStatus)
-        }
-    }
-
-    struct ClusterFailure: Error {
-        var arguments: [String]
-        var status: Int32
+        let script = repository.appendingPathComponent("scripts/postgres.sh").path
+        _ = try ChildProcess.run(URL(fileURLWithPath: "/bin/bash"), [script] + arguments, seconds: 120)
     }
 
     func get(_ port: Int, _ path: String) async -> (status: Int, body: Data)? {
@@ -88,6 +77,50 @@ struct ReplicaTests {
         try bundle.save(to: directory)
     }
 
+    /// Starts `reckit serve` on `port` over `url`, checking for published models every `poll`
+    /// seconds; its log goes to `serve-<port>.log` in `folder`. The caller kills it.
+    func startReplica(_ url: String, models: URL, port: Int, poll: String = "0.2", logs folder: URL) throws -> Process {
+        let server = Process()
+        server.executableURL = LiveServerTests.executable
+        server.arguments = [
+            "serve", "--db", url, "--models-dir", models.path, "--published-poll", poll, "--port", String(port),
+        ]
+        // The server's log, for a failure's investigation.
+        let log = folder.appendingPathComponent("serve-\(port).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        server.standardOutput = handle
+        server.standardError = handle
+        try server.run()
+        return server
+    }
+
+    /// Waits up to 60 s for the replica on `port` to be ready, and requires it still running.
+    func requireReady(_ port: Int, _ server: Process, logs folder: URL) async throws {
+        let ready = await eventually(60) { await get(port, "/api/health/ready")?.status == 200 }
+        try #require(ready, "replica on \(port) never became ready (log in \(folder.path))")
+        try #require(server.isRunning, "replica on \(port) exited (log in \(folder.path))")
+    }
+
+    /// Runs `reckit trainer` with `arguments` to its end (killed after 120 s) and returns the
+    /// last line it printed; its output is kept in `trainer.log` in `folder`.
+    func runTrainer(_ arguments: [String], logs folder: URL) async throws -> String {
+        let trainer = Process()
+        trainer.executableURL = LiveServerTests.executable
+        trainer.arguments = ["trainer"] + arguments
+        let log = folder.appendingPathComponent("trainer.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        trainer.standardOutput = handle
+        trainer.standardError = handle
+        try trainer.run()
+        let finished = await eventually(120) { !trainer.isRunning }
+        if !finished { kill(trainer.processIdentifier, SIGKILL) }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        try #require(finished && trainer.terminationStatus == 0, "trainer: \(output)")
+        return output.split(separator: "\n").last.map(String.init) ?? ""
+    }
+
     @Test func twoReplicasShareOneDatabaseFollowPublishedModelsAndSurviveARestart() async throws {
         let binary = LiveServerTests.executable
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build reckit first: \(binary.path)")
@@ -108,25 +141,9 @@ struct ReplicaTests {
         let ports = [try freeLoopbackPort(), try freeLoopbackPort()]
         var servers: [Process] = []
         defer { for server in servers where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        for port in ports {
-            let server = Process()
-            server.executableURL = binary
-            server.arguments = [
-                "serve", "--db", url, "--models-dir", models.path, "--published-poll", "0.2", "--port", String(port),
-            ]
-            // The server's log, for a failure's investigation.
-            let log = folder.appendingPathComponent("serve-\(port).log")
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            server.standardOutput = handle
-            server.standardError = handle
-            try server.run()
-            servers.append(server)
-        }
+        for port in ports { servers.append(try startReplica(url, models: models, port: port, logs: folder)) }
         for (port, server) in zip(ports, servers) {
-            let ready = await eventually(60) { await get(port, "/api/health/ready")?.status == 200 }
-            try #require(ready, "replica on \(port) never became ready (log in \(folder.path))")
-            try #require(server.isRunning, "replica on \(port) exited (log in \(folder.path))")
+            try await requireReady(port, server, logs: folder)
             // Each starts on the published model.
             #expect(await publishedVersion(port) == "1")
         }
@@ -177,5 +194,51 @@ struct ReplicaTests {
         #expect(
             await post(ports[1], "/api/feedback", #"[{"FeedbackType":"like","UserId":"\#(user)","ItemId":"late"}]"#)
                 == 200)
+    }
+
+    /// `reckit trainer --keep 2` beside two replicas on the test server's PostgreSQL: one follows
+    /// every published version, the other (checking once an hour) still serves version 1. The
+    /// trainer keeps the newest two versions and version 1, which that replica reports serving,
+    /// and deletes the rows and directories of the versions in between; both replicas answer on.
+    @Test func theTrainerNeverDeletesAVersionThatAReplicaServes() async throws {
+        let binary = LiveServerTests.executable
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build reckit first: \(binary.path)")
+        let folder = temporaryDirectory("replicas-keep")
+        let (log, _) = Fixtures.checkerboard()
+        let models = folder.appendingPathComponent("models", isDirectory: true)
+        let (store, url) = try await StoreBackend.postgres.makeStore()
+        try await StoreImport.load(Dataset(name: "board", interactions: log), into: store, feedbackType: "like")
+        try train(.itemKNN, log, to: models.appendingPathComponent("v1"))
+        #expect(try await store.publishModel(name: "v1", kind: "itemknn", report: "") == 1)
+
+        let ports = [try freeLoopbackPort(), try freeLoopbackPort()]
+        var servers: [Process] = []
+        defer { for server in servers where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        servers.append(try startReplica(url, models: models, port: ports[0], logs: folder))
+        servers.append(try startReplica(url, models: models, port: ports[1], poll: "3600", logs: folder))
+        for (port, server) in zip(ports, servers) { try await requireReady(port, server, logs: folder) }
+        let reported = await eventually(30) { (try? await store.servedModels(reportedWithin: 60).count) == 2 }
+        #expect(reported, "each replica reports the version it serves")
+        for version in 2...5 {
+            try train(.itemKNN, log, to: models.appendingPathComponent("v\(version)"))
+            #expect(try await store.publishModel(name: "v\(version)", kind: "itemknn", report: "") == version)
+        }
+        #expect(await eventually(30) { await publishedVersion(ports[0]) == "5" })
+        #expect(await publishedVersion(ports[1]) == "1")
+
+        let line = try await runTrainer(
+            ["--db", url, "--models-dir", models.path, "--model", "pop", "--keep", "2", "--once"], logs: folder)
+        let decision = try #require(
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        // Refused, the newest two are 5 and 4; published, 6 and 5 (and 4 goes too).
+        let newest = decision["decision"] as? String == "published" ? [6, 5] : [5, 4]
+        #expect(try await store.publishedModels().map(\.version) == newest + [1], "\(line)")
+        #expect((decision["deleted"] as? [Int])?.starts(with: [2, 3]) == true, "\(line)")
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: models.path))
+        #expect(left.isSuperset(of: ["v1", "v5"]) && left.isDisjoint(with: ["v2", "v3"]), "\(left)")
+        let user = log.userIDs[log.users[0]]
+        for port in ports { #expect(await recommended(port, user) != nil) }
+        #expect(await publishedVersion(ports[1]) == "1")
+        await store.close()
     }
 }
