@@ -43,7 +43,7 @@ import Testing
         // Another thread trains: short single-threaded sections, one after another.
         Thread {
             for _ in 0..<400 {
-                BLAS.withSingleThreadedKernels { usleep(200) }
+                BLAS.withSingleThreadedKernels { _ = usleep(200) }
                 sections.add()
             }
             done.signal()
