@@ -10,6 +10,9 @@ public enum SplitProtocol: String, Sendable, Codable, CaseIterable {
     /// first 5 events (in time) are the visible history (the validation part), the rest the test.
     case coldUser = "cold-user"
     case coldItem = "cold-item"
+    /// Next-basket prediction: per user, the last basket → test, the one before → validation,
+    /// earlier baskets → training; users with fewer than 3 baskets train only.
+    case nextBasket = "next-basket"
 }
 
 /// A split of an interaction log into training, validation and test events.
@@ -36,6 +39,22 @@ public struct DataSplit: Sendable, Equatable {
         self.test = test
     }
 
+    /// `next-basket`'s parts: per user, the last basket tests, the one before validates, the
+    /// earlier ones train; a user with fewer than 3 baskets trains only.
+    static func nextBasketParts(_ log: InteractionLog) -> (train: [Int], validation: [Int], test: [Int]) {
+        var (train, validation, test): ([Int], [Int], [Int]) = ([], [], [])
+        for baskets in log.basketsByUser() {
+            if baskets.count < 3 {
+                train += baskets.joined()
+            } else {
+                train += baskets.dropLast(2).joined()
+                validation += baskets[baskets.count - 2]
+                test += baskets[baskets.count - 1]
+            }
+        }
+        return (train, validation, test)
+    }
+
     /// Splits `log` by `splitProtocol`.
     ///
     /// - Parameters:
@@ -53,6 +72,8 @@ public struct DataSplit: Sendable, Equatable {
         var validation: [Int] = []
         var test: [Int] = []
         switch splitProtocol {
+        case .nextBasket:
+            (train, validation, test) = nextBasketParts(log)
         case .sequentialLeaveOneOut:
             for events in log.chronologicalEventsByUser() {
                 if events.count < 3 {

@@ -12,6 +12,9 @@ public struct LoadOptions: Sendable, Equatable {
     public var itemField = "item_id"
     public var ratingField = "rating"
     public var timestampField = "timestamp"
+    /// The basket (order, session) column, if any (`--basket-field`): the events of one user with
+    /// one value form a basket. Without it, the events of one user with one timestamp do.
+    public var basketField: String?
     /// Field separator for CSV/TSV files; `nil` chooses by extension (`.csv` → `,`, else tab).
     public var separator: String?
 
@@ -188,10 +191,14 @@ struct InteractionBuilder {
     var items: [Int32] = []
     var ratings: [Float] = []
     var timestamps: [Double] = []
+    var baskets: [Int32] = []
     var userIDs = IDMap()
     var itemIDs = IDMap()
+    /// (user index, basket value) keys, so that two users' equal basket values stay apart.
+    var basketIDs = IDMap()
     let hasRatings: Bool
     let hasTimestamps: Bool
+    var hasBaskets = false
 
     /// Sizes the columns for `rows` events at once: growth by doubling would hold up to twice
     /// the columns (and a copy while it grows) on a log of 10^8 events.
@@ -200,10 +207,13 @@ struct InteractionBuilder {
         items.reserveCapacity(rows)
         if hasRatings { ratings.reserveCapacity(rows) }
         if hasTimestamps { timestamps.reserveCapacity(rows) }
+        if hasBaskets { baskets.reserveCapacity(rows) }
     }
 
-    mutating func append(user: String, item: String, rating: Double?, timestamp: Double?) {
-        users.append(userIDs.insert(user))
+    mutating func append(user: String, item: String, rating: Double?, timestamp: Double?, basket: String? = nil) {
+        let userIndex = userIDs.insert(user)
+        if hasBaskets { baskets.append(basketIDs.insert("\(userIndex)\u{1F}\(basket ?? "")")) }
+        users.append(userIndex)
         items.append(itemIDs.insert(item))
         if hasRatings { ratings.append(Float(rating ?? 0)) }
         if hasTimestamps { timestamps.append(timestamp ?? 0) }
@@ -213,6 +223,7 @@ struct InteractionBuilder {
         guard !users.isEmpty else { throw DatasetError.noRows(path: path) }
         return InteractionLog(
             users: users, items: items, ratings: hasRatings ? ratings : nil,
-            timestamps: hasTimestamps ? timestamps : nil, userIDs: userIDs, itemIDs: itemIDs)
+            timestamps: hasTimestamps ? timestamps : nil, baskets: hasBaskets ? baskets : nil, userIDs: userIDs,
+            itemIDs: itemIDs)
     }
 }

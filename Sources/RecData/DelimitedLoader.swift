@@ -1,5 +1,6 @@
 /// Reads any CSV or TSV file whose header names its columns; the user and item columns are
-/// required, rating and timestamp are used when present (names from ``LoadOptions``).
+/// required, rating and timestamp are used when present, the basket column when named (names
+/// from ``LoadOptions``).
 /// CSV fields may be quoted as in RFC 4180 (on one line).
 enum DelimitedLoader {
     /// - Parameter atomicHeader: The header must be RecBole's `name:type` fields (a `.inter` file).
@@ -14,6 +15,7 @@ enum DelimitedLoader {
         var itemIndex = 0
         var ratingIndex: Int?
         var timeIndex: Int?
+        var basketIndex: Int?
         var builder: InteractionBuilder?
         var maybeReport: LoadReport? = report
         let reader = TableReader(
@@ -36,7 +38,9 @@ enum DelimitedLoader {
                 itemIndex = try find(options.itemField)
                 ratingIndex = plain.firstIndex(of: options.ratingField)
                 timeIndex = plain.firstIndex(of: options.timestampField)
+                basketIndex = try options.basketField.map(find)
                 builder = InteractionBuilder(hasRatings: ratingIndex != nil, hasTimestamps: timeIndex != nil)
+                builder?.hasBaskets = basketIndex != nil
                 builder?.reserve(try LineReader.countLines(path: path))
             },
             row: { fields in
@@ -44,7 +48,8 @@ enum DelimitedLoader {
                 let item = try fields.identifier(itemIndex)
                 let rating = try ratingIndex.map { try fields.number($0) }
                 let time = try timeIndex.map { try fields.time($0) }
-                builder?.append(user: user, item: item, rating: rating, timestamp: time)
+                let basket = try basketIndex.map { try fields.identifier($0) }
+                builder?.append(user: user, item: item, rating: rating, timestamp: time, basket: basket)
             })
         report = maybeReport ?? report
         guard let builder else { throw DatasetError.emptyFile(path: path) }

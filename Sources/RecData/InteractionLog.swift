@@ -11,6 +11,10 @@ public struct InteractionLog: Sendable, Equatable {
     public var ratings: [Float]?
     /// Timestamp of each event (seconds), if the data has them.
     public var timestamps: [Double]?
+    /// Basket (order, session) of each event, if the data names them (`--basket-field`): a
+    /// dense index over the (user, basket) pairs. Without it, the events of one user with one
+    /// timestamp form a basket (``basketsByUser()``).
+    public var baskets: [Int32]?
     /// External user identifiers.
     public var userIDs: IDMap
     /// External item identifiers.
@@ -18,15 +22,17 @@ public struct InteractionLog: Sendable, Equatable {
 
     public init(
         users: [Int32], items: [Int32], ratings: [Float]? = nil, timestamps: [Double]? = nil,
-        userIDs: IDMap, itemIDs: IDMap
+        baskets: [Int32]? = nil, userIDs: IDMap, itemIDs: IDMap
     ) {
         checkArgument(users.count == items.count, "log: \(users.count) users but \(items.count) items")
         checkArgument(ratings.map { $0.count == users.count } ?? true, "log: ratings length differs from users")
         checkArgument(timestamps.map { $0.count == users.count } ?? true, "log: timestamps length differs from users")
+        checkArgument(baskets.map { $0.count == users.count } ?? true, "log: baskets length differs from users")
         self.users = users
         self.items = items
         self.ratings = ratings
         self.timestamps = timestamps
+        self.baskets = baskets
         self.userIDs = userIDs
         self.itemIDs = itemIDs
     }
@@ -52,7 +58,9 @@ public struct InteractionLog: Sendable, Equatable {
         InteractionLog(
             users: indices.map { users[$0] }, items: indices.map { items[$0] },
             ratings: ratings.map { r in indices.map { r[$0] } },
-            timestamps: timestamps.map { t in indices.map { t[$0] } }, userIDs: userIDs, itemIDs: itemIDs)
+            timestamps: timestamps.map { t in indices.map { t[$0] } },
+            baskets: baskets.map { b in indices.map { b[$0] } },
+            userIDs: userIDs, itemIDs: itemIDs)
     }
 
     /// The log with ids renumbered densely over the users and items that still occur, in
@@ -74,7 +82,8 @@ public struct InteractionLog: Sendable, Equatable {
         let (u, userMap, oldUsers) = remap(users, userIDs)
         let (i, itemMap, oldItems) = remap(items, itemIDs)
         let log = InteractionLog(
-            users: u, items: i, ratings: ratings, timestamps: timestamps, userIDs: userMap, itemIDs: itemMap)
+            users: u, items: i, ratings: ratings, timestamps: timestamps, baskets: baskets, userIDs: userMap,
+            itemIDs: itemMap)
         return (log, oldUsers, oldItems)
     }
 

@@ -19,13 +19,20 @@ public struct EvaluationCase: Sendable, Equatable {
     public var targets: [Int32]
     /// Items excluded from the ranking (already seen, per protocol).
     public var mask: [Int32]
+    /// The basket number of each history event (`seq-loo`, `next-basket`), for models that
+    /// decay by baskets.
+    public var historyBaskets: [Int32]?
 
-    public init(user: Int32, history: [Int32], targets: [Int32], mask: [Int32]) {
+    public init(user: Int32, history: [Int32], targets: [Int32], mask: [Int32], historyBaskets: [Int32]? = nil) {
         self.user = user
         self.history = history
         self.targets = targets
         self.mask = mask
+        self.historyBaskets = historyBaskets
     }
+
+    /// What the model is asked to score.
+    public var context: ScoringContext { ScoringContext(user: user, history: history, baskets: historyBaskets) }
 }
 
 /// How candidates are ranked.
@@ -54,6 +61,11 @@ public struct EvaluationOptions: Sendable {
     /// Evaluate a seeded sample of this many users (cases) instead of all (`--eval-users`); the
     /// sample is drawn with ``seed`` and reported as such.
     public var userSample: Int?
+    /// Also report `phr@K` and recall and NDCG over repeat targets (items in the user's history)
+    /// and explore targets (the rest), each averaged over the users that have such targets
+    /// (`recall_rep@K`, `ndcg_rep@K`, `recall_expl@K`, `ndcg_expl@K`, `users_rep`, `users_expl`):
+    /// the `next-basket` protocol's metrics.
+    public var repeatSplit = false
 
     public init() {}
 }
@@ -92,6 +104,8 @@ public enum Evaluator {
             for index in split.test { isNew[Int(log.items[index])] = true }
             oldItems = (0..<Int32(log.itemCount)).filter { !isNew[Int($0)] }
         }
+        let sequential = [.sequentialLeaveOneOut, .nextBasket].contains(split.splitProtocol)
+        let basketNumbers = sequential ? log.basketNumbers() : []
         for (user, events) in log.chronologicalEventsByUser().enumerated() {
             let targets = events.filter { part[$0] == targetPart }.map { log.items[$0] }
             guard !targets.isEmpty else { continue }
@@ -100,11 +114,14 @@ public enum Evaluator {
             for item in targets where seen.insert(item).inserted { distinct.append(item) }
             let train = events.filter { part[$0] == 1 }.map { log.items[$0] }
             switch split.splitProtocol {
-            case .sequentialLeaveOneOut:
+            case .sequentialLeaveOneOut, .nextBasket:
                 let visible = phase == .validation ? 1 : 2
-                var history = events.filter { part[$0] >= 1 && part[$0] <= visible }.map { log.items[$0] }
-                if let historyLimit, history.count > historyLimit { history = Array(history.suffix(historyLimit)) }
-                cases.append(EvaluationCase(user: Int32(user), history: history, targets: distinct, mask: []))
+                var shown = events.filter { part[$0] >= 1 && part[$0] <= visible }
+                if let historyLimit, shown.count > historyLimit { shown = Array(shown.suffix(historyLimit)) }
+                cases.append(
+                    EvaluationCase(
+                        user: Int32(user), history: shown.map { log.items[$0] }, targets: distinct, mask: [],
+                        historyBaskets: shown.map { basketNumbers[$0] }))
             case .coldUser:
                 // The visible events are the history; the same cases serve both phases.
                 let visible = events.filter { part[$0] == 2 }.map { log.items[$0] }
@@ -163,14 +180,14 @@ public enum Evaluator {
             throw DatasetError.invalidOption("cut-offs must be positive")
         }
         let ks = options.ks.sorted()
-        var perCase = [Double](repeating: 0, count: cases.count * ks.count * Metrics.names.count)
+        var perCase = [Double](repeating: 0, count: cases.count * ks.count * slots)
         var lists = [[ScoredItem]](repeating: [], count: cases.count)
         let sampler =
             options.sampling == .full
             ? nil : NegativeSampler(items: items, popularity: itemPopularity, options: options)
         for blockStart in stride(from: 0, to: cases.count, by: max(1, options.batchSize)) {
             let block = blockStart..<min(cases.count, blockStart + max(1, options.batchSize))
-            let contexts = block.map { ScoringContext(user: cases[$0].user, history: cases[$0].history) }
+            let contexts = block.map { cases[$0].context }
             if sampler == nil, let retriever, retriever.index != nil {
                 try rankThroughIndex(
                     retriever, contexts: contexts, cases: cases, block: block, ks: ks, perCase: &perCase,
@@ -187,7 +204,8 @@ public enum Evaluator {
             progress?("evaluating", block.upperBound, cases.count)
         }
         let metrics = aggregate(
-            perCase, lists: sampler == nil ? lists : nil, ks: ks, items: items, itemPopularity: itemPopularity)
+            perCase, lists: sampler == nil ? lists : nil, ks: ks, items: items, itemPopularity: itemPopularity,
+            repeatSplit: options.repeatSplit)
         return EvaluationResult(
             metrics: metrics, users: cases.count, seconds: Date().timeIntervalSince(start),
             lists: options.keepLists && sampler == nil ? lists : nil)
@@ -216,7 +234,7 @@ extension Evaluator {
                     return Metrics.rank(of: hit.score, top: topScores, limit: maxK)
                 }
                 lists[c] = Array(top.prefix(maxK))
-                record(ranks, case: c, ks: ks, into: perCase)
+                record(ranks, case: c, of: cases, ks: ks, into: perCase)
             }
         }
     }
@@ -244,7 +262,7 @@ extension Evaluator {
                             }
                             for item in cases[c].mask { masked[Int(item)] = false }
                             lists[c] = Array(top.prefix(maxK))
-                            record(ranks, case: c, ks: ks, into: perCase)
+                            record(ranks, case: c, of: cases, ks: ks, into: perCase)
                         }
                     }
                 }
@@ -264,7 +282,7 @@ extension Evaluator {
                     for c in range {
                         let offset = c - block.lowerBound
                         let row = UnsafeBufferPointer(rebasing: scores[(offset * items)..<((offset + 1) * items)])
-                        record(sampler.ranks(of: cases[c], scores: row), case: c, ks: ks, into: perCase)
+                        record(sampler.ranks(of: cases[c], scores: row), case: c, of: cases, ks: ks, into: perCase)
                     }
                 }
             }
@@ -274,17 +292,30 @@ extension Evaluator {
     /// The mean of every metric over the cases at each cut-off and, for full rankings (`lists`),
     /// the lists' coverage, Gini index and mean training popularity.
     private static func aggregate(
-        _ perCase: [Double], lists: [[ScoredItem]]?, ks: [Int], items: Int, itemPopularity: [Float]?
+        _ perCase: [Double], lists: [[ScoredItem]]?, ks: [Int], items: Int, itemPopularity: [Float]?,
+        repeatSplit: Bool
     ) -> [String: Double] {
-        let metricCount = Metrics.names.count
-        let caseCount = perCase.count / max(1, ks.count * metricCount)
+        let caseCount = perCase.count / max(1, ks.count * slots)
         var metrics: [String: Double] = [:]
         let n = Double(max(1, caseCount))
         for (slot, k) in ks.enumerated() {
-            for (m, name) in Metrics.names.enumerated() {
-                var sum = 0.0
-                for c in 0..<caseCount { sum += perCase[(c * ks.count + slot) * metricCount + m] }
-                metrics["\(name)@\(k)"] = sum / n
+            func sum(_ m: Int) -> Double {
+                var total = 0.0
+                for c in 0..<caseCount { total += perCase[(c * ks.count + slot) * slots + m] }
+                return total
+            }
+            for (m, name) in Metrics.names.enumerated() { metrics["\(name)@\(k)"] = sum(m) / n }
+            if repeatSplit {
+                // Li et al. (TOIS 2023): PHR is the share of users with a hit; the repeat and
+                // explore figures average over the users whose targets include such items.
+                metrics["phr@\(k)"] = metrics["hit@\(k)"]
+                for (offset, kind) in ["rep", "expl"].enumerated() {
+                    let base = Metrics.names.count + 3 * offset
+                    let users = sum(base + 2)
+                    metrics["recall_\(kind)@\(k)"] = users > 0 ? sum(base) / users : 0
+                    metrics["ndcg_\(kind)@\(k)"] = users > 0 ? sum(base + 1) / users : 0
+                    metrics["users_\(kind)"] = users
+                }
             }
             if let lists {
                 let top = lists.map { $0.prefix(k).map(\.item) }
@@ -300,12 +331,29 @@ extension Evaluator {
         return metrics
     }
 
+    /// Values kept per case and cut-off: ``Metrics/names``, then recall, NDCG and 1 (0 when the
+    /// case has none) over its repeat targets (items in its history), and the same over its
+    /// explore targets.
+    static let slots = Metrics.names.count + 6
+
     /// Writes case `c`'s metrics at every cut-off into its slots of `perCase`.
-    static func record(_ ranks: [Int], case c: Int, ks: [Int], into perCase: UnsafeMutableBufferPointer<Double>) {
-        let metricCount = Metrics.names.count
+    static func record(
+        _ ranks: [Int], case c: Int, of cases: [EvaluationCase], ks: [Int],
+        into perCase: UnsafeMutableBufferPointer<Double>
+    ) {
+        let history = Set(cases[c].history)
+        let isRepeat = cases[c].targets.map { history.contains($0) }
+        let repeatRanks = ranks.indices.filter { isRepeat[$0] }.map { ranks[$0] }
+        let exploreRanks = ranks.indices.filter { !isRepeat[$0] }.map { ranks[$0] }
         for (slot, k) in ks.enumerated() {
+            let base = (c * ks.count + slot) * slots
             let values = Metrics.atK(k, ranks: ranks)
-            for m in 0..<metricCount { perCase[(c * ks.count + slot) * metricCount + m] = values[m] }
+            for m in 0..<Metrics.names.count { perCase[base + m] = values[m] }
+            for (offset, part) in [repeatRanks, exploreRanks].enumerated() where !part.isEmpty {
+                let partial = Metrics.atK(k, ranks: part)
+                let at = base + Metrics.names.count + 3 * offset
+                (perCase[at], perCase[at + 1], perCase[at + 2]) = (partial[0], partial[2], 1)
+            }
         }
     }
 }

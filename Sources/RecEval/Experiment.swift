@@ -121,8 +121,10 @@ public enum Experiment {
         let retriever = try Retriever.prepare(
             model: bundle.model, options: configuration.retrieval, directory: nil,
             progress: progress.map { report in { report("indexing items", $0, $1) } })
+        var evaluation = configuration.evaluation
+        evaluation.repeatSplit = evaluation.repeatSplit || configuration.splitProtocol == .nextBasket
         let result = try Evaluator.evaluate(
-            bundle.model, cases: cases, options: configuration.evaluation, itemPopularity: popularity,
+            bundle.model, cases: cases, options: evaluation, itemPopularity: popularity,
             retriever: retriever, progress: progress)
         var bundleWithMetrics = bundle
         bundleWithMetrics.metrics = result.metrics
@@ -144,10 +146,14 @@ public enum Experiment {
     }
 
     /// The process's peak resident memory so far, in bytes.
-    /// The newest events a `seq-loo` history keeps (`nil`: all, for the other protocols).
+    /// The newest events a `seq-loo` history keeps (`nil`: all, for the other protocols);
+    /// `next-basket` keeps every basket unless `--max-history` says otherwise.
     static func historyLimit(_ configuration: ExperimentConfiguration, _ data: PreparedData) -> Int? {
-        configuration.splitProtocol == .sequentialLeaveOneOut
-            ? (configuration.historyLimit ?? defaultHistoryLimit(for: data.dataset.name)) : nil
+        switch configuration.splitProtocol {
+        case .sequentialLeaveOneOut: return configuration.historyLimit ?? defaultHistoryLimit(for: data.dataset.name)
+        case .nextBasket: return configuration.historyLimit
+        default: return nil
+        }
     }
 
     public static func peakMemoryBytes() -> Int {

@@ -63,6 +63,12 @@ struct CleaningOptions: ParsableArguments {
     var ratingField = "rating"
     @Option(name: .long, help: "Timestamp column of a CSV/TSV file (optional in the file).")
     var timestampField = "timestamp"
+    @Option(
+        name: .long,
+        help:
+            "Basket (order, session) column of a CSV/TSV or atomic file; without it, a user's events with one timestamp form a basket."
+    )
+    var basketField: String?
     @Option(name: .long, help: "Field separator of a CSV/TSV file (default: by extension).")
     var separator: String?
 
@@ -80,6 +86,7 @@ struct CleaningOptions: ParsableArguments {
         options.itemField = itemField
         options.ratingField = ratingField
         options.timestampField = timestampField
+        options.basketField = basketField
         options.separator = separator
         return options
     }

@@ -256,12 +256,21 @@ struct EvaluateCommand: ParsableCommand {
         var rows = Metrics.names.map { name in
             [name] + ks.map { String(format: "%.4f", record.metrics["\(name)@\($0)"] ?? 0) }
         }
-        for extra in ["coverage", "gini"] where record.metrics["\(extra)@\(ks[0])"] != nil {
+        // next-basket's figures (Li et al.): PHR, and recall and NDCG over repeat and explore targets.
+        let extras = ["phr", "recall_rep", "ndcg_rep", "recall_expl", "ndcg_expl", "coverage", "gini"]
+        for extra in extras where record.metrics["\(extra)@\(ks[0])"] != nil {
             rows.append([extra] + ks.map { String(format: "%.4f", record.metrics["\(extra)@\($0)"] ?? 0) })
+        }
+        var split =
+            record.metrics["users_rep"].map {
+                " (\(Int($0)) with repeat targets, \(Int(record.metrics["users_expl"] ?? 0)) with explore targets)"
+            } ?? ""
+        if record.splitProtocol == SplitProtocol.nextBasket.rawValue {
+            split += ", \(record.users - record.evaluatedUsers) with fewer than 3 baskets not evaluated"
         }
         let title =
             "\(record.model) on \(record.dataset), \(record.splitProtocol) (seed \(record.seed)), \(record.phase), "
-            + "\(record.evaluatedUsers) users, \(record.sampling) ranking"
+            + "\(record.evaluatedUsers) users\(split), \(record.sampling) ranking"
         let timing = String(
             format: "load %.2f s, fit %.2f s, evaluate %.2f s, peak memory %.0f MiB", record.loadSeconds,
             record.trainingSeconds,

@@ -16,6 +16,8 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     case neumf
     case genrePopularity = "genrepop"
     case textCNN = "textcnn"
+    case repeatPurchase = "repeat"
+    case tifuKNN = "tifuknn"
 
     /// Whether the kind is a neural model trained in epochs with validation-based early stopping.
     public var isNeural: Bool {
@@ -52,6 +54,8 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .neumf: return NeuMF.self
         case .genrePopularity: return GenrePopularity.self
         case .textCNN: return TextCNN.self
+        case .repeatPurchase: return RepeatPurchase.self
+        case .tifuKNN: return TIFUKNN.self
         }
     }
 

@@ -12,10 +12,30 @@ public struct ScoringContext: Sendable, Equatable {
     public var user: Int32?
     /// Items the user interacted with, oldest first (dense indices; repeats allowed).
     public var history: [Int32]
+    /// The basket (order, session) of each history event, numbered from the oldest and never
+    /// decreasing, when known; `nil`: each event is a basket of its own. Models that decay by
+    /// baskets (`repeat`, `tifuknn`) read it; the others ignore it.
+    public var baskets: [Int32]?
 
-    public init(user: Int32? = nil, history: [Int32]) {
+    public init(user: Int32? = nil, history: [Int32], baskets: [Int32]? = nil) {
+        precondition(
+            baskets.map { $0.count == history.count } ?? true,
+            "context: \(baskets?.count ?? 0) baskets for \(history.count) history events")
         self.user = user
         self.history = history
+        self.baskets = baskets
+    }
+
+    /// The history grouped into baskets, oldest first (each event its own basket without
+    /// ``baskets``).
+    public var historyBaskets: [[Int32]] {
+        guard let baskets, !history.isEmpty else { return history.map { [$0] } }
+        var grouped: [[Int32]] = [[history[0]]]
+        for index in 1..<history.count {
+            if baskets[index] != baskets[index - 1] { grouped.append([]) }
+            grouped[grouped.count - 1].append(history[index])
+        }
+        return grouped
     }
 }
 

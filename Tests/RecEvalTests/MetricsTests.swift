@@ -115,9 +115,9 @@ struct EvaluatorTests {
             pairs: [("a", "x"), ("a", "y"), ("a", "z"), ("a", "w"), ("b", "x")], timestamps: [1, 2, 3, 4, 1])
         let seq = try DataSplit.make(.sequentialLeaveOneOut, log: log)
         let test = Evaluator.cases(for: seq, phase: .test, historyLimit: 2)
-        #expect(test == [EvaluationCase(user: 0, history: [1, 2], targets: [3], mask: [])])
+        #expect(test == [EvaluationCase(user: 0, history: [1, 2], targets: [3], mask: [], historyBaskets: [1, 2])])
         let valid = Evaluator.cases(for: seq, phase: .validation)
-        #expect(valid == [EvaluationCase(user: 0, history: [0, 1], targets: [2], mask: [])])
+        #expect(valid == [EvaluationCase(user: 0, history: [0, 1], targets: [2], mask: [], historyBaskets: [0, 1])])
     }
 
     @Test func batchedEvaluationEqualsPerUserTopK() throws {
