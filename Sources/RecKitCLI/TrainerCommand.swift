@@ -57,7 +57,7 @@ struct TrainerCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Keep the newest N published versions and delete older model directories that no server reported serving in the last 5 minutes (default 3: the served version, the one before it to roll back to, and one for a server still loading or lagging).",
+            "Keep the newest N published versions and delete older model directories that no server reported serving in the last 5 minutes. The default keeps the served version, the one before it to roll back to, and one for a server still loading or lagging.",
             valueName: "N"))
     var keep: Int = 3
 
