@@ -111,18 +111,13 @@ public struct PostgresStandby: Sendable {
         var description: String { "scripts/postgres.sh standby failed: \(output)" }
     }
 
+    /// Runs the script to its end (killed after 120 s) and returns what it printed.
     private static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0 else { throw StandbyFailed(output: text) }
-        return text
+        do {
+            return try ChildProcess.run(URL(fileURLWithPath: "/bin/bash"), [script] + arguments, seconds: 120)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch let failure as ChildProcess.Failed {
+            throw StandbyFailed(output: failure.errorTail)
+        }
     }
 }

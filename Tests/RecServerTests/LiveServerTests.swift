@@ -49,23 +49,18 @@ struct LiveServerTests {
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build reckit first: \(binary.path)")
         let database = temporaryDirectory("kill9").appendingPathComponent("events.sqlite").path
         let port = try freeLoopbackPort()
-        let server = Process()
-        server.executableURL = binary
-        server.arguments = ["serve", "--db", database, "--port", String(port)]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let server = try ChildProcess(binary, ["serve", "--db", database, "--port", String(port)], lifetime: 120)
+        defer { server.stop() }
         #expect(await waitUntilLive(port))
         let url = try #require(URL(string: "http://127.0.0.1:\(port)/api/feedback"))
         var acknowledged: [String] = []
         for index in 0..<200 {
-            if index == 120 { kill(server.processIdentifier, SIGKILL) }
+            if index == 120 { server.signal(SIGKILL) }
             let item = "item-\(index)"
             let body = #"[{"FeedbackType":"like","UserId":"u","ItemId":"\#(item)"}]"#
             if await post(url, body) == 200 { acknowledged.append(item) }
         }
-        server.waitUntilExit()
+        #expect(await server.wait(seconds: 10))
         #expect(acknowledged.count >= 100)
         let stored = Set(try await SQLiteEventStore(path: database).feedback(ofUser: "u").map(\.itemID))
         #expect(acknowledged.allSatisfy { stored.contains($0) })
