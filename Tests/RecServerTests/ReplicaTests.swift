@@ -78,21 +78,15 @@ struct ReplicaTests {
     }
 
     /// Starts `reckit serve` on `port` over `url`, checking for published models every `poll`
-    /// seconds; its log goes to `serve-<port>.log` in `folder`. The caller kills it.
+    /// seconds; its log goes to `serve-<port>.log` in `folder`. The caller kills it; so does a
+    /// watchdog after 300 s, should the test never get to it.
     func startReplica(_ url: String, models: URL, port: Int, poll: String = "0.2", logs folder: URL) throws -> Process {
-        let server = Process()
-        server.executableURL = LiveServerTests.executable
-        server.arguments = [
-            "serve", "--db", url, "--models-dir", models.path, "--published-poll", poll, "--port", String(port),
-        ]
         // The server's log, for a failure's investigation.
         let log = folder.appendingPathComponent("serve-\(port).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        server.standardOutput = handle
-        server.standardError = handle
-        try server.run()
-        return server
+        let arguments = [
+            "serve", "--db", url, "--models-dir", models.path, "--published-poll", poll, "--port", String(port),
+        ]
+        return try ChildProcess(LiveServerTests.executable, arguments, output: log, errors: log, lifetime: 300).process
     }
 
     /// Waits up to 60 s for the replica on `port` to be ready, and requires it still running.
