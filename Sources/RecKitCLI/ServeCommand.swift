@@ -48,6 +48,16 @@ struct ServeCommand: AsyncParsableCommand {
             "Seconds one read of the popular items (the answer for a user the model cannot rank, and /api/popular) is served before the store is read again; 0 reads it for every request.",
             valueName: "seconds"))
     var popularTTL: Double = 5
+    @Flag(
+        name: .long,
+        help:
+            "Let items the user has seen come back, their scores multiplied by a decay (Gorse's enable_replacement): buy it again."
+    )
+    var replacement = false
+    @Option(name: .long, help: "With --replacement, the factor for an item the user gave positive feedback.")
+    var positiveReplacementDecay: Float = 0.8
+    @Option(name: .long, help: "With --replacement, the factor for an item the user only touched otherwise (read).")
+    var readReplacementDecay: Float = 0.6
     @OptionGroup var retrieval: RetrievalOptionGroup
 
     func validate() throws {
@@ -55,6 +65,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard publishedPoll >= 0, publishedPoll.isFinite else { throw ValidationError("--published-poll must be >= 0") }
         guard popularTTL >= 0, popularTTL.isFinite else { throw ValidationError("--popular-ttl must be >= 0") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
+        for (name, value) in [("positive", positiveReplacementDecay), ("read", readReplacementDecay)]
+        where !(value >= 0 && value <= 1) {
+            throw ValidationError("--\(name)-replacement-decay must be in 0...1")
+        }
     }
 
     func run() async throws {
@@ -96,7 +110,9 @@ struct ServeCommand: AsyncParsableCommand {
         let service = RecommendationService(
             store: store, registry: registry,
             positiveTypes: Set(positiveTypes.split(separator: ",").map(String.init)),
-            expectsModel: model != nil || published, popularTTL: .milliseconds(Int(popularTTL * 1000)))
+            expectsModel: model != nil || published, popularTTL: .milliseconds(Int(popularTTL * 1000)),
+            replacement: replacement
+                ? .init(positiveDecay: positiveReplacementDecay, readDecay: readReplacementDecay) : nil)
         let app = RecKitServer.makeApplication(service: service, configuration: configuration, logger: logger)
         try await app.runService()
     }

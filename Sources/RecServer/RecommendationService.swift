@@ -15,19 +15,39 @@ public struct RecommendationService: Sendable {
     public let expectsModel: Bool
     /// The cold-start answer, read from the store at most once per `popularTTL`.
     let popularItems: PopularItems
+    /// Whether and how seen items may come back (`--replacement`); `nil`: never (the default).
+    public let replacement: Replacement?
+
+    /// Seen items may be recommended again, their scores multiplied by a decay (Gorse's
+    /// `enable_replacement`, `positive_replacement_decay` and `read_replacement_decay`): "buy it
+    /// again" for grocery, music or news.
+    public struct Replacement: Sendable, Equatable {
+        /// The factor for an item the user gave positive feedback (Gorse's default 0.8).
+        public var positiveDecay: Float
+        /// The factor for an item the user only touched otherwise (read, viewed; Gorse's 0.6).
+        public var readDecay: Float
+
+        public init(positiveDecay: Float = 0.8, readDecay: Float = 0.6) {
+            self.positiveDecay = positiveDecay
+            self.readDecay = readDecay
+        }
+    }
 
     /// A `popularTTL` above zero serves the popular items (the cold-start answer and
     /// `/api/popular`) from one store read per interval; zero reads them for every request.
     public init(
         store: any EventStore, registry: ModelRegistry, positiveTypes: Set<String> = [], expectsModel: Bool = false,
-        popularTTL: Duration = .zero
+        popularTTL: Duration = .zero, replacement: Replacement? = nil
     ) {
         self.store = store
         self.registry = registry
         self.positiveTypes = positiveTypes
         self.expectsModel = expectsModel
+        self.replacement = replacement
         popularItems = PopularItems(store: store, types: positiveTypes.sorted(), ttl: popularTTL)
     }
+
+    func isPositive(_ type: String) -> Bool { positiveTypes.isEmpty || positiveTypes.contains(type) }
 
     /// A scored item in external identifiers.
     public struct Scored: Sendable, Equatable {
@@ -37,21 +57,46 @@ public struct RecommendationService: Sendable {
 
     struct Request {
         var history: [String]
-        /// Items never to recommend: those seen and the hidden ones.
+        /// The basket number of each history item: rows with one timestamp share a basket.
+        var baskets: [Int32]
+        /// Items never to recommend: the hidden ones, and the seen ones unless replaced.
         var excluded: Set<String>
+        /// With ``replacement``, each seen item's score factor.
+        var decay: [String: Float] = [:]
         var category: String?
         var count: Int
         var offset: Int
     }
 
-    /// A user's ranking request from one store read: their positive items (oldest first), with
-    /// every item they touched and the hidden items excluded.
+    /// A user's ranking request from one store read: their positive items (oldest first, in
+    /// baskets), with the hidden items and, unless replaced, every item they touched excluded.
     func request(user: String, count: Int, offset: Int, category: String?) async throws -> Request {
         let (feedback, hidden) = try await store.rankingInputs(ofUser: user)
-        let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.type) }.map(\.itemID)
-        return Request(
-            history: positive, excluded: Set(feedback.map(\.itemID)).union(hidden), category: category, count: count,
-            offset: offset)
+        let positive = feedback.filter { isPositive($0.type) }
+        var request = Request(
+            history: positive.map(\.itemID), baskets: Self.basketNumbers(positive.map(\.timestamp)),
+            excluded: hidden, category: category, count: count, offset: offset)
+        if let replacement {
+            for row in feedback {
+                let factor = isPositive(row.type) ? replacement.positiveDecay : replacement.readDecay
+                request.decay[row.itemID] = max(request.decay[row.itemID] ?? 0, factor)
+            }
+        } else {
+            request.excluded.formUnion(feedback.map(\.itemID))
+        }
+        return request
+    }
+
+    /// Basket numbers of rows in time order: a row starts a new basket when its timestamp differs
+    /// from the previous row's, or is empty (unknown).
+    static func basketNumbers(_ timestamps: [String]) -> [Int32] {
+        var numbers: [Int32] = []
+        numbers.reserveCapacity(timestamps.count)
+        for (index, time) in timestamps.enumerated() {
+            let same = index > 0 && !time.isEmpty && time == timestamps[index - 1]
+            numbers.append(index == 0 ? 0 : numbers[index - 1] + (same ? 0 : 1))
+        }
+        return numbers
     }
 
     /// Recommendations for a user: their newest history from the store, so the next request
@@ -66,9 +111,10 @@ public struct RecommendationService: Sendable {
         let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.feedbackType) }.map(
             \.itemID)
         let request = Request(
-            history: positive, excluded: Set(feedback.map(\.itemID)).union(try await store.hiddenItems()),
-            category: nil,
-            count: count, offset: offset)
+            history: positive,
+            baskets: Self.basketNumbers(feedback.filter { isPositive($0.feedbackType) }.map(\.timestamp)),
+            excluded: Set(feedback.map(\.itemID)).union(try await store.hiddenItems()), category: nil, count: count,
+            offset: offset)
         return try await rank(request, with: await registry.current())
     }
 
@@ -78,41 +124,58 @@ public struct RecommendationService: Sendable {
     func rank(_ request: Request, with snapshot: ModelRegistry.Snapshot?) async throws -> [Scored] {
         var allowedCategory: Set<String>?
         if let category = request.category { allowedCategory = try await store.items(inCategory: category) }
-        if let snapshot {
-            let bundle = snapshot.bundle
-            let history = request.history.compactMap { bundle.itemIndex(ItemID($0)) }
-            if !history.isEmpty {
-                var blocked = Set<Int32>()
-                for item in request.excluded {
-                    if let index = snapshot.label(of: item) { blocked.insert(index) }
-                }
-                let wanted = request.count + request.offset
-                let context = ScoringContext(history: history)
-                let top: [ScoredItem]
-                if let allowedCategory {
-                    let candidates = allowedCategory.compactMap { snapshot.label(of: $0) }.filter {
-                        !blocked.contains($0)
-                    }
-                    top = try snapshot.retriever.recommend(context, among: candidates, count: wanted)
-                } else {
-                    top = try snapshot.retriever.recommend(context, count: wanted, excluding: blocked) {
-                        !blocked.contains($0)
-                    }
-                }
-                return top.dropFirst(request.offset).compactMap { entry in
-                    snapshot.id(of: entry.item).map { Scored(itemID: $0, score: entry.score) }
+        let wanted = request.count + request.offset
+        if let snapshot, let context = Self.context(request, snapshot.bundle) {
+            var blocked = Set<Int32>()
+            for item in request.excluded {
+                if let index = snapshot.label(of: item) { blocked.insert(index) }
+            }
+            // Replaced items may fall below others once decayed: fetch enough to re-rank.
+            let fetched = wanted + request.decay.count
+            let top: [ScoredItem]
+            if let allowedCategory {
+                let candidates = allowedCategory.compactMap { snapshot.label(of: $0) }.filter { !blocked.contains($0) }
+                top = try snapshot.retriever.recommend(context, among: candidates, count: fetched)
+            } else {
+                top = try snapshot.retriever.recommend(context, count: fetched, excluding: blocked) {
+                    !blocked.contains($0)
                 }
             }
+            let scored = top.compactMap { entry in
+                snapshot.id(of: entry.item).map { Scored(itemID: $0, score: entry.score) }
+            }
+            return Array(Self.decayed(scored, request.decay).prefix(wanted).dropFirst(request.offset))
         }
-        // Cold start: the most popular items this user has not seen.
-        let excluded = request.excluded.union(request.history)
-        let candidates = try await popularItems.top(10 * (request.count + request.offset) + excluded.count)
+        // Cold start: the most popular items this user has not seen (or, replaced, decayed).
+        let excluded = request.excluded.union(request.decay.isEmpty ? Set(request.history) : [])
+        let candidates = try await popularItems.top(10 * wanted + excluded.count + request.decay.count)
         let popular = candidates.filter {
             !excluded.contains($0.itemID) && (allowedCategory?.contains($0.itemID) ?? true)
+        }.map { Scored(itemID: $0.itemID, score: Float($0.count)) }
+        return Array(Self.decayed(popular, request.decay).prefix(wanted).dropFirst(request.offset))
+    }
+
+    /// The model's context for a request: the history items it knows, with their baskets; nil
+    /// when it knows none of them.
+    static func context(_ request: Request, _ bundle: ModelBundle) -> ScoringContext? {
+        var history: [Int32] = []
+        var baskets: [Int32] = []
+        for (item, basket) in zip(request.history, request.baskets) {
+            guard let index = bundle.itemIndex(ItemID(item)) else { continue }
+            history.append(index)
+            baskets.append(basket)
         }
-        return popular.prefix(request.count + request.offset).dropFirst(request.offset).map {
-            Scored(itemID: $0.itemID, score: Float($0.count))
+        return history.isEmpty ? nil : ScoringContext(history: history, baskets: baskets)
+    }
+
+    /// `list` with each replaced item's score multiplied by its decay, best first (a stable sort:
+    /// equal scores keep the model's order).
+    static func decayed(_ list: [Scored], _ decay: [String: Float]) -> [Scored] {
+        guard !decay.isEmpty else { return list }
+        let scaled = list.enumerated().map { position, entry in
+            (position, Scored(itemID: entry.itemID, score: entry.score * (decay[entry.itemID] ?? 1)))
         }
+        return scaled.sorted { ($0.1.score, -$0.0) > ($1.1.score, -$1.0) }.map(\.1)
     }
 
     /// Places items the model has never seen in its ANN index, without a rebuild, when the model
@@ -197,10 +260,10 @@ public struct RecommendationService: Sendable {
         guard let snapshot = await registry.current() else { return [] }
         let bundle = snapshot.bundle
         let request = try await request(user: user, count: count, offset: 0, category: category)
-        let context = ScoringContext(history: request.history.compactMap { bundle.itemIndex(ItemID($0)) })
+        let context = Self.context(request, bundle)
         return try await rank(request, with: snapshot).compactMap { scored -> ExplainedRecommendation? in
             guard let index = bundle.itemIndex(ItemID(scored.itemID)) else { return nil }
-            let reasons = context.history.isEmpty ? [] : try bundle.model.explain(context, item: index, count: 3)
+            let reasons = try context.map { try bundle.model.explain($0, item: index, count: 3) } ?? []
             return ExplainedRecommendation(
                 itemID: scored.itemID, title: bundle.itemTitles[Int(index)], score: scored.score,
                 reasons: reasons.map { reason in

@@ -56,10 +56,11 @@ public protocol EventStore: Sendable {
     func commitFeedback(_ feedback: [StoredFeedback], overwrite: Bool) async throws -> Int
     /// A user's feedback, oldest first (by timestamp, then insertion), optionally of one type.
     func feedback(ofUser user: String, type: String?) async throws -> [StoredFeedback]
-    /// What ranking needs for a user: the type and item of each of their feedback rows in
-    /// ``feedback(ofUser:type:)``'s order, and the hidden items.
+    /// What ranking needs for a user: the type, item and timestamp of each of their feedback rows
+    /// in ``feedback(ofUser:type:)``'s order (rows with one timestamp form a basket), and the
+    /// hidden items.
     func rankingInputs(ofUser user: String) async throws -> (
-        feedback: [(type: String, itemID: String)], hidden: Set<String>
+        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
     )
     /// The type and user of each feedback row on an item, in no particular order: what placing a
     /// new item from the users who interacted with it needs.
@@ -194,6 +195,7 @@ enum StoreRules {
                     field: "[\(index)].Timestamp",
                     reason: "\"\(entry.timestamp)\" is not in the form 2026-01-02T15:04:05Z")
             }
+            try FieldRules.text(entry.comment, at: "[\(index)].Comment")
         }
     }
 
@@ -206,7 +208,6 @@ enum StoreRules {
     }
 
     static func encodeCursor(_ value: String) -> String { Data(value.utf8).base64EncodedString() }
-            try FieldRules.text(entry.comment, at: "[\(index)].Comment")
 
     static func decodeCursor(_ cursor: String) throws -> String {
         guard !cursor.isEmpty else { return "" }
@@ -252,6 +253,9 @@ enum StoreRules {
         return kept.reversed()
     }
 
+    /// The feedback key: (type, user, item).
+    static func key(_ entry: StoredFeedback) -> [String] { [entry.feedbackType, entry.userID, entry.itemID] }
+
     static func now() -> String { StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970) }
 }
 
@@ -267,9 +271,6 @@ struct InteractionLogBuilder {
 
     mutating func append(user: String, item: String, value: Double, timestamp: String) {
         users.append(userIDs.insert(user))
-    /// The feedback key: (type, user, item).
-    static func key(_ entry: StoredFeedback) -> [String] { [entry.feedbackType, entry.userID, entry.itemID] }
-
         items.append(itemIDs.insert(item))
         ratings.append(Float(value))
         if let seconds = StoreTimestamp.unixSeconds(timestamp) { timestamps.append(seconds) } else { timed = false }

@@ -123,13 +123,14 @@ extension PostgresEventStore {
     }
 
     public func rankingInputs(ofUser user: String) async throws -> (
-        feedback: [(type: String, itemID: String)], hidden: Set<String>
+        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
     ) {
         let rows = try await perform { [logger] connection in
-            var feedback: [(String, String)] = []
+            var feedback: [(String, String, String)] = []
             let history = try await connection.query(
-                "SELECT type, item_id FROM feedback WHERE user_id = \(user) ORDER BY timestamp, seq", logger: logger)
-            for try await pair in history.decode((String, String).self) { feedback.append(pair) }
+                "SELECT type, item_id, timestamp FROM feedback WHERE user_id = \(user) ORDER BY timestamp, seq",
+                logger: logger)
+            for try await row in history.decode((String, String, String).self) { feedback.append(row) }
             var hidden = Set<String>()
             for try await id in try await connection.query("SELECT id FROM items WHERE is_hidden", logger: logger)
                 .decode(String.self)
@@ -138,7 +139,7 @@ extension PostgresEventStore {
             }
             return (feedback, hidden)
         }
-        return (rows.0.map { (type: $0.0, itemID: $0.1) }, rows.1)
+        return (rows.0.map { (type: $0.0, itemID: $0.1, timestamp: $0.2) }, rows.1)
     }
 
     public func feedbackOnItem(_ item: String) async throws -> [(type: String, userID: String)] {

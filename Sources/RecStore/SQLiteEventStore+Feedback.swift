@@ -62,14 +62,14 @@ extension SQLiteEventStore {
     /// What ranking needs for a user, read in one transaction: the type and item of each of their
     /// feedback rows, oldest first (as `feedback(ofUser:)` orders them), and the hidden items.
     public func rankingInputs(ofUser user: String) throws -> (
-        feedback: [(type: String, itemID: String)], hidden: Set<String>
+        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
     ) {
         try database.read { db in
             let statement = try db.cachedStatement(
-                sql: "SELECT type, item_id FROM feedback WHERE user_id = ? ORDER BY timestamp, rowid")
-            var feedback: [(type: String, itemID: String)] = []
+                sql: "SELECT type, item_id, timestamp FROM feedback WHERE user_id = ? ORDER BY timestamp, rowid")
+            var feedback: [(type: String, itemID: String, timestamp: String)] = []
             let rows = try Row.fetchCursor(statement, arguments: [user])
-            while let row = try rows.next() { feedback.append((row[0], row[1])) }
+            while let row = try rows.next() { feedback.append((row[0], row[1], row[2])) }
             return (feedback, try Self.hiddenItems(db))
         }
     }
