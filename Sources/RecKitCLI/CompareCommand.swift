@@ -18,7 +18,7 @@ struct CompareCommand: ParsableCommand {
     var `protocol`: String = "gen-rs"
     @Option(name: .long, help: "Seed of the split (the same split for every model).")
     var seed: UInt64 = 2020
-    @Option(name: .long, help: "seq-loo history cap (default 50 for ml-100k, 200 otherwise).")
+    @Option(name: .long, help: "History length cap of seq-loo. (default: 50 for ml-100k, 200 otherwise)")
     var maxHistory: Int?
     @Option(
         name: .long,

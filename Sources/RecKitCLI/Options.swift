@@ -69,7 +69,7 @@ struct CleaningOptions: ParsableArguments {
             "Basket (order, session) column of a CSV/TSV or atomic file; without it, a user's events with one timestamp form a basket."
     )
     var basketField: String?
-    @Option(name: .long, help: "Field separator of a CSV/TSV file (default: by extension).")
+    @Option(name: .long, help: "Field separator of a CSV/TSV file. (default: by extension)")
     var separator: String?
 
     func validate() throws {

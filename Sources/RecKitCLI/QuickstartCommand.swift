@@ -21,7 +21,7 @@ struct QuickstartCommand: ParsableCommand {
     var sequenceModels: String = "pop,sasrec"
     @Option(name: .long, help: "Model to train on every event and recommend with.")
     var model: String = "ease"
-    @Option(name: .long, help: "Where to save the trained model (default: $RECKIT_DATA/models/DATA-MODEL).")
+    @Option(name: .long, help: "Where to save the trained model. (default: $RECKIT_DATA/models/DATA-MODEL)")
     var out: String?
     @Option(name: .long, help: "Users to show recommendations for (comma-separated ids).")
     var users: String = "1,2,3"

@@ -6,8 +6,8 @@ public struct RecKitCommand: AsyncParsableCommand {
         commandName: "reckit",
         abstract: "RecKit: train, evaluate and serve recommender systems.",
         discussion: """
-            Data sets are named (ml-100k, ml-1m; fetch them first with `reckit data fetch`) or given as a
-            path: a folder of RecBole atomic files or MovieLens originals, or a CSV/TSV file.
+            Data sets are named (ml-100k, ml-1m; fetch them first with `reckit data fetch`) or given as \
+            a path: a folder of RecBole atomic files or MovieLens originals, or a CSV/TSV file.
             """,
         version: "0.1.0",
         subcommands: [

@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("models-dir"),
         help: ArgumentHelp(
-            "Folder whose model directories POST /api/model/reload may load, by name (default: the folder holding --model; without either, reloads are refused).",
+            "Folder whose model directories POST /api/model/reload may load, by name. (default: the folder holding --model; without either, reloads are refused)",
             valueName: "dir"))
     var modelsDirectory: String?
     @Option(
@@ -32,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int = 8087
     @Option(name: .long, help: "Require this X-API-Key on every route but the health probes. (default: no key)")
     var apiKey: String?
-    @Option(name: .long, help: "Feedback types that count as positive, comma-separated (default: all).")
+    @Option(name: .long, help: "Feedback types that count as positive, comma-separated. (default: all)")
     var positiveTypes: String = ""
     @Flag(name: .long, help: "Log every request (method, path, status, ms) as structured metadata.")
     var logRequests = false

@@ -17,7 +17,7 @@ struct TrainCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(name: .long, help: "Model directory to write (model.json + weights.safetensors).")
     var out: String
-    @Option(name: .long, help: "Train on this protocol's training part only (default: every event).")
+    @Option(name: .long, help: "Train on this protocol's training part only. (default: every event)")
     var `protocol`: String?
     @Option(name: .long, help: "Seed of the split.")
     var seed: UInt64 = 2020
@@ -34,7 +34,7 @@ struct TrainCommand: AsyncParsableCommand {
             "With --db: read the feedback and items from this store instead (a read replica of --db); --publish still writes to --db.",
             valueName: "path-or-url"))
     var readDB: String?
-    @Option(name: .long, help: "With --db: feedback types to train on, comma-separated (default: all).")
+    @Option(name: .long, help: "With --db: feedback types to train on, comma-separated. (default: all)")
     var feedbackTypes: String = ""
     @Flag(
         name: .long,
@@ -122,7 +122,7 @@ struct EvaluateCommand: ParsableCommand {
     var phase: String = "test"
     @Option(name: .long, help: "Cut-offs, comma-separated.")
     var k: String = "10,20"
-    @Option(name: .long, help: "seq-loo history cap (default 50 for ml-100k, 200 otherwise).")
+    @Option(name: .long, help: "History length cap of seq-loo. (default: 50 for ml-100k, 200 otherwise)")
     var maxHistory: Int?
     @Flag(name: .long, help: "seq-loo: leave the user's history items out of the ranking (Klenitskiy & Vasilev 2023).")
     var excludeHistory = false

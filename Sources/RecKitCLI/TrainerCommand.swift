@@ -11,11 +11,11 @@ struct TrainerCommand: AsyncParsableCommand {
         commandName: "trainer",
         abstract: "Retrain from the event store as events arrive; publish a model only when it is not worse.",
         discussion: """
-            Each round reads every feedback event the store holds (deleted users and items are gone
-            with their events), holds out the newest events by time, trains a candidate on the rest,
-            and ranks the held-out events with the candidate and with the model being served (the
-            store's latest published version, read from --models-dir). The candidate is saved under
-            --models-dir and published when its NDCG@10 is at least (1 - tolerance) times the served
+            Each round reads every feedback event the store holds (deleted users and items are gone \
+            with their events), holds out the newest events by time, trains a candidate on the rest, \
+            and ranks the held-out events with the candidate and with the model being served (the \
+            store's latest published version, read from --models-dir). The candidate is saved under \
+            --models-dir and published when its NDCG@10 is at least (1-tolerance) times the served \
             model's, or when none is served. Every decision is printed as one JSON line.
             """)
 
@@ -42,9 +42,9 @@ struct TrainerCommand: AsyncParsableCommand {
     var afterEvents: Int?
     @Option(name: .long, help: "Newest fraction of the events held out by time for the comparison.")
     var holdout: Double = 0.1
-    @Option(name: .long, help: "Publish when the candidate's NDCG@10 is at least (1 - tolerance) × the served model's.")
+    @Option(name: .long, help: "Publish when the candidate's NDCG@10 is at least (1-tolerance) × the served model's.")
     var tolerance: Double = 0.01
-    @Option(name: .long, help: "Feedback types to train on, comma-separated (default: all).")
+    @Option(name: .long, help: "Feedback types to train on, comma-separated. (default: all)")
     var feedbackTypes: String = ""
     @Option(
         name: .long,

@@ -11,12 +11,14 @@ extension BenchCommand {
             commandName: "warm-start",
             abstract: "A model retrained after 1% more events: a warm start beside a full retrain.",
             discussion: """
-                The newest 10% of the events (by time) are held out. The previous model is trained on
-                the rest but the newest 1% of all events; then, with those events added, a full
-                retrain and a warm start from the previous model's weights are timed (medians of
-                --repeats) and ranked on the held-out events (NDCG@10 and recall@10, as the trainer's
-                quality gate ranks them). Models with a warm start: als, bpr, hybrid, sasrec, gru4rec,
-                lstm, caser. Without --param, ALS trains 64 factors for 15 iterations.
+                The newest 10% of the events (by time) are held out. The previous model is trained on \
+                the rest but the newest 1% of all events; then, with those events added, a full \
+                retrain and a warm start from the previous model's weights are timed (medians of \
+                --repeats) and ranked on the held-out events (NDCG@10 and recall@10, as the trainer's \
+                quality gate ranks them).
+
+                Models with a warm start: als, bpr, hybrid, sasrec, gru4rec, lstm, caser. Without \
+                --param, ALS trains 64 factors for 15 iterations.
                 """)
 
         @Option(name: .long, help: "Data set: ml-100k, ml-1m, or a path.")
