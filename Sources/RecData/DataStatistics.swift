@@ -35,6 +35,8 @@ public struct DataStatistics: Sendable, Equatable, Codable {
     public var ratingCounts: [String: Int]?
     /// Distinct (user, item) pairs that occur more than once.
     public var repeatedPairs: Int
+    /// Repeat events and repeat targets (``repeats(_:)``).
+    public var repeats: Repeats
     /// Feature columns and their missing values (filled on load).
     public var missingValues: [String: Int]
     /// Feature columns of items and users.
@@ -62,6 +64,7 @@ public struct DataStatistics: Sendable, Equatable, Codable {
             ratingCounts = counts
         }
         repeatedPairs = Self.repeatedPairs(log)
+        repeats = Self.repeats(log)
         missingValues = dataset.report.filledMissing
         itemFeatures = dataset.itemFeatures?.columns.map { "\($0.name):\($0.type.rawValue)" } ?? []
         userFeatures = dataset.userFeatures?.columns.map { "\($0.name):\($0.type.rawValue)" } ?? []

@@ -43,6 +43,10 @@ struct DataCommand: ParsableCommand {
             print(json ? try jsonText(stats) : describe(stats))
         }
 
+        func percent(_ part: Int, _ whole: Int) -> String {
+            String(format: "%.1f%%", whole > 0 ? Double(part) / Double(whole) * 100 : 0)
+        }
+
         func describe(_ s: DataStatistics) -> String {
             func q(_ x: DataStatistics.Quantiles) -> String {
                 "min \(x.min), p25 \(x.p25), median \(x.median), p75 \(x.p75), p90 \(x.p90), max \(x.max), mean \(String(format: "%.1f", x.mean))"
@@ -56,6 +60,11 @@ struct DataCommand: ParsableCommand {
                 "per user      \(q(s.eventsPerUser))",
                 "per item      \(q(s.eventsPerItem))",
                 "repeated      \(s.repeatedPairs) (user, item) pairs occur more than once",
+                "repeats       \(percent(s.repeats.repeatEvents, s.interactions)) of events repeat an item the user had; "
+                    + "the last event does for \(percent(s.repeats.repeatLastEvents, s.repeats.usersWithTwoEvents)) of users",
+                "baskets       \(s.repeats.baskets); of the last basket's items, "
+                    + "\(String(format: "%.1f%%", s.repeats.lastBasketRepeatShare * 100)) were bought before "
+                    + "(mean over \(s.repeats.usersWithTwoBaskets) users with 2+ baskets)",
             ]
             if let first = s.firstTimestamp, let last = s.lastTimestamp {
                 let formatter = ISO8601DateFormatter()

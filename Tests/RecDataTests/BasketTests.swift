@@ -52,4 +52,18 @@ struct BasketTests {
         let minimal = try DataSplit.make(.nextBasket, log: three)
         #expect((minimal.train, minimal.validation, minimal.test) == ([0], [1], [2]))
     }
+
+    @Test func statsCountRepeatEventsAndRepeatTargets() {
+        // u: baskets {a, b}, {a, c}, {b, d}: events 4 and 5 repeat (a, b); the last basket's
+        // items b (bought before) and d (new): share 1/2. v: one event, no repeat figures.
+        let log = InteractionLog(
+            pairs: [("u", "a"), ("u", "b"), ("u", "a"), ("u", "c"), ("u", "b"), ("u", "d"), ("v", "a")],
+            timestamps: [1, 1, 2, 2, 3, 3, 1])
+        let repeats = DataStatistics.repeats(log)
+        #expect(repeats.repeatEvents == 2)
+        #expect(repeats.baskets == 4)
+        #expect(repeats.usersWithTwoBaskets == 1 && repeats.lastBasketRepeatShare == 0.5)
+        // u's last event (d) is new.
+        #expect(repeats.usersWithTwoEvents == 1 && repeats.repeatLastEvents == 0)
+    }
 }
