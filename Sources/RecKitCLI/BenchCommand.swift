@@ -32,24 +32,14 @@ struct BenchCommand: ParsableCommand {
         func run() async throws {
             try await runReporting {
                 let store = try await EventStores.open(db)
-                var generator = SeededGenerator(seed: seed)
-                var times: [Double] = []
-                var rows = 0
-                for _ in 0..<requests {
-                    let user = String(Int.random(in: 1...max(1, users), using: &generator))
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    let (feedback, _) = try await store.rankingInputs(ofUser: user)
-                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                    rows += feedback.count
-                }
-                let counts = try await store.counts()
+                let summary = try await StoreReadProbe.measure(store, users: users, requests: requests, seed: seed)
                 await store.close()
                 print(
                     String(
                         format:
                             "%d reads over %d feedback rows, %.1f rows per user read: p50 %.3f ms, p99 %.3f ms, max %.3f ms",
-                        requests, counts.feedback, Double(rows) / Double(max(1, requests)), ANN.quantile(times, 0.5),
-                        ANN.quantile(times, 0.99), times.max() ?? 0))
+                        summary.requests, summary.storeFeedback, summary.rowsPerRead, summary.p50, summary.p99,
+                        summary.max))
             }
         }
     }
@@ -90,69 +80,24 @@ struct BenchCommand: ParsableCommand {
                 let retriever = try Retriever.prepare(
                     model: bundle.model, options: RetrievalOptions(mode: .ann, settings: settings),
                     directory: directory, log: { printError($0) })
-                guard let index = retriever.index, let source = bundle.model as? any InnerProductRetrieval else {
+                guard let index = retriever.index else {
                     throw RetrievalError.unsupportedModel(type(of: bundle.model).kind.rawValue)
                 }
-                var generator = SeededGenerator(seed: seed)
-                let sample = (0..<min(users, bundle.userIDs.count)).map { _ in
-                    Int32.random(in: 0..<Int32(bundle.userIDs.count), using: &generator)
-                }
-                let contexts = sample.map { ScoringContext(user: $0, history: bundle.histories[Int($0)]) }
-                let seen = contexts.map { Set($0.history) }
-                let queries = try source.retrievalQueries(contexts)
-                var exactTimes: [Double] = []
-                var exact: [Set<Int32>] = []
-                var scores = [Float](repeating: 0, count: bundle.model.itemCount)
-                for (r, context) in contexts.enumerated() {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    try bundle.model.score(context, into: &scores)
-                    let top = TopK.select(count, from: scores) { !seen[r].contains($0) }
-                    exactTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                    exact.append(Set(top.map(\.item)))
-                }
-                let exactMedian = Self.quantile(exactTimes, 0.5)
+                let report = try ANNProbe.measure(
+                    bundle, index: index, users: users, seed: seed, count: count, widths: widths)
                 print(
                     String(
-                        format: "%@, %d items, %d users, top %d, one query at a time; index %@",
-                        type(of: bundle.model).kind.rawValue, index.itemCount, contexts.count, count,
-                        index.settings.summary))
-                print(
-                    String(
-                        format: "exact: p50 %.3f ms, p99 %.3f ms", exactMedian, Self.quantile(exactTimes, 0.99)))
+                        format: "%@, %d items, %d users, top %d, one query at a time; index %@", report.model,
+                        report.items, report.users, count, report.index))
+                print(String(format: "exact: p50 %.3f ms, p99 %.3f ms", report.exactP50, report.exactP99))
                 print("ef\trecall@\(count)\tp50 ms\tp99 ms\tfallbacks\tspeed-up (p50)")
-                for width in widths {
-                    var times: [Double] = []
-                    var hits = 0
-                    var fallbacks = 0
-                    for r in contexts.indices {
-                        let start = DispatchTime.now().uptimeNanoseconds
-                        let found = try index.search(
-                            queries.row(r), count: count, ef: width, excluding: seen[r]
-                        ) { !seen[r].contains($0) }
-                        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                        if let found {
-                            hits += found.filter { exact[r].contains($0.item) }.count
-                        } else {
-                            // Served by exact scoring: its answer and its time.
-                            fallbacks += 1
-                            hits += count
-                            times[r] += exactTimes[r]
-                        }
-                    }
-                    let median = Self.quantile(times, 0.5)
+                for row in report.rows {
                     print(
                         String(
-                            format: "%d\t%.4f\t%.3f\t%.3f\t%d\t%.0f×", width,
-                            Double(hits) / Double(count * contexts.count), median, Self.quantile(times, 0.99),
-                            fallbacks, exactMedian / max(median, 1e-9)))
+                            format: "%d\t%.4f\t%.3f\t%.3f\t%d\t%.0f×", row.ef, row.recall, row.p50, row.p99,
+                            row.fallbacks, row.speedUp))
                 }
             }
-        }
-
-        static func quantile(_ values: [Double], _ q: Double) -> Double {
-            let sorted = values.sorted()
-            guard !sorted.isEmpty else { return 0 }
-            return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))]
         }
     }
 

@@ -37,45 +37,19 @@ extension BenchCommand {
         func run() throws {
             try runReporting {
                 let dataset = try DatasetCatalog.load(data)
-                let log = dataset.interactions
-                let (train, cases) = QualityGate.holdout(log, fraction: 0.1)
-                let byTime = train.sorted {
-                    let (a, b) = (log.timestamps?[$0] ?? Double($0), log.timestamps?[$1] ?? Double($1))
-                    return a != b ? a < b : $0 < $1
-                }
-                let base = Array(byTime.prefix(byTime.count - Int(Double(log.count) * added)))
                 guard let kind = ModelKind(rawValue: model), kind.warmStarts else {
                     throw ValidationError("--model \(model) has no warm start")
                 }
-                var chosen = try ModelOptions.parameters(parameters)
-                if kind == .als && chosen.isEmpty { chosen = ["factors": "64", "iterations": "15"] }
-                func fit(_ events: [Int], warm: WarmStart? = nil) throws -> ModelBundle {
-                    try ModelBundle.train(
-                        kind, parameters: chosen, dataset: dataset, events: events, warmStart: warm
-                    ) {
-                        TrainingRecord(
-                            dataset: dataset.name, interactions: events.count, users: log.userCount,
-                            items: log.itemCount, seconds: $0)
-                    }
+                let report: WarmStartProbe.Report
+                do {
+                    report = try WarmStartProbe.measure(
+                        dataset, kind: kind, parameters: try ModelOptions.parameters(parameters),
+                        warmIterations: warmIterations, added: added, repeats: repeats)
+                } catch let error as WarmStartProbe.NoWarmStart {
+                    throw ValidationError(error.description)
                 }
-                let previous = try fit(base)
-                let warm = try require(previous.warmStart(iterations: warmIterations))
-                var fullRuns: [ModelBundle] = []
-                var warmRuns: [ModelBundle] = []
-                for _ in 0..<max(1, repeats) {
-                    fullRuns.append(try fit(train))
-                    warmRuns.append(try fit(train, warm: warm))
-                }
-                func median(_ runs: [ModelBundle]) -> Double {
-                    let seconds = runs.map(\.record.seconds).sorted()
-                    return seconds[seconds.count / 2]
-                }
-                let (fullSeconds, warmSeconds) = (median(fullRuns), median(warmRuns))
-                let previousScore = try QualityGate.score(previous, cases: cases)
-                let fullScore = try QualityGate.score(fullRuns[0], cases: cases)
-                let warmScore = try QualityGate.score(warmRuns[0], cases: cases)
                 print(
-                    "\(dataset.name): \(log.count) events; previous model on \(base.count), retrained on \(train.count) (+\(train.count - base.count)), \(cases.count) held-out users"
+                    "\(report.dataset): \(report.events) events; previous model on \(report.previousEvents), retrained on \(report.retrainedEvents) (+\(report.retrainedEvents - report.previousEvents)), \(report.heldOutUsers) held-out users"
                 )
                 func line(_ name: String, _ seconds: Double?, _ score: QualityGate.Score) -> String {
                     String(
@@ -83,20 +57,15 @@ extension BenchCommand {
                         name.padding(toLength: 28, withPad: " ", startingAt: 0),
                         seconds.map { String(format: "%7.2f s", $0) } ?? "         ", score.ndcg, score.recall)
                 }
-                print(line("previous model", previous.record.seconds, previousScore))
-                print(line("full retrain", fullSeconds, fullScore))
-                print(line("warm start (\(warmIterations) iterations)", warmSeconds, warmScore))
+                print(line("previous model", report.previousSeconds, report.previous))
+                print(line("full retrain", report.fullSeconds, report.full))
+                print(line("warm start (\(warmIterations) iterations)", report.warmSeconds, report.warm))
                 print(
                     String(
-                        format: "warm / full: time %.3f, NDCG@10 %.4f, recall@10 %.4f", warmSeconds / fullSeconds,
-                        warmScore.ndcg / fullScore.ndcg, warmScore.recall / fullScore.recall))
+                        format: "warm / full: time %.3f, NDCG@10 %.4f, recall@10 %.4f",
+                        report.warmSeconds / report.fullSeconds, report.warm.ndcg / report.full.ndcg,
+                        report.warm.recall / report.full.recall))
             }
         }
     }
-}
-
-/// `value`, or a failure naming what was missing.
-private func require<T>(_ value: T?) throws -> T {
-    guard let value else { throw ValidationError("the previous model gives no warm start") }
-    return value
 }
