@@ -180,6 +180,9 @@ def main():
     ap.add_argument("--alpha", type=float, default=0.9, help="alpha (Instacart: 0.9)")
     ap.add_argument("--groups", type=int, default=3, help="m, number of groups (Instacart: 3)")
     ap.add_argument("--phase", choices=["test", "valid"], default="test")
+    ap.add_argument("--pool", choices=["phase", "training"], default="phase",
+                    help="describe neighbour candidates by the phase's history (default) or by "
+                         "their training baskets only, as a model fitted on the training part does")
     ap.add_argument("--dump", help="write user_id,model,top-20 item ids (space-separated) here")
     a = ap.parse_args()
     t0 = time.perf_counter()
@@ -209,6 +212,14 @@ def main():
     # TIFU-KNN vectors for every user (history as defined above)
     V = np.stack([tifu_vector(hist[u], I, a.groups, a.within_decay, a.group_decay)
                   for u in range(U)])
+    # --pool training: the candidates are described by their training baskets only (every
+    # basket before the validation basket), as a model fitted on the split's training part
+    # knows them; the query user keeps the phase's history.
+    pool = V
+    if a.pool == "training":
+        pool = np.stack([tifu_vector([items for _, items in
+                                      (baskets[u][:-2] if u in ev_set else baskets[u])],
+                                     I, a.groups, a.within_decay, a.group_decay) for u in range(U)])
     k_eff = min(a.neighbors, U - 1)
 
     results = {m: defaultdict(list) for m in ("pop", "topfreq", "tifuknn")}
@@ -225,11 +236,11 @@ def main():
         hist_items = set(np.nonzero(count)[0].tolist())
         tf_top = top_by_keys(count, last, pop, k=max(ks))
 
-        d = np.sqrt(((V - V[u]) ** 2).sum(axis=1))
+        d = np.sqrt(((pool - V[u]) ** 2).sum(axis=1))
         d[u] = np.inf
         cand = np.lexsort((np.arange(U), d))  # by distance, then smaller user index
         cand = cand[cand != u][:k_eff]
-        p = a.alpha * V[u] + (1 - a.alpha) * V[cand].sum(axis=0) / k_eff
+        p = a.alpha * V[u] + (1 - a.alpha) * pool[cand].sum(axis=0) / k_eff
         tifu_top = top_by_keys(p, k=max(ks))
 
         t = target[u]
