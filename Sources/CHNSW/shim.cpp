@@ -41,13 +41,6 @@ std::unique_ptr<hnswlib::SpaceInterface<float>> makeSpace(reckit_hnsw_metric met
     return std::make_unique<hnswlib::InnerProductSpace>(dimension);
 }
 
-// Grows the graph so that `needed` points fit, doubling to keep growth amortized.
-void reserve(reckit_hnsw *index, size_t needed) {
-    size_t capacity = index->graph->max_elements_;
-    if (needed <= capacity) return;
-    index->graph->resizeIndex(std::max(needed, capacity * 2));
-}
-
 // Moves the base layer (links, vectors and labels of every point; hundreds of MiB at 10^6 items)
 // into memory the kernel backs with 2 MiB pages where it can. A search visits points all over
 // it, and with 4 KiB pages nearly every visit is a TLB miss. Best effort: without room for an
@@ -68,6 +61,17 @@ void moveBaseLayerToHugePages(hnswlib::HierarchicalNSW<float> &graph) {
 #else
     (void)graph;
 #endif
+}
+
+// Grows the graph so that `needed` points fit, doubling to keep growth amortized. hnswlib's
+// `resizeIndex` reallocates the base layer with `realloc`, which keeps neither the 2 MiB
+// alignment nor the advice, so the base layer is moved onto huge pages again (one more copy
+// per doubling).
+void reserve(reckit_hnsw *index, size_t needed) {
+    size_t capacity = index->graph->max_elements_;
+    if (needed <= capacity) return;
+    index->graph->resizeIndex(std::max(needed, capacity * 2));
+    moveBaseLayerToHugePages(*index->graph);
 }
 
 using Graph = hnswlib::HierarchicalNSW<float>;
@@ -384,6 +388,12 @@ int reckit_hnsw_save(const reckit_hnsw *index, const char *path, char *error, si
 size_t reckit_hnsw_count(const reckit_hnsw *index) {
     std::shared_lock<std::shared_mutex> guard(index->lock);
     return index->graph->cur_element_count;
+}
+
+size_t reckit_hnsw_base_layer(const reckit_hnsw *index, uintptr_t *address) {
+    std::shared_lock<std::shared_mutex> guard(index->lock);
+    if (address != nullptr) *address = reinterpret_cast<uintptr_t>(index->graph->data_level0_memory_);
+    return index->graph->max_elements_ * index->graph->size_data_per_element_;
 }
 
 size_t reckit_hnsw_deleted_count(const reckit_hnsw *index) {

@@ -51,6 +51,14 @@ final class HNSWGraph: @unchecked Sendable {
     deinit { reckit_hnsw_free(handle) }
 
     var count: Int { reckit_hnsw_count(handle) }
+
+    /// Where the base layer (links, vectors and labels of every point) lies, and its size.
+    var baseLayer: (address: UInt, bytes: Int) {
+        var address: UInt = 0
+        let bytes = reckit_hnsw_base_layer(handle, &address)
+        return (address, bytes)
+    }
+
     var deletedCount: Int { reckit_hnsw_deleted_count(handle) }
 
     /// Adds `vectors` (row-major, `dimension` columns) labelled from `firstLabel` on `threads` threads.

@@ -61,6 +61,9 @@ int reckit_hnsw_save(const reckit_hnsw *index, const char *path, char *error, si
 size_t reckit_hnsw_count(const reckit_hnsw *index);
 size_t reckit_hnsw_deleted_count(const reckit_hnsw *index);
 
+/// The base layer's address (in `address`) and its size in bytes, for tests of its placement.
+size_t reckit_hnsw_base_layer(const reckit_hnsw *index, uintptr_t *address);
+
 #ifdef __cplusplus
 }
 #endif
