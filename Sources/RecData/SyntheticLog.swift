@@ -14,6 +14,10 @@ import Foundation
 ///   the chain (the next item of the topic) with probability `chain` [0.3]; otherwise it stays in
 ///   the topic with probability `stay` [0.8], else moves to a favourite topic (9 times in 10) or
 ///   any topic. An item is drawn from its topic in proportion to popularity. Items can repeat.
+/// - **Niches** (`niche` [0], a long-tail shop): above 0, topics hold items in popularity order
+///   (topic `t` the `t`-th block of ranks, so most topics hold only tail items), and each
+///   favourite topic is drawn uniformly over topics with probability `niche` (a niche with its
+///   own audience) instead of through a popular item's topic. At 0 the log is as before.
 /// - **Timestamps** start at a random second of 2021 per user and grow by exponential gaps
 ///   (mean an hour); **ratings** are 1–5 (5%, 10%, 25%, 35%, 25%).
 /// - **Item text**: a title of two words of the topic's vocabulary and one shared word, and two
@@ -32,6 +36,7 @@ public struct SyntheticLog: Sendable, Equatable {
     public var stay = 0.8
     public var popularityExponent = 1.0
     public var activitySigma = 1.0
+    public var niche = 0.0
 
     /// `topics` defaults to about `√items / 2`, between 1 and 1,000.
     public init(users: Int, items: Int, events: Int, topics: Int? = nil, seed: UInt64 = 2020) {
@@ -58,8 +63,10 @@ public struct SyntheticLog: Sendable, Equatable {
         guard users <= Int(Int32.max), items <= Int(Int32.max) else {
             throw bad("synth supports at most \(Int32.max) users and items")
         }
-        guard (0...1).contains(chain), (0...1).contains(stay), popularityExponent >= 0, activitySigma >= 0 else {
-            throw bad("chain and stay are probabilities; the exponent and sigma are not negative")
+        guard (0...1).contains(chain), (0...1).contains(stay), (0...1).contains(niche), popularityExponent >= 0,
+            activitySigma >= 0
+        else {
+            throw bad("chain, stay and niche are probabilities; the exponent and sigma are not negative")
         }
     }
 
@@ -115,7 +122,8 @@ public struct SyntheticLog: Sendable, Equatable {
         of user: Int, count: Int, catalogue: Catalogue, generator: inout SeededGenerator, into out: inout Output
     ) {
         let favourites = (0...generator.nextInt(below: 3)).map { _ in
-            catalogue.topic[catalogue.popularItem(&generator)]
+            niche > 0 && Self.uniform(&generator) < niche
+                ? Int32(generator.nextInt(below: topics)) : catalogue.topic[catalogue.popularItem(&generator)]
         }
         var topic = Int(favourites[generator.nextInt(below: favourites.count)])
         var previous = -1
@@ -205,7 +213,10 @@ extension SyntheticLog {
 
         init(_ spec: SyntheticLog, generator: inout SeededGenerator) {
             let (items, topics) = (spec.items, spec.topics)
-            topic = (0..<items).map { _ in Int32(generator.nextInt(below: topics)) }
+            topic =
+                spec.niche > 0
+                ? (0..<items).map { Int32($0 * topics / items) }
+                : (0..<items).map { _ in Int32(generator.nextInt(below: topics)) }
             var count = [Int](repeating: 0, count: topics + 1)
             for t in topic { count[Int(t) + 1] += 1 }
             for t in 0..<topics { count[t + 1] += count[t] }

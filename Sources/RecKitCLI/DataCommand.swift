@@ -145,6 +145,12 @@ struct DataCommand: ParsableCommand {
         var exponent = 1.0
         @Option(name: .long, help: "Sigma of the lognormal activity per user.")
         var sigma = 1.0
+        @Option(
+            name: .long,
+            help:
+                "A long-tail shop: above 0, topics hold items in popularity order and each favourite topic is a uniformly drawn niche with this probability."
+        )
+        var niche = 0.0
         @Option(name: .long, help: "Seed: the same seed and sizes give the same files.")
         var seed: UInt64 = 2020
         @Option(name: .long, help: "Output folder; the files are named after it.")
@@ -154,6 +160,7 @@ struct DataCommand: ParsableCommand {
             try runReporting {
                 var spec = SyntheticLog(users: users, items: items, events: events, topics: topics, seed: seed)
                 (spec.chain, spec.stay, spec.popularityExponent, spec.activitySigma) = (chain, stay, exponent, sigma)
+                spec.niche = niche
                 let folder = URL(fileURLWithPath: out)
                 let started = Date()
                 let summary = try spec.write(to: folder, name: folder.lastPathComponent)

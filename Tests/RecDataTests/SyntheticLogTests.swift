@@ -65,6 +65,31 @@ struct SyntheticLogTests {
         #expect(dataset.title(ofItem: 0).split(separator: " ").count == 3)
     }
 
+    /// `--niche`: topics in popularity order, and niche favourites that bring events to the tail.
+    @Test func aNicheLogPutsTopicsInPopularityOrderAndReachesMoreOfTheTail() throws {
+        var niche = SyntheticLog(users: 200, items: 4_000, events: 3_000, topics: 40, seed: 7)
+        niche.niche = 0.7
+        let (folder, inter, _) = try written(niche)
+        #expect(try written(niche).inter == inter)
+        let dataset = try Dataset.load(path: folder.path)
+        let genres = try #require(dataset.itemFeatures?.column(named: "genre"))
+        guard case .tokenSequence(let tokens) = genres.values else {
+            Issue.record("genre is not a token sequence")
+            return
+        }
+        // Item r (id r + 1) is in topic ⌊r · 40 / 4000⌋, whose genre tokens are g(t % 20) h(t / 20).
+        for index in 0..<dataset.interactions.itemCount {
+            let rank = (Int(dataset.interactions.itemIDs[Int32(index)]) ?? 0) - 1
+            let topic = rank * 40 / 4_000
+            #expect(tokens[index] == ["g\(topic % 20)", "h\(topic / 20)"], "item \(rank + 1)")
+        }
+        let plain = try Dataset.load(
+            path: try written(SyntheticLog(users: 200, items: 4_000, events: 3_000, topics: 40, seed: 7)).folder.path)
+        #expect(dataset.interactions.itemCount > plain.interactions.itemCount + 200)
+        niche.niche = 1.5
+        #expect(throws: DatasetError.self) { try niche.validate() }
+    }
+
     @Test func impossibleSizesAreRefusedWithTheReason() {
         #expect(
             throws: DatasetError.invalidOption(
