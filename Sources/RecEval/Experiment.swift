@@ -119,7 +119,7 @@ public enum Experiment {
         var popularity = [Float](repeating: 0, count: dataset.interactions.itemCount)
         for index in data.split.train { popularity[Int(dataset.interactions.items[index])] += 1 }
         let retriever = try Retriever.prepare(
-            model: bundle.model, options: configuration.retrieval, directory: nil,
+            bundle: bundle, options: configuration.retrieval, directory: nil,
             progress: progress.map { report in { report("indexing items", $0, $1) } })
         var evaluation = configuration.evaluation
         evaluation.repeatSplit = evaluation.repeatSplit || configuration.splitProtocol == .nextBasket

@@ -78,7 +78,7 @@ struct BenchCommand: ParsableCommand {
                 settings.space = space
                 let widths = ef.split(separator: ",").compactMap { Int($0) }
                 let retriever = try Retriever.prepare(
-                    model: bundle.model, options: RetrievalOptions(mode: .ann, settings: settings),
+                    bundle: bundle, options: RetrievalOptions(mode: .ann, settings: settings),
                     directory: directory, log: { printError($0) })
                 guard let index = retriever.index else {
                     throw RetrievalError.unsupportedModel(type(of: bundle.model).kind.rawValue)

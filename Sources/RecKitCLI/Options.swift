@@ -216,8 +216,18 @@ struct RetrievalOptionGroup: ParsableArguments {
     var retrieval: String = "auto"
     @Option(name: .long, help: "With --retrieval auto: use the index for catalogues of at least this many items.")
     var annThreshold: Int = 100_000
-    @Option(name: .long, help: "Index search width: candidates explored per query (more: higher recall, slower).")
-    var ef: Int = 256
+    @Option(
+        name: .long,
+        help:
+            "Index search width: candidates explored per query (more: higher recall, slower). (default: the narrowest of 32, 64, ..., 2048 that reaches --ann-recall)"
+    )
+    var ef: Int?
+    @Option(
+        name: .long,
+        help:
+            "Recall@10 against exact scoring, on 200 seeded training users, that the index must reach; with --retrieval auto a model whose index falls short is served exactly."
+    )
+    var annRecall: Double = 0.95
     @Option(name: .long, help: "Index links per item (hnswlib's M); changing it rebuilds the index.")
     var annM: Int = 16
     @Option(name: .long, help: "Index space: ip (hnswlib's inner product) or mips (L2 after the MIPS reduction).")
@@ -232,17 +242,23 @@ struct RetrievalOptionGroup: ParsableArguments {
                 throw ValidationError("--ann-space must be mips or ip")
             }
             var settings = ANNSettings()
-            settings.ef = ef
             settings.m = annM
             settings.space = space
-            return RetrievalOptions(mode: mode, threshold: annThreshold, settings: settings)
+            var calibration = CalibrationRequest(target: annRecall)
+            if let ef {
+                settings.ef = ef
+                calibration.ladder = [ef]
+            }
+            return RetrievalOptions(
+                mode: mode, threshold: annThreshold, settings: settings, calibration: calibration)
         }
     }
 
     func validate() throws {
         _ = try options
         guard annThreshold >= 0 else { throw ValidationError("--ann-threshold must not be negative") }
-        guard (1...100_000).contains(ef) else { throw ValidationError("--ef must be in 1...100000") }
+        guard (1...100_000).contains(ef ?? 1) else { throw ValidationError("--ef must be in 1...100000") }
+        guard (0...1).contains(annRecall) else { throw ValidationError("--ann-recall must be in 0...1") }
         guard (2...200).contains(annM) else { throw ValidationError("--ann-m must be in 2...200") }
     }
 }

@@ -30,7 +30,7 @@ struct RecommendCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: model, isDirectory: true)
             let bundle = try ModelBundle.load(from: directory)
             let retriever = try Retriever.prepare(
-                model: bundle.model, options: try retrieval.options, directory: directory, log: { printError($0) })
+                bundle: bundle, options: try retrieval.options, directory: directory, log: { printError($0) })
             let userID = user.map { UserID($0) }
             if let userID, bundle.context(forUser: userID) == nil, items == nil {
                 throw ModelError.unsuitableData("user '\(userID)' is not in the model; give --items for a new user")
@@ -115,7 +115,7 @@ struct SimilarCommand: ParsableCommand {
                 id = ItemID(bundle.itemIDs.externalIDs[byTitle])
             }
             let retriever = try Retriever.prepare(
-                model: bundle.model, options: try retrieval.options, directory: directory, log: { printError($0) })
+                bundle: bundle, options: try retrieval.options, directory: directory, log: { printError($0) })
             guard
                 let list = try bundle.similarItems(
                     to: id, count: count, retrieve: { try retriever.similarItems(to: $0, count: $1) })

@@ -91,7 +91,7 @@ struct TrainCommand: AsyncParsableCommand {
             try bundle.save(to: directory)
             // Serving loads the index from the model directory instead of building it.
             _ = try Retriever.prepare(
-                model: bundle.model, options: try retrieval.options, directory: directory, log: { printError($0) },
+                bundle: bundle, options: try retrieval.options, directory: directory, log: { printError($0) },
                 progress: { progress.handler("indexing items", $0, $1) })
             print(
                 String(

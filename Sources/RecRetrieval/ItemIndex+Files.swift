@@ -15,6 +15,8 @@ struct IndexManifest: Codable, Equatable {
     var checksum: UInt64
     var maxNorm: Float
     var graphBytes: Int
+    /// The recall measured after the build and the search width it chose.
+    var calibration: IndexCalibration?
 }
 
 extension ItemIndex {
@@ -36,7 +38,7 @@ extension ItemIndex {
         }
         let manifest = IndexManifest(
             settings: settings, items: items.rows, dimension: items.columns, checksum: Self.checksum(items),
-            maxNorm: maxNorm, graphBytes: bytes)
+            maxNorm: maxNorm, graphBytes: bytes, calibration: calibration)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(manifest).write(to: manifestURL, options: .atomic)
@@ -58,6 +60,7 @@ extension ItemIndex {
         }
         var built = manifest.settings
         built.ef = settings.ef
+        built.exactHead = settings.exactHead
         guard built == settings else { throw unusable("built with other settings") }
         guard manifest.items == items.rows, manifest.dimension == items.columns else {
             throw unusable(
@@ -68,10 +71,12 @@ extension ItemIndex {
         guard bytes == manifest.graphBytes else { throw unusable("\(graphFile) is missing or not the one recorded") }
         guard manifest.checksum == checksum(items) else { throw unusable("built for other item vectors") }
         let graph = try HNSWGraph(
-            loading: graphURL.path, metric: settings.space == .mips ? .l2 : .innerProduct,
-            dimension: items.columns + (settings.space == .mips ? 1 : 0), capacity: items.rows)
+            loading: graphURL.path, metric: settings.space.metric,
+            dimension: settings.space.graphDimension(items.columns), capacity: items.rows)
         guard graph.count == items.rows else { throw unusable("\(graphFile) holds \(graph.count) items") }
-        return ItemIndex(settings: built, items: items, maxNorm: manifest.maxNorm, graph: graph)
+        var index = ItemIndex(settings: built, items: items, maxNorm: manifest.maxNorm, graph: graph)
+        index.calibration = manifest.calibration
+        return index
     }
 
     static func checksum(_ items: Matrix<Float>) -> UInt64 {

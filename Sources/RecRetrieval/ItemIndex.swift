@@ -16,6 +16,11 @@ public struct ANNSettings: Sendable, Equatable, Codable {
     public enum Space: String, Sendable, Codable, CaseIterable {
         case ip
         case mips
+
+        var metric: HNSWGraph.Metric { self == .mips ? .l2 : .innerProduct }
+
+        /// Floats per point in the graph: the vector, plus the reduction's coordinate (`mips`).
+        func graphDimension(_ columns: Int) -> Int { columns + (self == .mips ? 1 : 0) }
     }
 
     public var space = Space.ip
@@ -23,21 +28,35 @@ public struct ANNSettings: Sendable, Equatable, Codable {
     public var m = 16
     /// Candidates explored per insertion.
     public var efConstruction = 200
-    /// Candidates explored per search (at least the number asked for). With `m` 16, 256 gives
-    /// recall@10 0.966 on ALS factors of 10^6 items (docs/scale.md).
+    /// Candidates explored per search (at least the number asked for). ``Retriever`` sets it to
+    /// the narrowest width of a ladder that reached the target recall on sampled users
+    /// (``IndexCalibration``); what a width gives depends on the log (docs/scale.md).
     public var ef = 256
     public var seed = 100
+    /// Items of the largest norms scored exactly on every search (``ExactHead``), a search
+    /// setting like `ef`; 0 searches the graph alone.
+    public var exactHead = 4_096
 
     public init() {}
 
-    /// For reports: `hnswlib ip M 16 efC 200 ef 256`.
-    public var summary: String { "hnswlib \(space.rawValue) M \(m) efC \(efConstruction) ef \(ef)" }
+    enum CodingKeys: String, CodingKey {
+        case space, m, efConstruction, ef, seed
+    }
+
+    /// For reports: `hnswlib ip M 16 efC 200 ef 256, exact head 4096`.
+    public var summary: String {
+        "hnswlib \(space.rawValue) M \(m) efC \(efConstruction) ef \(ef)"
+            + (exactHead > 0 ? ", exact head \(exactHead)" : "")
+    }
 }
 
 /// An HNSW index over a model's item vectors, answering "the items with the highest inner
 /// product with this query" approximately, with filters, and the exact scores of what it returns.
 public struct ItemIndex: Sendable {
-    public let settings: ANNSettings
+    /// How the index was built, and the search width in use (`ef`).
+    public internal(set) var settings: ANNSettings
+    /// What the build measured of its recall (``calibrate(_:request:)``), if it was measured.
+    public internal(set) var calibration: IndexCalibration?
     /// The model's item vectors: returned items are scored exactly against them.
     let items: Matrix<Float>
     /// The reduction's `M` (0 for `ip`).
@@ -45,6 +64,10 @@ public struct ItemIndex: Sendable {
     let graph: HNSWGraph
     /// Vectors of items inserted after the build (labels from `items.rows` on), shared by copies.
     let added = AddedVectors()
+    /// The items of the largest norms, scored exactly.
+    let head: ExactHead
+    /// Labels taken out of results, shared by copies.
+    let removed = RemovedLabels()
 
     /// Items the index was built with; labels from here on are items added with ``add(_:)``.
     public var itemCount: Int { items.rows }
@@ -57,10 +80,11 @@ public struct ItemIndex: Sendable {
         self.settings = settings
         self.items = items
         let norms = Self.norms(items)
+        head = ExactHead(items: items, norms: norms, size: settings.exactHead)
         maxNorm = settings.space == .mips ? (norms.max() ?? 0) : 0
-        let dimension = items.columns + (settings.space == .mips ? 1 : 0)
         graph = try HNSWGraph(
-            metric: settings.space == .mips ? .l2 : .innerProduct, dimension: dimension, capacity: items.rows,
+            metric: settings.space.metric, dimension: settings.space.graphDimension(items.columns),
+            capacity: items.rows,
             m: settings.m, efConstruction: settings.efConstruction, seed: settings.seed)
         let (order, levels) = Self.insertionOrder(count: items.rows, m: settings.m, seed: settings.seed)
         let block = 16_384
@@ -100,6 +124,7 @@ public struct ItemIndex: Sendable {
         self.items = items
         self.maxNorm = maxNorm
         self.graph = graph
+        head = ExactHead(items: items, norms: Self.norms(items), size: settings.exactHead)
     }
 
     /// The vector the graph holds for an item's vector of length `norm`: the vector itself, or
@@ -138,6 +163,12 @@ public struct ItemIndex: Sendable {
         limit: Int? = nil, where isAllowed: (Int32) -> Bool = { _ in true }
     ) throws -> [ScoredItem]? {
         guard count > 0 else { return [] }
+        let headBest = head.best(query, count: count, removed: removed.current, where: isAllowed)
+        if headBest.count == count, let last = headBest.last {
+            // Nothing outside the head can score above |q| · (its largest norm).
+            let outside = max(head.complete ? 0 : head.bound, added.maxNorm)
+            if head.complete && added.count == 0 || last.score > Self.norm(of: query) * outside { return headBest }
+        }
         let width = ef ?? settings.ef
         let ceiling = min(items.rows + added.count, limit ?? max(4_096, 16 * count))
         var wanted = min(ceiling, excluded == nil ? max(width, count) : count)
@@ -149,8 +180,10 @@ public struct ItemIndex: Sendable {
                 guard let base = q.baseAddress else { return [] }
                 return try graph.search(base, k: wanted, ef: max(width, wanted), excluded: skipped)
             }
-            var kept: [ScoredItem] = []
-            for candidate in found where isAllowed(Int32(candidate.label)) {
+            var kept = headBest
+            let fromHead = Set(headBest.map(\.item))
+            for candidate in found where !fromHead.contains(Int32(candidate.label)) && isAllowed(Int32(candidate.label))
+            {
                 kept.append(ScoredItem(item: Int32(candidate.label), score: score(query, candidate.label)))
             }
             if kept.count >= count { return TopK.best(count, of: kept) }
@@ -187,7 +220,7 @@ public struct ItemIndex: Sendable {
             throw RetrievalError.library("an added item has \(vector.count) values, the index holds \(items.columns)")
         }
         let stored = graphVector(vector[...], norm: Self.norm(of: vector[...]))
-        let label = added.append(vector, base: items.rows)
+        let label = added.append(vector, base: items.rows, norm: Self.norm(of: vector[...]))
         try stored.withUnsafeBufferPointer { try graph.add($0, firstLabel: Int(label), threads: 1) }
         return label
     }
@@ -196,7 +229,9 @@ public struct ItemIndex: Sendable {
     /// index does not hold it.
     @discardableResult
     public func setRemoved(_ item: Int32, _ removed: Bool) throws -> Bool {
-        try graph.setDeleted(Int(item), removed)
+        guard try graph.setDeleted(Int(item), removed) else { return false }
+        self.removed.set(item, removed)
+        return true
     }
 
     /// The items added after the build that `isAllowed` accepts, scored exactly: exact ranking
@@ -215,19 +250,23 @@ public struct ItemIndex: Sendable {
 
 /// The vectors of items added to an index while serving, behind a lock.
 final class AddedVectors: Sendable {
-    private let vectors = Mutex<[[Float]]>([])
+    private let vectors = Mutex<(rows: [[Float]], maxNorm: Float)>(([], 0))
 
-    /// Stores `vector` and returns its label, `base` plus its position.
-    func append(_ vector: [Float], base: Int) -> Int32 {
+    /// Stores `vector` (of length `norm`) and returns its label, `base` plus its position.
+    func append(_ vector: [Float], base: Int, norm: Float) -> Int32 {
         vectors.withLock { vectors in
-            vectors.append(vector)
-            return Int32(base + vectors.count - 1)
+            vectors.rows.append(vector)
+            vectors.maxNorm = max(vectors.maxNorm, norm)
+            return Int32(base + vectors.rows.count - 1)
         }
     }
 
+    /// The largest norm of an added vector (0 without any).
+    var maxNorm: Float { vectors.withLock { $0.maxNorm } }
+
     func vector(_ position: Int) -> [Float]? {
-        vectors.withLock { position >= 0 && position < $0.count ? $0[position] : nil }
+        vectors.withLock { position >= 0 && position < $0.rows.count ? $0.rows[position] : nil }
     }
 
-    var count: Int { vectors.withLock { $0.count } }
+    var count: Int { vectors.withLock { $0.rows.count } }
 }

@@ -8,7 +8,8 @@ public enum RetrievalMode: String, Sendable, CaseIterable, Codable {
     case exact
     /// Search an HNSW index of the item vectors (inner-product models only).
     case ann
-    /// `ann` for inner-product models whose catalogue reaches the threshold, `exact` otherwise.
+    /// `ann` for inner-product models whose catalogue reaches the threshold and whose index
+    /// reached the target recall when it was measured (``IndexCalibration``), `exact` otherwise.
     case auto
 }
 
@@ -18,11 +19,18 @@ public struct RetrievalOptions: Sendable, Equatable {
     /// `auto` uses the index from this many items up.
     public var threshold = 100_000
     public var settings = ANNSettings()
+    /// How the index's recall is measured and its search width chosen (`settings.ef` is then the
+    /// width chosen).
+    public var calibration = CalibrationRequest()
 
-    public init(mode: RetrievalMode = .auto, threshold: Int = 100_000, settings: ANNSettings = ANNSettings()) {
+    public init(
+        mode: RetrievalMode = .auto, threshold: Int = 100_000, settings: ANNSettings = ANNSettings(),
+        calibration: CalibrationRequest = CalibrationRequest()
+    ) {
         self.mode = mode
         self.threshold = threshold
         self.settings = settings
+        self.calibration = calibration
     }
 
     /// Whether `model` is served from an index under these options (throws for `ann` with a
@@ -46,27 +54,95 @@ public struct Retriever: Sendable {
     public let model: any Recommender
     /// `nil`: every request scores every item.
     public let index: ItemIndex?
+    /// The index's measured recall, also when `auto` chose exact scoring because of it.
+    public let calibration: IndexCalibration?
 
-    public init(model: any Recommender, index: ItemIndex? = nil) {
+    public init(model: any Recommender, index: ItemIndex? = nil, calibration: IndexCalibration? = nil) {
         self.model = model
         self.index = index
+        self.calibration = calibration ?? index?.calibration
+    }
+
+    /// For logs and cards: how requests are retrieved and why.
+    public var decision: String {
+        guard let calibration else {
+            return index.map { "ann: \($0.settings.summary), recall not measured" } ?? "exact"
+        }
+        if let index {
+            return "ann: \(index.settings.summary), \(calibration.summary)"
+                + (calibration.reachedTarget ? "" : " (served from the index because --retrieval ann asks for it)")
+        }
+        return "exact: the index reached \(calibration.summary)"
+    }
+
+    /// A retriever for a trained model: the index's recall is measured on users drawn from the
+    /// bundle's training users, with their histories filtered out as serving does.
+    public static func prepare(
+        bundle: ModelBundle, options: RetrievalOptions, directory: URL?, log: (String) -> Void = { _ in },
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws -> Retriever {
+        try prepare(
+            model: bundle.model, options: options, directory: directory,
+            sample: { source in
+                try CalibrationSample.draw(
+                    from: source, userCount: bundle.userIDs.count, users: options.calibration.users,
+                    seed: options.calibration.seed
+                ) { ScoringContext(user: $0, history: bundle.histories[Int($0)]) }
+            }, log: log, progress: progress)
     }
 
     /// A retriever for `model` under `options`: with an index loaded from `directory` when one
     /// saved there matches the model's item vectors, otherwise built (and saved to `directory`
     /// when given; a folder that cannot be written is reported through `log`, not an error).
+    /// The index's recall is measured on `sample`'s queries after a build, or after a load whose
+    /// record measured something else; `auto` keeps the index only when it reached the target.
     public static func prepare(
         model: any Recommender, options: RetrievalOptions, directory: URL?,
+        sample: (any InnerProductRetrieval) throws -> CalibrationSample,
         log: (String) -> Void = { _ in }, progress: ((Int, Int) -> Void)? = nil
     ) throws -> Retriever {
         guard try options.usesIndex(for: model), let source = model as? any InnerProductRetrieval else {
             return Retriever(model: model)
         }
+        var (index, built) = try loadOrBuild(
+            source, options: options, directory: directory, log: log, progress: progress)
+        let drawn = try sample(source)
+        let measured = index.calibration?.answers(
+            options.calibration, sampleSize: drawn.queries.rows, exactHead: index.settings.exactHead)
+        if measured != true {
+            let calibration = try index.calibrate(drawn, request: options.calibration)
+            index.calibration = calibration
+            log(
+                String(
+                    format: "measured the index's recall on %d users in %.1f s", calibration.users, calibration.seconds)
+            )
+        }
+        if let width = index.calibration?.searchWidth { index.settings.ef = width }
+        if built, let directory {
+            do {
+                try index.save(to: directory)
+            } catch {
+                log("could not save the ANN index in \(directory.path): \(error)")
+            }
+        }
+        let retriever: Retriever
+        if options.mode == .auto, index.calibration?.reachedTarget != true {
+            retriever = Retriever(model: model, calibration: index.calibration)
+        } else {
+            retriever = Retriever(model: model, index: index)
+        }
+        log("retrieval: \(retriever.decision)")
+        return retriever
+    }
+
+    private static func loadOrBuild(
+        _ source: any InnerProductRetrieval, options: RetrievalOptions, directory: URL?, log: (String) -> Void,
+        progress: ((Int, Int) -> Void)?
+    ) throws -> (index: ItemIndex, built: Bool) {
         let items = try source.retrievalItems()
         if let directory {
             do {
-                return Retriever(
-                    model: model, index: try ItemIndex.load(from: directory, items: items, settings: options.settings))
+                return (try ItemIndex.load(from: directory, items: items, settings: options.settings), false)
             } catch let error as RetrievalError {
                 log("building the ANN index (\(error))")
             }
@@ -74,14 +150,7 @@ public struct Retriever: Sendable {
         let start = Date()
         let index = try ItemIndex(items: items, settings: options.settings, progress: progress)
         log(String(format: "built the ANN index over %d items in %.1f s", items.rows, Date().timeIntervalSince(start)))
-        if let directory {
-            do {
-                try index.save(to: directory)
-            } catch {
-                log("could not save the ANN index in \(directory.path): \(error)")
-            }
-        }
-        return Retriever(model: model, index: index)
+        return (index, true)
     }
 
     /// The `count` best items for `context` that `isAllowed` accepts, best first.

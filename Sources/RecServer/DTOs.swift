@@ -173,5 +173,12 @@ struct ModelCard: ResponseEncodable {
         } else {
             Retrieval = ["mode": "exact"]
         }
+        // The index's recall measured on sampled users, and why the mode was chosen.
+        if let calibration = snapshot.retriever.calibration {
+            Retrieval["recall"] = String(format: "%.4f", calibration.recall)
+            Retrieval["targetRecall"] = String(calibration.target)
+            Retrieval["recallUsers"] = String(calibration.users)
+        }
+        Retrieval["decision"] = snapshot.retriever.decision
     }
 }

@@ -51,7 +51,7 @@ public actor ModelRegistry {
         self.log = log
         if let bundle {
             let retriever = try Retriever.prepare(
-                model: bundle.model, options: retrieval, directory: directory, log: log)
+                bundle: bundle, options: retrieval, directory: directory, log: log)
             snapshot = Snapshot(bundle: bundle, retriever: retriever, version: 1, published: nil)
         }
     }
@@ -127,7 +127,7 @@ public actor ModelRegistry {
         do {
             let bundle = try ModelBundle.load(from: directory)
             let retriever = try Retriever.prepare(
-                model: bundle.model, options: retrieval, directory: directory, log: log)
+                bundle: bundle, options: retrieval, directory: directory, log: log)
             return (bundle, retriever)
         } catch ModelError.invalidModelDirectory(_, let reason) {
             throw ReloadError.unusable(name: name, reason: reason)

@@ -19,9 +19,11 @@ struct ANNEvaluationTests {
         configuration.evaluation.keepLists = true
         let prepared = try Experiment.prepare(configuration)
         let exact = try Experiment.run(configuration, prepared: prepared)
-        configuration.retrieval = RetrievalOptions(mode: .ann)
+        // At a fixed width of 256 (the calibration's ladder would choose the narrowest width
+        // that reaches recall 0.95, and this test holds the lists to exact ranking's).
+        configuration.retrieval = RetrievalOptions(mode: .ann, calibration: CalibrationRequest(ladder: [256]))
         let ann = try Experiment.run(configuration, prepared: prepared)
-        #expect(ann.record.sampling == "full, ANN top-K (hnswlib ip M 16 efC 200 ef 256)")
+        #expect(ann.record.sampling == "full, ANN top-K (hnswlib ip M 16 efC 200 ef 256, exact head 4096)")
         #expect(exact.record.sampling == "full")
         // gen-rs masks each user's training items: the index must fetch past them.
         let cases = Evaluator.cases(for: prepared.split, phase: .test)

@@ -52,7 +52,9 @@ struct InnerProductModelsTests {
         try model.fit(TrainingData(log: log), progress: nil)
         #expect(throws: RetrievalError.self) { try RetrievalOptions(mode: .ann).usesIndex(for: model) }
         #expect(try !RetrievalOptions(mode: .auto, threshold: 1).usesIndex(for: model))
-        let retriever = try Retriever.prepare(model: model, options: RetrievalOptions(mode: .auto), directory: nil)
+        let retriever = try Retriever.prepare(
+            model: model, options: RetrievalOptions(mode: .auto), directory: nil,
+            sample: { _ in CalibrationSample(queries: Matrix(rows: 0, columns: 0), seen: []) })
         #expect(retriever.index == nil)
     }
 }

@@ -39,6 +39,8 @@ struct ItemIndexTests {
         let items = Self.catalogue(rows: 3_000, columns: 16, seed: 1)
         var settings = ANNSettings()
         settings.space = space
+        // The graph alone (a head of 4,096 would hold every item and answer exactly).
+        settings.exactHead = 0
         let index = try ItemIndex(items: items, settings: settings)
         var hits = 0
         let queries = Self.queries(100, columns: 16, seed: 2)
@@ -136,7 +138,9 @@ struct ItemIndexTests {
 
     @Test func seenItemsAreSkippedInsideTheSearchSoALongHistoryNeedsNoWiderSearch() throws {
         let items = Self.catalogue(rows: 3_000, columns: 16, seed: 8)
-        let index = try ItemIndex(items: items)
+        var graphOnly = ANNSettings()
+        graphOnly.exactHead = 0
+        let index = try ItemIndex(items: items, settings: graphOnly)
         var hits = 0
         let queries = Self.queries(50, columns: 16, seed: 10)
         for query in queries {
