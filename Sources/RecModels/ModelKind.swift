@@ -18,11 +18,12 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     case textCNN = "textcnn"
     case repeatPurchase = "repeat"
     case tifuKNN = "tifuknn"
+    case repeatNet = "repeatnet"
 
     /// Whether the kind is a neural model trained in epochs with validation-based early stopping.
     public var isNeural: Bool {
         switch self {
-        case .caser, .gru4rec, .lstm, .sasrec, .neumf: return true
+        case .caser, .gru4rec, .lstm, .sasrec, .neumf, .repeatNet: return true
         default: return false
         }
     }
@@ -56,6 +57,7 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case .textCNN: return TextCNN.self
         case .repeatPurchase: return RepeatPurchase.self
         case .tifuKNN: return TIFUKNN.self
+        case .repeatNet: return RepeatNet.self
         }
     }
 

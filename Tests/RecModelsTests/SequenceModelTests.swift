@@ -9,7 +9,7 @@ import _RecTestSupport
 
 /// The sequence models and their shared training loop, on planted sequences.
 struct SequenceModelTests {
-    static let kinds: [ModelKind] = [.sasrec, .gru4rec, .lstm, .caser]
+    static let kinds: [ModelKind] = [.sasrec, .gru4rec, .lstm, .caser, .repeatNet]
 
     /// Small networks that learn ``Fixtures/cycles(users:items:length:)`` in seconds, even in a
     /// debug build.
@@ -20,7 +20,8 @@ struct SequenceModelTests {
         switch kind {
         case .sasrec:
             parameters.merge(["hidden_size": "16", "blocks": "1", "inner_size": "32", "max_length": "7"]) { $1 }
-        case .gru4rec, .lstm: parameters.merge(["hidden_size": "16", "embedding_size": "16", "max_length": "7"]) { $1 }
+        case .gru4rec, .lstm, .repeatNet:
+            parameters.merge(["hidden_size": "16", "embedding_size": "16", "max_length": "7"]) { $1 }
         case .caser: parameters.merge(["hidden_size": "16", "max_length": "3", "horizontal_filters": "4"]) { $1 }
         case .neumf: parameters.merge(["embedding_size": "8", "mlp_sizes": "16,8", "batch_size": "32"]) { $1 }
         default: break
