@@ -56,6 +56,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // OpenBLAS (Debian's libopenblas-dev) on Linux; see Sources/CBLAS/README.md.
@@ -97,6 +98,8 @@ let package = Package(
             ]),
         // The continuous trainer's round: train from the store, gate, publish, delete old models.
         .target(name: "RecTrainer", dependencies: ["RecData", "RecModels", "RecEval", "RecStore"]),
+        // The recommendation flow's configuration (TOML, through TOMLKit over toml++).
+        .target(name: "RecFlow", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
         .target(
             name: "RecServer",
             dependencies: [
@@ -112,7 +115,7 @@ let package = Package(
             name: "RecKitCLI",
             dependencies: [
                 "RecData", "RecModels", "RecEval", "RecRetrieval", "Tensors", "NeuralNet", "RecStore", "RecServer",
-                "RecTrainer",
+                "RecTrainer", "RecFlow",
                 // `reckit bench gemm` calls cblas_sgemm directly, as the baseline for BLAS.gemm.
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -136,6 +139,7 @@ let package = Package(
             name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "_RecTestSupport"]),
+        .testTarget(name: "RecFlowTests", dependencies: ["RecFlow", "RecModels", "RecData", "_RecTestSupport"]),
         .testTarget(
             name: "RecStoreTests",
             dependencies: [

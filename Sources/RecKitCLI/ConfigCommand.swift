@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import RecFlow
+
+/// `reckit config check FILE`: a recommendation flow's configuration, every problem reported.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Check recommendation-flow configuration files.", subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Report every problem of a flow configuration (TOML), each with its line and key.",
+            discussion:
+                "Exits 0 and prints a summary of the flow when the file is valid; otherwise prints one line per problem (FILE:line N: key: reason) and exits 1. Model directories are looked up relative to the file."
+        )
+
+        @Argument(help: "The configuration file (TOML).")
+        var file: String
+
+        func run() throws {
+            do {
+                let flow = try FlowConfiguration.read(file: file)
+                print(Self.summary(flow, file: file))
+            } catch let errors as ConfigurationErrors {
+                printError(errors.description)
+                throw ExitCode.failure
+            }
+        }
+
+        /// One line per source, the ranker and the rules.
+        static func summary(_ flow: FlowConfiguration, file: String) -> String {
+            var lines = ["\(file): valid; \(flow.sources.count) source(s), ranker \(flow.ranker.kind.rawValue)"]
+            for source in flow.sources {
+                lines.append("  source \(source.name): \(source.kind.rawValue), \(source.candidates) candidates")
+            }
+            if flow.ranker.kind == .none { lines.append("  merge: \(flow.ranker.merge.rawValue)") }
+            for rule in flow.rules { lines.append("  rule: \(rule.kind.rawValue)") }
+            if let replacement = flow.replacement {
+                lines.append(
+                    "  replacement: positive decay \(replacement.positiveDecay), read decay \(replacement.readDecay)")
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+}

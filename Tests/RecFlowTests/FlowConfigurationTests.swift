@@ -1,0 +1,149 @@
+import Foundation
+import RecData
+import RecModels
+import Testing
+import _RecTestSupport
+
+@testable import RecFlow
+
+/// `reckit config check` (issue 45): the examples are valid, and bad files are refused with the
+/// line and key of every problem.
+struct FlowConfigurationTests {
+    let folder = temporaryDirectory("flow-config")
+
+    /// A model directory (`model.json`) at `path` under `folder`, as `reckit train --out` leaves.
+    func makeModel(_ path: String) throws {
+        let (log, _) = Fixtures.checkerboard()
+        let bundle = try ModelBundle.train(.popularity, dataset: Dataset(name: "board", interactions: log)) {
+            TrainingRecord(
+                dataset: "board", interactions: log.count, users: log.userCount, items: log.itemCount, seconds: $0)
+        }
+        try bundle.save(to: folder.appendingPathComponent(path))
+    }
+
+    func parse(_ text: String) throws -> FlowConfiguration {
+        try FlowConfiguration.parse(text, file: "flow.toml", directory: folder)
+    }
+
+    /// The problems of `text`, as (line, key) pairs.
+    func problems(_ text: String) -> [ConfigurationError] {
+        do {
+            _ = try parse(text)
+            return []
+        } catch let errors as ConfigurationErrors {
+            return errors.errors
+        } catch {
+            return [ConfigurationError(line: nil, key: "?", reason: "\(error)")]
+        }
+    }
+
+    @Test func theExamplesAreValidOnceTheirModelsExist() throws {
+        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../examples")
+        let files = try FileManager.default.contentsOfDirectory(atPath: examples.path).filter { $0.hasSuffix(".toml") }
+        #expect(files.count >= 3)
+        for file in files {
+            let text = try String(contentsOf: examples.appendingPathComponent(file), encoding: .utf8)
+            // Before training, each missing model directory is the only problem.
+            let before = problems(text)
+            #expect(
+                before.allSatisfy { $0.key.hasSuffix(".path") && $0.reason.contains("holds no model") }, "\(before)")
+            for problem in before {
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                let path = try #require(lines[(problem.line ?? 1) - 1].split(separator: "\"").dropFirst().first)
+                try makeModel(String(path))
+            }
+            let flow = try parse(text)
+            #expect(!flow.sources.isEmpty, "\(file)")
+        }
+        let shop = try parse(String(contentsOf: examples.appendingPathComponent("shop.toml"), encoding: .utf8))
+        #expect(shop.replacement == ReplacementConfiguration())
+        #expect(shop.sources.map(\.kind) == [.repeatPurchase, .model, .popular, .external])
+        #expect(shop.sources[2].window == 30 * 86_400 && shop.sources[2].perCategory)
+        #expect(shop.sources[3].timeout == 0.15)
+        #expect(shop.ranker.merge == .roundRobin && shop.ranker.quotas["buy_again"] == 4)
+        #expect(shop.rules.map(\.kind) == [.categoryCap, .hideLabel] && shop.rules[0].maximum == 3)
+    }
+
+    @Test(
+        arguments: [
+            // 1. TOML syntax.
+            ("[recommend\nx = 1", 1, "(syntax)"),
+            // 2. An unknown section.
+            ("[servr]\nport = 1", 1, "servr"),
+            // 3. An unknown key in a section.
+            ("[server]\nhots = \"a\"", 2, "server.hots"),
+            // 4. A wrong type.
+            ("[server]\nport = \"8087\"", 2, "server.port"),
+            // 5. A number out of range.
+            ("[server]\nport = 70000", 2, "server.port"),
+            // 6. No sources at all.
+            ("[server]\nport = 8087", nil, "recommend.sources"),
+            // 7. An unknown source type.
+            ("[[recommend.sources]]\nname = \"a\"\ntype = \"magic\"", 3, "recommend.sources[0].type"),
+            // 8. A source without a name.
+            ("[[recommend.sources]]\ntype = \"latest\"", 1, "recommend.sources[0]"),
+            // 9. Two sources with one name.
+            (
+                "[[recommend.sources]]\nname = \"a\"\ntype = \"latest\"\n[[recommend.sources]]\nname = \"a\"\ntype = \"popular\"",
+                5, "recommend.sources[1].name"
+            ),
+            // 10. A reference to a model source that does not exist.
+            (
+                "[[recommend.sources]]\nname = \"n\"\ntype = \"item_to_item\"\nmodel = \"als\"", 4,
+                "recommend.sources[0].model"
+            ),
+            // 11. A model directory that holds no model.
+            (
+                "[[recommend.sources]]\nname = \"m\"\ntype = \"model\"\npath = \"nowhere\"", 4,
+                "recommend.sources[0].path"
+            ),
+            // 12. A duration that is not one.
+            (
+                "[[recommend.sources]]\nname = \"p\"\ntype = \"popular\"\nwindow = \"a week\"", 4,
+                "recommend.sources[0].window"
+            ),
+            // 13. Ranker weights naming an unknown source.
+            (
+                "[[recommend.sources]]\nname = \"p\"\ntype = \"popular\"\n[recommend.ranker]\nweights = { q = 1.0 }", 5,
+                "recommend.ranker.weights.q"
+            ),
+            // 14. A decay out of range.
+            (
+                "[recommend.replacement]\nenable_replacement = true\npositive_replacement_decay = 1.5\n[[recommend.sources]]\nname = \"p\"\ntype = \"popular\"",
+                3, "recommend.replacement.positive_replacement_decay"
+            ),
+            // 15. An external source with a URL that is not http.
+            (
+                "[[recommend.sources]]\nname = \"x\"\ntype = \"external\"\nurl = \"ftp://host/items\"", 4,
+                "recommend.sources[0].url"
+            ),
+            // 16. An unknown rule, after a good one.
+            (
+                "[[recommend.sources]]\nname = \"p\"\ntype = \"popular\"\n[[recommend.rules]]\ntype = \"category_cap\"\n[[recommend.rules]]\ntype = \"shuffle\"",
+                7, "recommend.rules[1].type"
+            ),
+        ] as [(String, Int?, String)])
+    func aBadFileIsRefusedWithTheLineAndKey(text: String, line: Int?, key: String) {
+        let found = problems(text)
+        #expect(found.contains { $0.line == line && $0.key == key }, "\(found)")
+    }
+
+    @Test func everyProblemIsReportedNotOnlyTheFirst() {
+        let text = """
+            [server]
+            port = 0
+            color = "blue"
+
+            [[recommend.sources]]
+            name = "p"
+            type = "popular"
+            candidates = -1
+            """
+        let found = problems(text)
+        #expect(found.map(\.key) == ["server.port", "server.color", "recommend.sources[0].candidates"])
+        #expect(found.map(\.line) == [2, 3, 8])
+        let described = ConfigurationErrors(file: "flow.toml", errors: found).description
+        #expect(described.hasPrefix("flow.toml:line 2: server.port: 0 is outside 1...65535"))
+    }
+}
