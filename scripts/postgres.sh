@@ -44,9 +44,10 @@ prepare() {
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 }
 
-# Starts the server of "$dir/data" on "$port".
+# Starts the server of "$dir/data" on "$port", waiting up to 180 s (a standby replays the primary's
+# WAL before it answers: over 60 s on a loaded 2-core machine).
 launch() {
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 180 \
         -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=200 ${PG_SETTINGS:-}" start >/dev/null \
         || { cat "$dir/server.log" >&2; exit 1; }
 }

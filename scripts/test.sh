@@ -21,7 +21,8 @@ chmod 755 "$test_tmp"
 trap 'bash scripts/postgres.sh stop "$pg_dir"; rm -rf "$test_tmp"' EXIT
 RECKIT_TEST_POSTGRES=$(PG_SETTINGS="-c fsync=off" bash scripts/postgres.sh start "$pg_dir")
 export RECKIT_TEST_POSTGRES
-TMPDIR="$test_tmp" swift test --skip-build
+# A suite that hangs must fail the run, not hold CI until its limit: 45 minutes, then a kill.
+TMPDIR="$test_tmp" timeout --kill-after=30 2700 swift test --skip-build
 # Checks that input can reach must keep their messages in an optimized build, where Swift drops
 # precondition's: the numeric suites run again in release (their shape-message tests included).
 # Only the numeric targets (RECKIT_NUMERIC_ONLY, see Package.swift), so this build compiles none of

@@ -178,7 +178,10 @@ struct ReplicaTests {
             let down = await eventually(15) { await get(port, "/api/health/ready")?.status == 503 }
             #expect(down, "replica on \(port) still ready with the database stopped")
         }
-        #expect(await get(ports[0], "/api/recommend/\(user)")?.status == 503)
+        let answer = await get(ports[0], "/api/recommend/\(user)")
+        #expect(
+            answer?.status == 503,
+            "\(answer.map { "\($0.status) \(String(decoding: $0.body, as: UTF8.self))" } ?? "no answer within 15 s")")
         try Self.cluster("resume", clusterFolder)
         for port in ports {
             let back = await eventually(30) { await get(port, "/api/health/ready")?.status == 200 }
@@ -219,6 +222,12 @@ struct ReplicaTests {
         }
         #expect(await eventually(30) { await publishedVersion(ports[0]) == "5" })
         #expect(await publishedVersion(ports[1]) == "1")
+        // The replicas report every 10 s: until the first one's row says 5, the trainer would
+        // rightly keep the older version it reported last (a slow machine showed that race).
+        let caughtUp = await eventually(60) {
+            Set((try? await store.servedModels(reportedWithin: 60).map(\.version)) ?? []) == [1, 5]
+        }
+        #expect(caughtUp, "the replicas report versions 5 and 1")
 
         let line = try await runTrainer(
             ["--db", url, "--models-dir", models.path, "--model", "pop", "--keep", "2", "--once"], logs: folder)
