@@ -18,8 +18,15 @@ import Foundation
 ///   (topic `t` the `t`-th block of ranks, so most topics hold only tail items), and each
 ///   favourite topic is drawn uniformly over topics with probability `niche` (a niche with its
 ///   own audience) instead of through a popular item's topic. At 0 the log is as before.
+/// - **Repeats** (`repeatRate` [0], a shop where people buy again): above 0, each user draws a
+///   personal set of `repeatSetSize` [10] items from their favourite topics, and each event
+///   re-buys one of them (uniformly) with probability `repeatRate` before the steps above.
+/// - **Baskets** (`basketSize` [1]): above 1, events come in orders of mean size `basketSize`
+///   (each event starts a new order with probability `1 / basketSize`); an order's events share
+///   one timestamp, so one user's events with one timestamp form a basket.
 /// - **Timestamps** start at a random second of 2021 per user and grow by exponential gaps
-///   (mean an hour); **ratings** are 1–5 (5%, 10%, 25%, 35%, 25%).
+///   (mean an hour; between orders with baskets); **ratings** are 1–5 (5%, 10%, 25%, 35%, 25%).
+///   With `repeatRate` 0 and `basketSize` 1 the log is as before these options.
 /// - **Item text**: a title of two words of the topic's vocabulary and one shared word, and two
 ///   genre tokens that the topic determines, so content models have signal.
 ///
@@ -37,6 +44,9 @@ public struct SyntheticLog: Sendable, Equatable {
     public var popularityExponent = 1.0
     public var activitySigma = 1.0
     public var niche = 0.0
+    public var repeatRate = 0.0
+    public var repeatSetSize = 10
+    public var basketSize = 1.0
 
     /// `topics` defaults to about `√items / 2`, between 1 and 1,000.
     public init(users: Int, items: Int, events: Int, topics: Int? = nil, seed: UInt64 = 2020) {
@@ -63,10 +73,14 @@ public struct SyntheticLog: Sendable, Equatable {
         guard users <= Int(Int32.max), items <= Int(Int32.max) else {
             throw bad("synth supports at most \(Int32.max) users and items")
         }
-        guard (0...1).contains(chain), (0...1).contains(stay), (0...1).contains(niche), popularityExponent >= 0,
-            activitySigma >= 0
+        guard (0...1).contains(chain), (0...1).contains(stay), (0...1).contains(niche), (0...1).contains(repeatRate),
+            popularityExponent >= 0, activitySigma >= 0
         else {
-            throw bad("chain, stay and niche are probabilities; the exponent and sigma are not negative")
+            throw bad(
+                "chain, stay, niche and the repeat rate are probabilities; the exponent and sigma are not negative")
+        }
+        guard repeatSetSize >= 1, basketSize >= 1, basketSize.isFinite else {
+            throw bad("the repeat set holds at least one item and a basket at least one event")
         }
     }
 
@@ -128,9 +142,19 @@ public struct SyntheticLog: Sendable, Equatable {
         var topic = Int(favourites[generator.nextInt(below: favourites.count)])
         var previous = -1
         var time = 1_609_459_200 + generator.nextInt(below: 365 * 86_400)
-        for _ in 0..<count {
+        // The items this user buys again (drawn only when repeats are on, so the stream of draws
+        // and so the log stay as they were without them).
+        let personal =
+            repeatRate > 0
+            ? (0..<repeatSetSize).map { _ in
+                catalogue.item(in: Int(favourites[generator.nextInt(below: favourites.count)]), &generator)
+            } : []
+        for step in 0..<count {
             var item = -1
-            if previous >= 0, Self.uniform(&generator) < chain {
+            if !personal.isEmpty, Self.uniform(&generator) < repeatRate {
+                item = personal[generator.nextInt(below: personal.count)]
+            }
+            if item < 0, previous >= 0, Self.uniform(&generator) < chain {
                 item = catalogue.next(after: previous)
             }
             if item < 0 {
@@ -144,7 +168,9 @@ public struct SyntheticLog: Sendable, Equatable {
             }
             topic = Int(catalogue.topic[item])
             previous = item
-            time += 1 + Int(-3_600 * Foundation.log(1 - Self.uniform(&generator)))
+            if basketSize <= 1 || (step > 0 && Self.uniform(&generator) < 1 / basketSize) {
+                time += 1 + Int(-3_600 * Foundation.log(1 - Self.uniform(&generator)))
+            }
             let r = Self.uniform(&generator)
             let rating = r < 0.05 ? 1 : r < 0.15 ? 2 : r < 0.40 ? 3 : r < 0.75 ? 4 : 5
             out.append(user + 1)

@@ -151,6 +151,17 @@ struct DataCommand: ParsableCommand {
                 "A long-tail shop: above 0, topics hold items in popularity order and each favourite topic is a uniformly drawn niche with this probability."
         )
         var niche = 0.0
+        @Option(
+            name: .long,
+            help:
+                "A shop where people buy again: each event re-buys an item of the user's personal set with this probability."
+        )
+        var repeatRate = 0.0
+        @Option(name: .long, help: "Items in each user's personal set (with --repeat-rate).")
+        var repeatSet = 10
+        @Option(
+            name: .long, help: "Mean events per order: above 1, an order's events share one timestamp (a basket).")
+        var basketSize = 1.0
         @Option(name: .long, help: "Seed: the same seed and sizes give the same files.")
         var seed: UInt64 = 2020
         @Option(name: .long, help: "Output folder; the files are named after it.")
@@ -161,6 +172,7 @@ struct DataCommand: ParsableCommand {
                 var spec = SyntheticLog(users: users, items: items, events: events, topics: topics, seed: seed)
                 (spec.chain, spec.stay, spec.popularityExponent, spec.activitySigma) = (chain, stay, exponent, sigma)
                 spec.niche = niche
+                (spec.repeatRate, spec.repeatSetSize, spec.basketSize) = (repeatRate, repeatSet, basketSize)
                 let folder = URL(fileURLWithPath: out)
                 let started = Date()
                 let summary = try spec.write(to: folder, name: folder.lastPathComponent)

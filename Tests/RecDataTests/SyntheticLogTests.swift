@@ -90,6 +90,26 @@ struct SyntheticLogTests {
         #expect(throws: DatasetError.self) { try niche.validate() }
     }
 
+    /// Issue 44: a log where people buy again, in orders.
+    @Test func repeatsAndBasketsArePlanted() throws {
+        var shop = spec
+        (shop.repeatRate, shop.repeatSetSize, shop.basketSize) = (0.6, 5, 4)
+        let log = try Dataset.load(path: try written(shop).folder.path).interactions
+        let repeats = DataStatistics.repeats(log)
+        let plain = DataStatistics.repeats(try Dataset.load(path: try written(spec).folder.path).interactions)
+        // Most events re-buy (the planted 60% and chance repeats): at least 15 points more than
+        // the plain log, whose small catalogue repeats by chance.
+        #expect(Double(repeats.repeatEvents) / 3_000 > 0.6)
+        #expect(repeats.repeatEvents - plain.repeatEvents > 450, "\(repeats.repeatEvents) vs \(plain.repeatEvents)")
+        // Orders of about 4 events: one user's events with one timestamp.
+        #expect((500...1_000).contains(repeats.baskets), "\(repeats.baskets) baskets")
+        #expect(plain.baskets == 3_000)
+        #expect(log.count == 3_000 && log.userCount == 60)
+        var shop2 = shop
+        shop2.repeatSetSize = 0
+        #expect(throws: DatasetError.self) { try shop2.validate() }
+    }
+
     @Test func impossibleSizesAreRefusedWithTheReason() {
         #expect(
             throws: DatasetError.invalidOption(
