@@ -165,7 +165,8 @@ extension RecKitServer {
         router.post("/api/session/recommend") { request, context -> Response in
             let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
             let list = try await service.recommend(
-                session: try FieldRules.checked(feedback.map(\.stored), anonymous: true), count: try count(request, limit: limit),
+                session: try FieldRules.checked(feedback.map(\.stored), anonymous: true),
+                count: try count(request, limit: limit),
                 offset: try offset(request))
             return try scoredResponse(list, request: request, context: context, alwaysScored: true)
         }
