@@ -107,7 +107,7 @@ struct FieldRulesTests {
         }
         #expect(try await store.counts() == (0, 0, 0))
         // A good batch is stored with its time in UTC, so that text order is time order.
-        try await store.commitFeedback([good], overwrite: false)
+        _ = try await store.commitFeedback([good], overwrite: false)
         #expect(try await store.feedback(ofUser: "u").map(\.timestamp) == ["2026-01-02T13:04:05Z"])
         try await store.upsertItems([StoredItem(itemID: "k", timestamp: "2026-01-02T00:00:00.5-00:30")])
         #expect(try await store.item("k")?.timestamp == "2026-01-02T00:30:00Z")
@@ -145,7 +145,7 @@ struct SQLiteLockTests {
         let holder = try holdWriteLock(path, seconds: 1.5)
         // Opening migrates (a write): before the fix it failed at once with SQLITE_BUSY.
         let second = try SQLiteEventStore(path: path)
-        try await second.commitFeedback(
+        _ = try await second.commitFeedback(
             [StoredFeedback(feedbackType: "like", userID: "u", itemID: "i")], overwrite: false)
         holder.wait()
         #expect(try second.counts().users == 2)
