@@ -108,11 +108,9 @@ public struct RecommendationService: Sendable {
 
     /// Recommendations for an anonymous session from the feedback it sent.
     public func recommend(session feedback: [StoredFeedback], count: Int, offset: Int = 0) async throws -> [Scored] {
-        let positive = feedback.filter { positiveTypes.isEmpty || positiveTypes.contains($0.feedbackType) }.map(
-            \.itemID)
+        let positive = feedback.filter { isPositive($0.feedbackType) }
         let request = Request(
-            history: positive,
-            baskets: Self.basketNumbers(feedback.filter { isPositive($0.feedbackType) }.map(\.timestamp)),
+            history: positive.map(\.itemID), baskets: Self.basketNumbers(positive.map(\.timestamp)),
             excluded: Set(feedback.map(\.itemID)).union(try await store.hiddenItems()), category: nil, count: count,
             offset: offset)
         return try await rank(request, with: await registry.current())
@@ -216,7 +214,7 @@ public struct RecommendationService: Sendable {
         for item in candidates.sorted() {
             var events: [Int32: Float] = [:]
             for entry in try await store.feedbackOnItem(item)
-            where positiveTypes.isEmpty || positiveTypes.contains(entry.type) {
+            where isPositive(entry.type) {
                 if let user = bundle.userIDs.index(of: entry.userID) { events[user, default: 0] += 1 }
             }
             guard let vector = try model.itemVector(fromUsers: events.map { (user: $0.key, count: $0.value) }) else {

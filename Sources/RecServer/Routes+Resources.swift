@@ -33,9 +33,9 @@ extension RecKitServer {
             return RowAffected(RowAffected: try await store.upsertUsers([user]))
         }
         router.post("/api/users") { request, context -> RowAffected in
-            let users = try FieldRules.checked(
-                try await request.decode(as: [UserDTO].self, context: context).map(\.stored))
-            return RowAffected(RowAffected: try await store.upsertUsers(users))
+            // The store checks every element (FieldRules, paths `[i].Field`) before it writes any.
+            let users = try await request.decode(as: [UserDTO].self, context: context)
+            return RowAffected(RowAffected: try await store.upsertUsers(users.map(\.stored)))
         }
         router.get("/api/user/:id") { _, context -> UserDTO in
             let id = try identifier(context, "id")
@@ -76,9 +76,8 @@ extension RecKitServer {
             return RowAffected(RowAffected: try await service.addItems([item]))
         }
         router.post("/api/items") { request, context -> RowAffected in
-            let items = try FieldRules.checked(
-                try await request.decode(as: [ItemDTO].self, context: context).map(\.stored))
-            return RowAffected(RowAffected: try await service.addItems(items))
+            let items = try await request.decode(as: [ItemDTO].self, context: context)
+            return RowAffected(RowAffected: try await service.addItems(items.map(\.stored)))
         }
         router.get("/api/item/:id") { _, context -> ItemDTO in
             let id = try identifier(context, "id")
@@ -131,7 +130,8 @@ extension RecKitServer {
             // POST keeps existing (type, user, item) rows, PUT overwrites them (Gorse's semantics).
             router.on("/api/feedback", method: method) { request, context -> RowAffected in
                 let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
-                let stored = try FieldRules.checked(feedback.map(\.stored))
+                // The store checks every element before it commits any (one check, not two).
+                let stored = feedback.map(\.stored)
                 let changed = try await service.commitFeedback(stored, overwrite: overwrite, logger: context.logger)
                 metrics.feedbackIngested.increment(by: Int64(changed))
                 return RowAffected(RowAffected: changed)
