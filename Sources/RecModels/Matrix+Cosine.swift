@@ -20,6 +20,14 @@ extension Matrix where Scalar == Float {
         return scores
     }
 
+    /// The `count` items most similar to `item` by cosine, in an embedding table whose row
+    /// `i + 1` is item `i` and row 0 the padding (left out), without `item` itself.
+    static func similarItems(inPaddedTable table: Tensor<Float>, to item: Int32, count: Int) -> [ScoredItem] {
+        let rows = Matrix(rows: table.shape[0], columns: table.shape[1], storage: table.scalars)
+        let scores = Array(rows.cosineSimilarities(to: Int(item) + 1).dropFirst())
+        return TopK.select(count, from: scores) { $0 != item }
+    }
+
     /// Cosine similarity of every row with row `index`.
     func cosineSimilarities(to index: Int) -> [Float] {
         var norms = [Float](repeating: 0, count: rows)

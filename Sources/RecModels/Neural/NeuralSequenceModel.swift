@@ -174,11 +174,7 @@ public struct NeuralSequenceModel<Architecture: SequenceArchitecture>: Recommend
     public func similarItems(to item: Int32, count: Int) throws -> [ScoredItem] {
         let network = try fitted()
         guard item >= 0, Int(item) < counts.items else { throw ModelError.unknownItem(item) }
-        let table = network.outputWeight.value
-        // Row i + 1 of the output table is item i; row 0 (padding) is left out.
-        let rows = Matrix(rows: table.shape[0], columns: table.shape[1], storage: table.scalars)
-        let scores = Array(rows.cosineSimilarities(to: Int(item) + 1).dropFirst())
-        return TopK.select(count, from: scores) { $0 != item }
+        return Matrix.similarItems(inPaddedTable: network.outputWeight.value, to: item, count: count)
     }
 
     /// The change in `item`'s score when each history item in the window is left out: positive

@@ -158,11 +158,7 @@ public struct RepeatNet: Recommender {
     public func similarItems(to item: Int32, count: Int) throws -> [ScoredItem] {
         let network = try fitted()
         guard item >= 0, Int(item) < counts.items else { throw ModelError.unknownItem(item) }
-        let table = network.itemEmbedding.weight.value
-        // Row i + 1 of the embedding table is item i; row 0 (padding) is left out.
-        let rows = Matrix(rows: table.shape[0], columns: table.shape[1], storage: table.scalars)
-        let scores = Array(rows.cosineSimilarities(to: Int(item) + 1).dropFirst())
-        return TopK.select(count, from: scores) { $0 != item }
+        return Matrix.similarItems(inPaddedTable: network.itemEmbedding.weight.value, to: item, count: count)
     }
 
     /// Which mode the score came from. Repeat mode: the item itself (it is in the window), with
