@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "RecServer",
             dependencies: [
-                "RecData", "RecModels", "RecRetrieval", "RecStore",
+                "RecData", "RecModels", "RecRetrieval", "RecStore", "RecFlow",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(
             name: "RecServerTests",
             dependencies: [
-                "RecServer", "RecStore", "RecModels", "RecData", "_RecTestSupport", "_RecStoreTestSupport",
+                "RecServer", "RecStore", "RecModels", "RecData", "RecFlow", "_RecTestSupport", "_RecStoreTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
