@@ -69,8 +69,9 @@ public protocol EventStore: Sendable {
     func feedback(count: Int, after cursor: String) async throws -> (feedback: [StoredFeedback], cursor: String)
     /// Deletes every feedback row between a user and an item; returns how many.
     func deleteFeedback(user: String, item: String) async throws -> Int
-    /// Items by number of feedback rows of `types` (every type if empty), most first.
-    func popularItems(types: [String], count: Int) async throws -> [(itemID: String, count: Int)]
+    /// Items by number of feedback rows of `types` (every type if empty) timestamped at or after
+    /// `since` (a store-form time; empty: all time), most first.
+    func popularItems(types: [String], count: Int, since: String) async throws -> [(itemID: String, count: Int)]
     /// Items by timestamp, newest first.
     func latestItems(count: Int) async throws -> [(itemID: String, timestamp: String)]
 
@@ -106,6 +107,11 @@ public protocol EventStore: Sendable {
 extension EventStore {
     public func feedback(ofUser user: String) async throws -> [StoredFeedback] {
         try await feedback(ofUser: user, type: nil)
+    }
+
+    /// Items by number of feedback rows of `types` over all time, most first.
+    public func popularItems(types: [String], count: Int) async throws -> [(itemID: String, count: Int)] {
+        try await popularItems(types: types, count: count, since: "")
     }
 }
 

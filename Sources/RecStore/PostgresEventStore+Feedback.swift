@@ -176,11 +176,12 @@ extension PostgresEventStore {
             .count
     }
 
-    public func popularItems(types: [String], count: Int) async throws -> [(itemID: String, count: Int)] {
+    public func popularItems(types: [String], count: Int, since: String) async throws -> [(itemID: String, count: Int)]
+    {
         try await rows(
             """
             SELECT item_id, COUNT(*) AS n FROM feedback
-            WHERE cardinality(\(types)::text[]) = 0 OR type = ANY(\(types)::text[])
+            WHERE (cardinality(\(types)::text[]) = 0 OR type = ANY(\(types)::text[])) AND timestamp >= \(since)
             GROUP BY item_id ORDER BY n DESC, item_id LIMIT \(count)
             """
         ) { row in

@@ -105,15 +105,15 @@ extension SQLiteEventStore {
     }
 
     /// Items by number of feedback rows of `types` (every type if empty), most first.
-    public func popularItems(types: [String], count: Int) throws -> [(itemID: String, count: Int)] {
+    public func popularItems(types: [String], count: Int, since: String) throws -> [(itemID: String, count: Int)] {
         try database.read { db in
             let marks = types.map { _ in "?" }.joined(separator: ", ")
-            let filter = types.isEmpty ? "" : "WHERE type IN (\(marks))"
+            let filter = (types.isEmpty ? "" : "type IN (\(marks)) AND ") + "timestamp >= ?"
             let rows = try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT item_id, COUNT(*) AS n FROM feedback \(filter) GROUP BY item_id ORDER BY n DESC, item_id LIMIT ?",
-                arguments: StatementArguments(types) + [count])
+                    "SELECT item_id, COUNT(*) AS n FROM feedback WHERE \(filter) GROUP BY item_id ORDER BY n DESC, item_id LIMIT ?",
+                arguments: StatementArguments(types) + [since, count])
             return rows.map { ($0["item_id"], $0["n"]) }
         }
     }

@@ -243,6 +243,27 @@ struct EventStoreTests {
         await store.close()
     }
 
+    /// A window counts only the rows at or after its start: older rows and rows without a time
+    /// are left out.
+    @Test(arguments: StoreBackend.allCases)
+    func popularOverAWindowCountsItsRowsOnly(backend: StoreBackend) async throws {
+        let (store, _) = try await backend.makeStore()
+        let old = "2026-01-01T00:00:00Z"
+        let new = "2026-03-01T00:00:00Z"
+        try await store.insertFeedback(
+            [
+                StoredFeedback(feedbackType: "like", userID: "u1", itemID: "x", timestamp: old),
+                StoredFeedback(feedbackType: "like", userID: "u2", itemID: "x", timestamp: old),
+                StoredFeedback(feedbackType: "like", userID: "u3", itemID: "x"),
+                StoredFeedback(feedbackType: "like", userID: "u1", itemID: "y", timestamp: new),
+            ], overwrite: true)
+        #expect(try await store.popularItems(types: [], count: 5).map(\.itemID) == ["x", "y"])
+        let recent = try await store.popularItems(types: ["like"], count: 5, since: "2026-02-01T00:00:00Z")
+        #expect(recent.map(\.itemID) == ["y"])
+        #expect(recent.map(\.count) == [1])
+        await store.close()
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func publishedModelsGetIncreasingVersions(backend: StoreBackend) async throws {
         let (store, _) = try await backend.makeStore()
