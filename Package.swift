@@ -98,8 +98,13 @@ let package = Package(
             ]),
         // The continuous trainer's round: train from the store, gate, publish, delete old models.
         .target(name: "RecTrainer", dependencies: ["RecData", "RecModels", "RecEval", "RecStore"]),
-        // The recommendation flow's configuration (TOML, through TOMLKit over toml++).
-        .target(name: "RecFlow", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        // The recommendation flow: its configuration (TOML, through TOMLKit over toml++), and the
+        // sources, merge and rules that turn a user's request into a ranked list.
+        .target(
+            name: "RecFlow",
+            dependencies: [
+                "RecData", "RecModels", "RecRetrieval", "RecStore", .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
         .target(
             name: "RecServer",
             dependencies: [
@@ -139,7 +144,9 @@ let package = Package(
             name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensors", "_RecTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "_RecTestSupport"]),
-        .testTarget(name: "RecFlowTests", dependencies: ["RecFlow", "RecModels", "RecData", "_RecTestSupport"]),
+        .testTarget(
+            name: "RecFlowTests",
+            dependencies: ["RecFlow", "RecModels", "RecData", "RecStore", "_RecTestSupport", "_RecStoreTestSupport"]),
         .testTarget(
             name: "RecStoreTests",
             dependencies: [

@@ -50,8 +50,8 @@ extension FlowConfiguration {
         }
         if let server = reader.table(root, "server", at: "") {
             reader.onlyKeys(server, at: "server", ["host", "port", "api_key"])
-            host = reader.string(server, "host", at: "server") ?? host
-            port = reader.int(server, "port", at: "server", in: 1...65_535) ?? port
+            host = reader.string(server, "host", at: "server")
+            port = reader.int(server, "port", at: "server", in: 1...65_535)
             apiKey = reader.string(server, "api_key", at: "server")
         }
         guard let recommend = reader.table(root, "recommend", at: "") else { return }
@@ -103,6 +103,12 @@ extension FlowConfiguration {
                 reader.fail("\(at).model", "\"\(model)\" is not a source of type \"model\"")
             }
             if let path = source.path { Self.checkModelDirectory(path, at: "\(at).path", directory, reader) }
+        }
+        if replacement == nil, let index = sources.firstIndex(where: { $0.kind == .repeatPurchase }) {
+            reader.fail(
+                "recommend.sources[\(index)].type",
+                "a repeat source proposes items the user has seen, which are never shown without [recommend.replacement] enable_replacement = true"
+            )
         }
         for (name, key) in ranker.weights.keys.map({ ($0, "weights") }) + ranker.quotas.keys.map({ ($0, "quotas") })
         where !seen.contains(name) {

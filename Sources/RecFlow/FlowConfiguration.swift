@@ -12,9 +12,9 @@ import Foundation
 public struct FlowConfiguration: Sendable, Equatable {
     /// `[database] data_store`: a SQLite path or a `postgres://` URL.
     public var dataStore: String?
-    /// `[server]`.
-    public var host = "127.0.0.1"
-    public var port = 8087
+    /// `[server]`: nil where the file leaves it to `reckit serve`'s flags and defaults.
+    public var host: String?
+    public var port: Int?
     public var apiKey: String?
     /// `[recommend.data_source]`: feedback types that count as positive (empty: every type) and
     /// as read (touched without liking).

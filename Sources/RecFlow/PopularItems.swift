@@ -1,3 +1,4 @@
+import Foundation
 import RecStore
 
 /// The most popular items, read from the store at most once per `ttl`.
@@ -6,8 +7,8 @@ import RecStore
 /// 700 ms at 10^6 rows), far too slow for every cold-start request. One read serves every request
 /// for `ttl`; concurrent requests that find it stale wait on a single read. A `ttl` of zero reads
 /// the store every time.
-actor PopularItems {
-    typealias Entry = (itemID: String, count: Int)
+public actor PopularItems {
+    public typealias Entry = (itemID: String, count: Int)
 
     let ttl: Duration
     /// Items read at once, so that requests for a few more than last time still hit.
@@ -24,18 +25,22 @@ actor PopularItems {
     /// Reads the `count` most popular items from the store.
     let read: @Sendable (_ count: Int) async throws -> [Entry]
 
-    init(ttl: Duration, depth: Int = 1_000, read: @escaping @Sendable (_ count: Int) async throws -> [Entry]) {
+    public init(ttl: Duration, depth: Int = 1_000, read: @escaping @Sendable (_ count: Int) async throws -> [Entry]) {
         self.ttl = ttl
         self.depth = depth
         self.read = read
     }
 
-    init(store: any EventStore, types: [String], ttl: Duration) {
-        self.init(ttl: ttl) { try await store.popularItems(types: types, count: $0) }
+    /// Popularity over every row of `types`, or over the last `window` seconds of them.
+    public init(store: any EventStore, types: [String], ttl: Duration, window: Double? = nil) {
+        self.init(ttl: ttl) { count in
+            let since = window.map { StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970 - $0) } ?? ""
+            return try await store.popularItems(types: types, count: count, since: since)
+        }
     }
 
     /// The `count` most popular items, by number of positive feedback rows.
-    func top(_ count: Int) async throws -> [Entry] {
+    public func top(_ count: Int) async throws -> [Entry] {
         guard ttl > .zero else { return try await read(count) }
         // A read that returned fewer items than it asked for holds every item.
         if let cached, ContinuousClock.now - cached.at < ttl, cached.asked >= count || cached.items.count < cached.asked
