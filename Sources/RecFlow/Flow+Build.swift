@@ -72,7 +72,8 @@ extension Flow {
         return Flow(
             configuration: configuration, sources: sources, models: models,
             rules: try configuration.rules.enumerated().map { try rule($1, at: "recommend.rules[\($0)]", models) },
-            catalog: catalog, fallback: PopularItems(store: store, types: positive, ttl: refresh))
+            catalog: catalog, fallback: PopularItems(store: store, types: positive, ttl: refresh),
+            ranker: try loadRanker(configuration.ranker, directory: directory))
     }
 
     private static func loadModel(
@@ -89,6 +90,16 @@ extension Flow {
             return ModelSource(name: source.name, bundle: bundle, retriever: retriever)
         } catch {
             throw FlowBuildError(key: "recommend.sources[\(index)].path", reason: "\(url.path): \(error)")
+        }
+    }
+
+    private static func loadRanker(_ ranker: RankerConfiguration, directory: URL) throws -> (any CandidateRanker)? {
+        guard ranker.kind == .model, let path = ranker.path else { return nil }
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)
+        do {
+            return try CTRRanker.load(from: url)
+        } catch {
+            throw FlowBuildError(key: "recommend.ranker.path", reason: "\(url.path): \(error)")
         }
     }
 

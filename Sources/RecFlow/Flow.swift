@@ -22,6 +22,8 @@ public struct Flow: Sendable {
     let catalog: Refreshing<Catalog>?
     /// The answer's last resort: popular items, when the sources and rules leave it short.
     let fallback: PopularItems
+    /// `[recommend.ranker] type = "model"`: scores every merged candidate with features.
+    let ranker: (any CandidateRanker)?
 
     /// What a request got: the items, and the sources that failed (by name, with the reason).
     public struct Answer: Sendable {
@@ -63,6 +65,13 @@ public struct Flow: Sendable {
         case .fusion: merged = Merge.fusion(lists, weights: configuration.ranker.weights)
         case .roundRobin: merged = Merge.roundRobin(lists, quotas: configuration.ranker.quotas)
         }
+        if let ranker {
+            do {
+                merged = try ranked(merged, by: ranker, request)
+            } catch {
+                failures["ranker"] = "\(error)"
+            }
+        }
         merged = decayed(merged, request)
         let catalog = await catalogSnapshot(&failures)
         var ranked = applyRules(merged, request, catalog)
@@ -100,6 +109,21 @@ public struct Flow: Sendable {
             }
         }
         return lists
+    }
+
+    /// The candidates ordered by the ranker's click probability for this user, at the request's
+    /// time, after their newest 50 items; equal scores keep the merge's order.
+    func ranked(_ items: [FlowItem], by ranker: any CandidateRanker, _ request: FlowRequest) throws -> [FlowItem] {
+        let scores = try ranker.score(
+            RankingRequest(
+                user: request.user ?? "", candidates: items.map(\.itemID), time: request.now.timeIntervalSince1970,
+                sequence: Array(request.history.suffix(50))))
+        return Merge.stableSorted(
+            zip(items, scores).map { item, score in
+                var scored = item
+                scored.score = score
+                return scored
+            })
     }
 
     /// With replacement, each item the user touched has its score multiplied by the positive or

@@ -114,7 +114,13 @@ extension FlowConfiguration {
         where !seen.contains(name) {
             reader.fail("recommend.ranker.\(key).\(name)", "\"\(name)\" is not a source")
         }
-        if let path = ranker.path { Self.checkModelDirectory(path, at: "recommend.ranker.path", directory, reader) }
+        if let path = ranker.path {
+            Self.checkModelDirectory(path, at: "recommend.ranker.path", directory, reader, file: "ranker.json")
+        }
+        if ranker.kind == .model && ranker.path == nil {
+            reader.fail(
+                "recommend.ranker", "a ranker of type model needs path (a directory `reckit train --ctr` wrote)")
+        }
         for (index, rule) in rules.enumerated() {
             if let model = rule.model, !models.contains(model) {
                 reader.fail("recommend.rules[\(index)].model", "\"\(model)\" is not a source of type \"model\"")
@@ -123,11 +129,11 @@ extension FlowConfiguration {
     }
 
     private static func checkModelDirectory(
-        _ path: String, at key: String, _ directory: URL, _ reader: ConfigurationReader
+        _ path: String, at key: String, _ directory: URL, _ reader: ConfigurationReader, file: String = "model.json"
     ) {
         let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)
-        if !FileManager.default.fileExists(atPath: url.appendingPathComponent("model.json").path) {
-            reader.fail(key, "\(url.path) holds no model (no model.json): train one with `reckit train --out`")
+        if !FileManager.default.fileExists(atPath: url.appendingPathComponent(file).path) {
+            reader.fail(key, "\(url.path) holds no model (no \(file)): train one with `reckit train --out`")
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RecData
+import RecFlow
 import RecModels
 import RecRetrieval
 import RecServer
@@ -23,13 +24,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Event store: a SQLite file (created if missing) or a postgres:// URL that several servers may share.",
+            "Event store: a SQLite file (created if missing) or a postgres:// URL that several servers may share. (default: the configuration's data_store)",
             valueName: "path-or-url"))
-    var db: String
+    var db: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Serve the recommendation flow of this TOML file (sources, ranker, rules; see `reckit config check`) instead of one model.",
+            valueName: "file"))
+    var config: String?
     @Option(name: .long, help: "Address to listen on.")
-    var host: String = "127.0.0.1"
+    var host: String?
     @Option(name: .long, help: "Port to listen on.")
-    var port: Int = 8087
+    var port: Int?
     @Option(name: .long, help: "Require this X-API-Key on every route but the health probes. (default: no key)")
     var apiKey: String?
     @Option(name: .long, help: "Feedback types that count as positive, comma-separated. (default: all)")
@@ -61,7 +68,11 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var retrieval: RetrievalOptionGroup
 
     func validate() throws {
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535") }
+        if let port, !(1...65535).contains(port) { throw ValidationError("--port must be in 1...65535") }
+        if config == nil && db == nil { throw ValidationError("serve needs --db (or --config with a data_store)") }
+        if config != nil && model != nil {
+            throw ValidationError("--model and --config disagree: a flow names its models as sources; give one of them")
+        }
         guard publishedPoll >= 0, publishedPoll.isFinite else { throw ValidationError("--published-poll must be >= 0") }
         guard popularTTL >= 0, popularTTL.isFinite else { throw ValidationError("--popular-ttl must be >= 0") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
@@ -78,14 +89,21 @@ struct ServeCommand: AsyncParsableCommand {
         BLAS.setThreadCount(1)
         let modelsFolder = (modelsDirectory ?? model.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
             .map { URL(fileURLWithPath: $0, isDirectory: true) }
+        let settings: Settings
         let store: any EventStore
         let registry: ModelRegistry
+        var flow: FlowHolder?
         do {
-            store = try await EventStores.open(db)
+            settings = try self.settings()
+            store = try await EventStores.open(settings.db)
             let directory = model.map { URL(fileURLWithPath: $0, isDirectory: true) }
             registry = try ModelRegistry(
                 bundle: try directory.map { try ModelBundle.load(from: $0) }, modelsDirectory: modelsFolder,
                 directory: directory, retrieval: try retrieval.options, log: { logger.info("\($0)") })
+            if let config {
+                flow = try FlowHolder(
+                    file: config, store: store, retrieval: try retrieval.options, log: { logger.info("\($0)") })
+            }
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure
@@ -97,22 +115,21 @@ struct ServeCommand: AsyncParsableCommand {
             Task { await registry.follow(store, every: .milliseconds(Int(publishedPoll * 1000))) }
             // The version it serves, so that the trainer never deletes it (`trainer --keep`).
             Task {
-                await registry.reportServed(to: store, as: ServedModelReports.replicaName(port: port)) {
+                await registry.reportServed(to: store, as: ServedModelReports.replicaName(port: settings.port)) {
                     logger.warning("\($0)")
                 }
             }
         }
+        if let flow { Self.reloadOnHangup(flow, logger: logger) }
         var configuration = ServerConfiguration()
-        configuration.host = host
-        configuration.port = port
-        configuration.apiKey = apiKey
+        configuration.host = settings.host
+        configuration.port = settings.port
+        configuration.apiKey = settings.apiKey
         configuration.logRequests = logRequests
         let service = RecommendationService(
-            store: store, registry: registry,
-            positiveTypes: Set(positiveTypes.split(separator: ",").map(String.init)),
-            expectsModel: model != nil || published, popularTTL: .milliseconds(Int(popularTTL * 1000)),
-            replacement: replacement
-                ? .init(positiveDecay: positiveReplacementDecay, readDecay: readReplacementDecay) : nil)
+            store: store, registry: registry, positiveTypes: settings.positiveTypes,
+            expectsModel: model != nil || published || flow != nil, popularTTL: .milliseconds(Int(popularTTL * 1000)),
+            replacement: settings.replacement, flow: flow)
         let app = RecKitServer.makeApplication(service: service, configuration: configuration, logger: logger)
         try await app.runService()
     }

@@ -1,4 +1,5 @@
 import Hummingbird
+import RecFlow
 import RecModels
 import RecRetrieval
 import RecStore
@@ -102,6 +103,29 @@ struct FeedbackPage: ResponseEncodable {
 struct ScoredDTO: ResponseEncodable {
     var Id: String
     var Score: Float
+    /// Under a flow: the sources that proposed the item (left out otherwise).
+    var Sources: [OriginDTO]?
+
+    init(_ scored: RecommendationService.Scored) {
+        Id = scored.itemID
+        Score = scored.score
+        Sources = scored.origins.isEmpty ? nil : scored.origins.map(OriginDTO.init)
+    }
+}
+
+/// A source that proposed an item: its name, its own score and rank (0: its best), and why.
+struct OriginDTO: ResponseEncodable {
+    var Name: String
+    var Score: Float
+    var Rank: Int
+    var Reason: String
+
+    init(_ origin: FlowItem.Origin) {
+        Name = origin.source
+        Score = origin.score
+        Rank = origin.rank
+        Reason = origin.reason
+    }
 }
 
 struct Health: ResponseEncodable {
@@ -123,6 +147,16 @@ struct ExplainedDTO: ResponseEncodable {
     var Title: String
     var Score: Float
     var Reasons: [ReasonDTO]
+    /// Under a flow: the sources that proposed the item.
+    var Sources: [OriginDTO]?
+
+    init(_ scored: RecommendationService.Scored, title: String) {
+        Id = scored.itemID
+        Title = title
+        Score = scored.score
+        Reasons = []
+        Sources = scored.origins.map(OriginDTO.init)
+    }
 
     init(_ entry: ExplainedRecommendation) {
         Id = entry.itemID

@@ -1,5 +1,6 @@
 import Foundation
 import RecData
+import RecFlow
 import RecModels
 import RecRetrieval
 import RecStore
@@ -17,6 +18,11 @@ public struct RecommendationService: Sendable {
     let popularItems: PopularItems
     /// Whether and how seen items may come back (`--replacement`); `nil`: never (the default).
     public let replacement: Replacement?
+    /// The recommendation flow (`reckit serve --config`), which then answers recommendations
+    /// instead of the one model.
+    public let flow: FlowHolder?
+    /// The flow's source failures, counted.
+    public let flowFailures = FlowFailures()
 
     /// Seen items may be recommended again, their scores multiplied by a decay (Gorse's
     /// `enable_replacement`, `positive_replacement_decay` and `read_replacement_decay`): "buy it
@@ -37,8 +43,9 @@ public struct RecommendationService: Sendable {
     /// `/api/popular`) from one store read per interval; zero reads them for every request.
     public init(
         store: any EventStore, registry: ModelRegistry, positiveTypes: Set<String> = [], expectsModel: Bool = false,
-        popularTTL: Duration = .zero, replacement: Replacement? = nil
+        popularTTL: Duration = .zero, replacement: Replacement? = nil, flow: FlowHolder? = nil
     ) {
+        self.flow = flow
         self.store = store
         self.registry = registry
         self.positiveTypes = positiveTypes
@@ -53,6 +60,8 @@ public struct RecommendationService: Sendable {
     public struct Scored: Sendable, Equatable {
         public var itemID: String
         public var score: Float
+        /// Under a flow, the sources that proposed the item.
+        public var origins: [FlowItem.Origin] = []
     }
 
     struct Request {
@@ -102,12 +111,18 @@ public struct RecommendationService: Sendable {
     /// Recommendations for a user: their newest history from the store, so the next request
     /// reflects every acknowledged event; seen and hidden items never appear.
     public func recommend(user: String, count: Int, offset: Int = 0, category: String? = nil) async throws -> [Scored] {
+        if let flow = flow?.current().flow {
+            return try await recommend(user: user, count: count, offset: offset, category: category, flow: flow)
+        }
         let request = try await request(user: user, count: count, offset: offset, category: category)
         return try await rank(request, with: await registry.current())
     }
 
     /// Recommendations for an anonymous session from the feedback it sent.
     public func recommend(session feedback: [StoredFeedback], count: Int, offset: Int = 0) async throws -> [Scored] {
+        if let flow = flow?.current().flow {
+            return try await recommend(session: feedback, count: count, offset: offset, flow: flow)
+        }
         let positive = feedback.filter { isPositive($0.feedbackType) }
         let request = Request(
             history: positive.map(\.itemID), baskets: Self.basketNumbers(positive.map(\.timestamp)),

@@ -179,6 +179,12 @@ extension RecKitServer {
             return try scoredResponse(list, request: request, context: context, alwaysScored: true)
         }
         router.get("/api/explain/:user") { request, context -> [ExplainedDTO] in
+            if let flowList = try await service.explainFlow(
+                user: try identifier(context, "user"), count: try count(request, limit: limit),
+                category: try category(request))
+            {
+                return flowList.map { ExplainedDTO($0, title: service.title(of: $0.itemID)) }
+            }
             let list = try await service.explain(
                 user: try identifier(context, "user"), count: try count(request, limit: limit),
                 category: try category(request))

@@ -41,6 +41,7 @@ public enum RecKitServer {
         addFeedback(to: router, service: service, limit: limit, metrics: metrics)
         addRecommendations(to: router, service: service, limit: limit)
         addModel(to: router, service: service, metrics: metrics)
+        addFlow(to: router, service: service)
         addDocuments(to: router)
         return router
     }
@@ -94,7 +95,7 @@ public enum RecKitServer {
     ) throws -> Response {
         let versionTwo = HTTPField.Name("X-API-Version").flatMap { request.headers[$0] } == "2"
         if alwaysScored || versionTwo {
-            return try list.map { ScoredDTO(Id: $0.itemID, Score: $0.score) }.response(from: request, context: context)
+            return try list.map(ScoredDTO.init).response(from: request, context: context)
         }
         return try list.map(\.itemID).response(from: request, context: context)
     }

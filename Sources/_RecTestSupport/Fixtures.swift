@@ -23,6 +23,26 @@ public enum Fixtures {
         return (log, withheld)
     }
 
+    /// Every (user, item) pair of ``checkerboard(groups:size:)``, rated 5 inside the user's group
+    /// and 1 outside it, one second apart: a click-through ranker must learn the groups.
+    public static func ratedCheckerboard(groups: Int = 4, size: Int = 6) -> InteractionLog {
+        let (board, _) = checkerboard(groups: groups, size: size)
+        var users: [Int32] = []
+        var items: [Int32] = []
+        var ratings: [Float] = []
+        let group = { (id: String) in id.dropFirst().prefix { $0 != "-" } }
+        for user in 0..<Int32(board.userCount) {
+            for item in 0..<Int32(board.itemCount) {
+                users.append(user)
+                items.append(item)
+                ratings.append(group(board.userIDs[user]) == group(board.itemIDs[item]) ? 5 : 1)
+            }
+        }
+        return InteractionLog(
+            users: users, items: items, ratings: ratings, timestamps: users.indices.map { Double($0) },
+            userIDs: board.userIDs, itemIDs: board.itemIDs)
+    }
+
     /// A random log of `users × itemsPerUser` events over `items` items with timestamps, seeded.
     public static func randomLog(users: Int, items: Int, eventsPerUser: ClosedRange<Int>, seed: UInt64)
         -> InteractionLog

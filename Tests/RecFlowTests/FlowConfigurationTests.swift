@@ -13,12 +13,23 @@ struct FlowConfigurationTests {
 
     /// A model directory (`model.json`) at `path` under `folder`, as `reckit train --out` leaves.
     func makeModel(_ path: String) throws {
+        if path.hasSuffix("ranker") {
+            try Self.ranker().save(to: folder.appendingPathComponent(path))
+            return
+        }
         let (log, _) = Fixtures.checkerboard()
         let bundle = try ModelBundle.train(.popularity, dataset: Dataset(name: "board", interactions: log)) {
             TrainingRecord(
                 dataset: "board", interactions: log.count, users: log.userCount, items: log.itemCount, seconds: $0)
         }
         try bundle.save(to: folder.appendingPathComponent(path))
+    }
+
+    /// A factorization machine fitted on the checkerboard's ratings.
+    static func ranker() throws -> CTRRanker {
+        let dataset = try CTRDataset(name: "board", log: Fixtures.ratedCheckerboard())
+        return try CTRRanker.fit(
+            kind: .fm, parameters: ["epochs": "3"], dataset: dataset, split: dataset.split(.random, seed: 1))
     }
 
     func parse(_ text: String) throws -> FlowConfiguration {

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import RecData
+import RecFlow
 import RecModels
 import RecRetrieval
 import RecStore

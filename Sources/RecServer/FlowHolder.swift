@@ -1,0 +1,112 @@
+import Foundation
+import RecFlow
+import RecRetrieval
+import RecStore
+import Synchronization
+
+/// The flow in service (`reckit serve --config FILE`) and how to replace it: a reload reads the
+/// file again, builds the new flow (its models loaded) beside the old one, and swaps it in whole;
+/// a request sees one flow or the other. A file that does not parse or a flow that does not build
+/// leaves the old flow serving.
+public final class FlowHolder: Sendable {
+    /// The configuration file.
+    public let file: String
+    let store: any EventStore
+    let retrieval: RetrievalOptions
+    let log: @Sendable (String) -> Void
+    private let state: Mutex<(flow: Flow, version: Int)>
+    /// One reload at a time: two would build twice and race to swap.
+    private let reloading = Mutex(false)
+
+    /// Reads and builds the flow of `file`.
+    ///
+    /// - Throws: ``ConfigurationErrors`` or ``FlowBuildError``.
+    public init(
+        file: String, store: any EventStore, retrieval: RetrievalOptions,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws {
+        self.file = file
+        self.store = store
+        self.retrieval = retrieval
+        self.log = log
+        state = Mutex((try Self.build(file, store: store, retrieval: retrieval, log: log), 1))
+    }
+
+    /// A holder of an already built flow (tests).
+    public init(
+        flow: Flow, file: String, store: any EventStore, retrieval: RetrievalOptions = RetrievalOptions(mode: .exact)
+    ) {
+        self.file = file
+        self.store = store
+        self.retrieval = retrieval
+        log = { _ in }
+        state = Mutex((flow, 1))
+    }
+
+    static func build(
+        _ file: String, store: any EventStore, retrieval: RetrievalOptions, log: @escaping @Sendable (String) -> Void
+    ) throws -> Flow {
+        let configuration = try FlowConfiguration.read(file: file)
+        return try Flow.build(
+            configuration, directory: URL(fileURLWithPath: file).deletingLastPathComponent(), store: store,
+            retrieval: retrieval, log: log)
+    }
+
+    /// The flow in service and its version (1 for the first, +1 per reload).
+    public func current() -> (flow: Flow, version: Int) { state.withLock { $0 } }
+
+    /// What a reload refused.
+    public struct ReloadError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads the file again and serves its flow; returns the new version.
+    ///
+    /// - Throws: ``ReloadError`` with every problem found (the old flow keeps serving).
+    @discardableResult
+    public func reload() async throws -> Int {
+        guard
+            reloading.withLock({ busy in
+                busy
+                    ? false
+                    : {
+                        busy = true; return true
+                    }()
+            })
+        else {
+            throw ReloadError(description: "a reload is already running")
+        }
+        defer { reloading.withLock { $0 = false } }
+        let (file, store, retrieval, log) = (file, store, retrieval, log)
+        let built = await Task.detached { () -> Result<Flow, any Error> in
+            Result { try Self.build(file, store: store, retrieval: retrieval, log: log) }
+        }.value
+        switch built {
+        case .success(let flow):
+            let version = state.withLock { current in
+                current = (flow, current.version + 1)
+                return current.version
+            }
+            log("serving the flow of \(file) as version \(version)")
+            return version
+        case .failure(let error):
+            log("the flow of \(file) was not reloaded: \(error)")
+            throw ReloadError(description: "\(error)")
+        }
+    }
+}
+
+/// How often each flow source failed (an outside source that timed out, a store read that
+/// failed), and its last reason: `GET /api/flow` shows them.
+public final class FlowFailures: Sendable {
+    private let counts = Mutex<[String: (count: Int, last: String)]>([:])
+
+    public init() {}
+
+    func record(source: String, reason: String) {
+        counts.withLock { $0[source] = (($0[source]?.count ?? 0) + 1, reason) }
+    }
+
+    /// Failures by source name.
+    public func snapshot() -> [String: (count: Int, last: String)] { counts.withLock { $0 } }
+}
