@@ -72,6 +72,28 @@ public struct OnlineExperiment: Sendable, Equatable, Codable {
         self.bounds = bounds
     }
 
+    enum CodingKeys: String, CodingKey { case name, salt, arms, start, stop }
+
+    /// Decoding validates as ``init(name:salt:arms:start:stop:)`` does.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            name: try container.decode(String.self, forKey: .name),
+            salt: try container.decodeIfPresent(String.self, forKey: .salt),
+            arms: try container.decode([Arm].self, forKey: .arms),
+            start: try container.decode(Date.self, forKey: .start),
+            stop: try container.decodeIfPresent(Date.self, forKey: .stop))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(salt, forKey: .salt)
+        try container.encode(arms, forKey: .arms)
+        try container.encode(start, forKey: .start)
+        try container.encodeIfPresent(stop, forKey: .stop)
+    }
+
     /// Whether the experiment assigns users at `date`: from `start` (included) to `stop` (excluded).
     public func isRunning(at date: Date) -> Bool { date >= start && stop.map { date < $0 } ?? true }
 

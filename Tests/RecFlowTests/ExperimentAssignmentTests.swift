@@ -107,6 +107,18 @@ struct ExperimentAssignmentTests {
         #expect(!experiment.isRunning(at: stop) && !experiment.isRunning(at: start.addingTimeInterval(-1)))
     }
 
+    /// JSON round-trips, and decoding refuses what the initializer refuses.
+    @Test func decodingValidatesAsTheInitializerDoes() throws {
+        let original = try experiment([0.5, 0.3, 0.2])
+        let data = try JSONEncoder().encode(original)
+        let decoded = try JSONDecoder().decode(OnlineExperiment.self, from: data)
+        #expect(decoded == original && decoded.arm(for: "alice") == original.arm(for: "alice"))
+        let bad = #"{"name":"e","arms":[{"name":"a","share":0.5},{"name":"b","share":0.4}],"start":0}"#
+        #expect(throws: OnlineExperimentError.sharesDoNotSumToOne(experiment: "e", sum: 0.9)) {
+            try JSONDecoder().decode(OnlineExperiment.self, from: Data(bad.utf8))
+        }
+    }
+
     @Test func badDefinitionsAreRefusedWithTheirReason() {
         func refusal(_ arms: [(String, Double)], name: String = "e", stop: Date? = nil) -> OnlineExperimentError? {
             do {
