@@ -94,14 +94,15 @@ extension BenchCommand {
                 options.test = MixtureSPRT(tau: tau, alpha: alpha)
                 options.maximumUsers = users
                 let models = try armModels()
-                let names = ["A", "B"]
-                let report = try ExperimentSimulator.replay(prepared, arms: models, options: options) { experiment in
-                    // A salt per experiment: independent assignments (RecFlow's hash, as serving uses).
-                    let definition = try? OnlineExperiment(
+                // A salt per experiment: independent assignments, by the hash serving uses.
+                let definitions = try (0..<experiments).map { experiment in
+                    try OnlineExperiment(
                         name: "bench", salt: "bench-\(seed)-\(experiment)",
-                        arms: names.map { OnlineExperiment.Arm(name: $0, share: 0.5) },
+                        arms: ["A", "B"].map { OnlineExperiment.Arm(name: $0, share: 0.5) },
                         start: Date(timeIntervalSince1970: 0))
-                    return { user in definition?.arm(for: user).name == "B" ? 1 : 0 }
+                }
+                let report = try ExperimentSimulator.replay(prepared, arms: models, options: options) { experiment in
+                    { user in definitions[experiment].arm(for: user).name == "B" ? 1 : 0 }
                 }
                 print(Self.describe(report))
             }
