@@ -72,7 +72,9 @@ public struct MeanDifference: Sendable, Equatable, Codable {
 /// (their `sqrt(2σ² / (2σ² + nτ²)) exp(n² τ² (Ȳn - X̄n - θ0)² / (4σ² (2σ² + nτ²)))` for `n`
 /// balanced pairs, where `V = 2σ²/n`; written with `V` it holds for unequal arms too). `Λ` is a
 /// martingale under `θ0`, so by Ville's inequality `P(sup Λ ≥ 1/α) ≤ α`: the test may be looked
-/// at after every user and still rejects a true `θ0` with probability at most `α`.
+/// at after every user and still rejects a true `θ0` with probability at most `α` (exactly for
+/// normal data of known variance; with the variance estimated and counts for data, approximately:
+/// the simulator's A/A runs measure it).
 ///
 /// - The always-valid p-value is the running minimum of `1/Λ(0)` over the looks.
 /// - The always-valid confidence interval is `{θ0 : Λ(θ0) < 1/α}` at each look, in closed form
