@@ -62,8 +62,9 @@ public struct CTRItemFeatures: Sendable, Codable, Equatable, Hashable {
 ///
 /// Columns are found by name: users `gender`, `age`, `occupation`, `zip_code`; items
 /// `class`, `genre` or `genres` (space-separated), `release_year`, `movie_title` or `title`.
-/// A column the file lacks leaves that feature missing for every row. A duplicate key, a release
-/// year that is not an integer in 1000...2999, or a row with the wrong number of fields is an
+/// A column the file lacks leaves that feature missing for every row, and so does a release year
+/// written as a word (ml-100k's `unkonwn`). A duplicate key, a number that is not a year in
+/// 1000...2999, text in a column declared `float`, or a row with the wrong number of fields is an
 /// error.
 public enum CTRFeatureFiles {
     /// User features by external user id.
@@ -125,10 +126,13 @@ public enum CTRFeatureFiles {
                 if let yearIndex = index(["release_year", "year"]) {
                     if numeric.contains(yearIndex) { _ = try fields.number(yearIndex) }
                     let text = try fields.string(yearIndex).trimmingWhitespace()
-                    guard let year = Double(text), year == year.rounded(), (1000...2999).contains(year) else {
-                        throw fields.error(yearIndex, "'\(text)' is not a year in 1000...2999")
+                    // A word (ml-100k writes `unkonwn` for one film) is a missing year; a number must be one.
+                    if let year = Double(text) {
+                        guard year == year.rounded(), (1000...2999).contains(year) else {
+                            throw fields.error(yearIndex, "'\(text)' is not a year in 1000...2999")
+                        }
+                        item.year = String(Int(year))
                     }
-                    item.year = String(Int(year))
                 }
                 if let title = index(["movie_title", "title", "name"]) {
                     item.titleTokens = CTRItemFeatures.tokens(ofTitle: try fields.string(title))

@@ -23,7 +23,7 @@ struct CTRDataTests {
             folder, "toy.item",
             item
                 ?? "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
-                + "10\tToy Story: The Toy\t1995\tAnimation Comedy\n11\tHeat\t\tAction\n")
+                + "10\tToy Story: The Toy\t1995\tAnimation Comedy\n11\tHeat\tunkonwn\tAction\n")
     }
 
     @Test func eventsCarryLabelsFeaturesContextAndEarlierItems() throws {
@@ -104,8 +104,8 @@ struct CTRDataTests {
         ),
         ("user", "user_id:token\tage:float\tgender:token\n1\t24\n", "toy.user:2: expected 3 fields, found 2"),
         (
-            "item", "item_id:token\trelease_year:token\tclass:token_seq\n10\t19x5\tComedy\n",
-            "toy.item:2: column 'release_year': '19x5' is not a year in 1000...2999"
+            "item", "item_id:token\trelease_year:token\tclass:token_seq\n10\t1995.5\tComedy\n",
+            "toy.item:2: column 'release_year': '1995.5' is not a year in 1000...2999"
         ),
         (
             "item", "item_id:token\tyear\n10\t1995\n",
@@ -130,5 +130,23 @@ struct CTRDataTests {
             ])
         #expect(CTRItemFeatures.tokens(ofTitle: "a b c d e f g h i j a").count == CTRItemFeatures.titleLimit)
         #expect(CTRItemFeatures.tokens(ofTitle: "Up Up Up") == ["up"])
+    }
+
+    @Test func splitFilesHoldEveryFeatureForPythonPeers() throws {
+        writeToy()
+        let data = try CTRDataset.load(folder.path)
+        let out = folder.appendingPathComponent("out")
+        try CTRSplitFiles.write(data, split: data.split(.temporal, seed: 1), to: out)
+        let train = try String(contentsOf: out.appendingPathComponent("train.csv"), encoding: .utf8)
+        let lines = train.split(separator: "\n").map(String.init)
+        #expect(lines.first == CTRSplitFiles.columns.joined(separator: ","))
+        // Temporal order: the first training event is user 2's at time 90 (item index 0 is "10").
+        #expect(lines.count == 1 + 3)
+        #expect(lines[1] == "0,2,0,,,,,1995,Animation^Comedy,toy^story^the,0,3,,3,90")
+        // User 1's event at 200 on item 11 (its year `unkonwn` missing) saw item 10 (index 0) at 100.
+        #expect(lines[3] == "1,1,1,M,24,artist,02,,Action,heat,0,3,0,5,200")
+        let items = try String(contentsOf: out.appendingPathComponent("items.csv"), encoding: .utf8)
+        #expect(items == "item_id,item\n0,10\n1,11\n2,12\n")
+        #expect(CTRSplitFiles.quoted("Heat, The \"Film\"") == "\"Heat, The \"\"Film\"\"\"")
     }
 }
