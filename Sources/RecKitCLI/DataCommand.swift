@@ -95,16 +95,18 @@ struct DataCommand: ParsableCommand {
             abstract: "Write a protocol's split as RecBole atomic files (NAME.train/valid/test.inter).")
 
         @OptionGroup var data: DataOptions
-        @Option(name: .long, help: .splitProtocol)
+        @Option(name: .long, help: .evaluationProtocol)
         var `protocol`: String
-        @Option(name: .long, help: "Seed of the gen-rs shuffle.")
+        @OptionGroup var ctr: CTROptions
+        @Option(name: .long, help: "Seed of the gen-rs (or ctr random) shuffle.")
         var seed: UInt64 = 2020
         @Option(name: .long, help: "Output folder.")
         var out: String
 
-        func validate() throws { _ = try parseProtocol(`protocol`) }
+        func validate() throws { if `protocol` != "ctr" { _ = try parseProtocol(`protocol`) } }
 
         func run() throws {
+            if `protocol` == "ctr" { return try runCTR() }
             try runReporting {
                 let dataset = try data.load()
                 let split = try DataSplit.make(try parseProtocol(`protocol`), log: dataset.interactions, seed: seed)

@@ -152,7 +152,8 @@ struct ModelOptions: ParsableArguments {
     }
 
     func validate() throws {
-        _ = try kind
+        // A click-through model (fm, din, ...) is checked by the command, against --protocol ctr.
+        if CTRModelKind(rawValue: model.lowercased()) == nil { _ = try kind }
         _ = try parsedParameters
         if let maxMemory, MemoryGuard.parseBytes(maxMemory) == nil {
             throw ValidationError("--max-memory \(maxMemory): give a size such as 8G, 512MiB or 2.5GiB")

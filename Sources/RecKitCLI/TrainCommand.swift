@@ -114,8 +114,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var model: ModelOptions
-    @Option(name: .long, help: .splitProtocol)
+    @Option(name: .long, help: .evaluationProtocol)
     var `protocol`: String = "gen-rs"
+    @OptionGroup var ctr: CTROptions
     @Option(name: .long, help: "Seed of the split.")
     var seed: UInt64 = 2020
     @Option(name: .long, help: "test or validation.")
@@ -145,6 +146,8 @@ struct EvaluateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if `protocol` == "ctr" { return try validateCTR() }
+        try refuseCTRModel(model.model)
         _ = try parseProtocol(`protocol`)
         guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be in 1...1000") }
         if repeats > 1 && (exportLists != nil || saveModel != nil) {
@@ -188,6 +191,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
+        if `protocol` == "ctr" { return try runCTR() }
         let progress = ProgressBar()
         if repeats > 1 {
             try runReporting {
