@@ -51,11 +51,10 @@ public struct FlowRequest: Sendable {
         feedback: [(type: String, itemID: String, timestamp: String)], user: String?, hidden: Set<String>,
         isPositive: (String) -> Bool, count: Int, offset: Int = 0, now: Date = Date()
     ) -> FlowRequest {
-        let cutoff = StoreTimestamp.text(unixSeconds: now.timeIntervalSince1970)
         var history: [String] = []
         var times: [String] = []
         var touched: [String: Bool] = [:]
-        for row in feedback where row.timestamp <= cutoff {
+        for row in current(feedback, now: now) {
             let positive = isPositive(row.type)
             touched[row.itemID] = (touched[row.itemID] ?? false) || positive
             guard positive else { continue }
@@ -65,6 +64,17 @@ public struct FlowRequest: Sendable {
         return FlowRequest(
             user: user, history: history, baskets: basketNumbers(times), touched: touched, hidden: hidden,
             count: count, offset: offset, now: now)
+    }
+
+    /// The rows (in time order) timestamped at or before `now`: a row written back with a delay
+    /// (an impression) counts from its time on. Only the newest rows are compared.
+    public static func current(_ rows: [(type: String, itemID: String, timestamp: String)], now: Date = Date())
+        -> ArraySlice<(type: String, itemID: String, timestamp: String)>
+    {
+        let cutoff = StoreTimestamp.text(unixSeconds: now.timeIntervalSince1970)
+        var end = rows.count
+        while end > 0 && rows[end - 1].timestamp > cutoff { end -= 1 }
+        return rows[..<end]
     }
 
     /// Basket numbers of rows in time order: a row starts a new basket when its timestamp differs

@@ -80,10 +80,11 @@ public struct RecommendationService: Sendable {
     /// A user's ranking request from one store read: their positive items (oldest first, in
     /// baskets), with the hidden items and, unless replaced, every item they touched excluded.
     func request(user: String, count: Int, offset: Int, category: String?) async throws -> Request {
-        let (feedback, hidden) = try await store.rankingInputs(ofUser: user)
+        let (rows, hidden) = try await store.rankingInputs(ofUser: user)
+        let feedback = FlowRequest.current(rows)
         let positive = feedback.filter { isPositive($0.type) }
         var request = Request(
-            history: positive.map(\.itemID), baskets: Self.basketNumbers(positive.map(\.timestamp)),
+            history: positive.map(\.itemID), baskets: FlowRequest.basketNumbers(positive.map(\.timestamp)),
             excluded: hidden, category: category, count: count, offset: offset)
         if let replacement {
             for row in feedback {
@@ -94,18 +95,6 @@ public struct RecommendationService: Sendable {
             request.excluded.formUnion(feedback.map(\.itemID))
         }
         return request
-    }
-
-    /// Basket numbers of rows in time order: a row starts a new basket when its timestamp differs
-    /// from the previous row's, or is empty (unknown).
-    static func basketNumbers(_ timestamps: [String]) -> [Int32] {
-        var numbers: [Int32] = []
-        numbers.reserveCapacity(timestamps.count)
-        for (index, time) in timestamps.enumerated() {
-            let same = index > 0 && !time.isEmpty && time == timestamps[index - 1]
-            numbers.append(index == 0 ? 0 : numbers[index - 1] + (same ? 0 : 1))
-        }
-        return numbers
     }
 
     /// Recommendations for a user: their newest history from the store, so the next request
@@ -125,7 +114,7 @@ public struct RecommendationService: Sendable {
         }
         let positive = feedback.filter { isPositive($0.feedbackType) }
         let request = Request(
-            history: positive.map(\.itemID), baskets: Self.basketNumbers(positive.map(\.timestamp)),
+            history: positive.map(\.itemID), baskets: FlowRequest.basketNumbers(positive.map(\.timestamp)),
             excluded: Set(feedback.map(\.itemID)).union(try await store.hiddenItems()), category: nil, count: count,
             offset: offset)
         return try await rank(request, with: await registry.current())

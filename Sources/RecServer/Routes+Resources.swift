@@ -151,15 +151,27 @@ extension RecKitServer {
 
     static func addRecommendations(to router: Router<Context>, service: RecommendationService, limit: Int) {
         router.get("/api/recommend/:user") { request, context -> Response in
+            let user = try identifier(context, "user")
+            let writeBack = try writeBack(request)
             let list = try await service.recommend(
-                user: try identifier(context, "user"), count: try count(request, limit: limit),
-                offset: try offset(request), category: try category(request))
+                user: user, count: try count(request, limit: limit), offset: try offset(request),
+                category: try category(request))
+            if let writeBack {
+                try await service.writeBack(
+                    user: user, items: list.map(\.itemID), type: writeBack.type, delay: writeBack.delay)
+            }
             return try scoredResponse(list, request: request, context: context)
         }
         router.get("/api/recommend/:user/:category") { request, context -> Response in
+            let user = try identifier(context, "user")
+            let writeBack = try writeBack(request)
             let list = try await service.recommend(
-                user: try identifier(context, "user"), count: try count(request, limit: limit),
-                offset: try offset(request), category: try identifier(context, "category"))
+                user: user, count: try count(request, limit: limit), offset: try offset(request),
+                category: try identifier(context, "category"))
+            if let writeBack {
+                try await service.writeBack(
+                    user: user, items: list.map(\.itemID), type: writeBack.type, delay: writeBack.delay)
+            }
             return try scoredResponse(list, request: request, context: context)
         }
         router.post("/api/session/recommend") { request, context -> Response in

@@ -81,6 +81,25 @@ public enum RecKitServer {
         return value
     }
 
+    /// `write-back-type` and `write-back-delay` (Gorse's): served items are written back as
+    /// feedback of that type, timestamped that long after now. A delay without a type, or one
+    /// that is not a Go duration (`10m`, `1h30m`), is a 400.
+    static func writeBack(_ request: Request) throws -> (type: String, delay: Double)? {
+        let parameters = request.uri.queryParameters
+        let delayText = parameters.get("write-back-delay")
+        guard let type = parameters.get("write-back-type") else {
+            if delayText != nil { throw HTTPError(.badRequest, message: "write-back-delay needs write-back-type") }
+            return nil
+        }
+        try FieldRules.identifier(type, at: "write-back-type")
+        guard let delay = delayText.map(GoDuration.seconds) ?? 0 else {
+            throw HTTPError(
+                .badRequest, message: "write-back-delay: \"\(delayText ?? "")\" is not a duration such as 10m or 1h30m")
+        }
+        guard delay <= 366 * 86_400 else { throw HTTPError(.badRequest, message: "write-back-delay: at most a year") }
+        return (type, delay)
+    }
+
     /// The `category` query parameter, checked as an identifier when present.
     static func category(_ request: Request) throws -> String? {
         guard let value = request.uri.queryParameters.get("category") else { return nil }

@@ -29,7 +29,8 @@ struct FlowConfigurationTests {
     static func ranker() throws -> CTRRanker {
         let dataset = try CTRDataset(name: "board", log: Fixtures.ratedCheckerboard())
         return try CTRRanker.fit(
-            kind: .fm, parameters: ["epochs": "3"], dataset: dataset, split: dataset.split(.random, seed: 1))
+            kind: .fm, parameters: ["epochs": "2", "batch_size": "64"], dataset: dataset,
+            split: dataset.split(.random, seed: 1))
     }
 
     func parse(_ text: String) throws -> FlowConfiguration {

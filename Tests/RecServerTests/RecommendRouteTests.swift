@@ -32,7 +32,7 @@ struct RecommendRouteTests: ServerSuite {
                 #expect(list.first?["Score"] is Double)
             }
             // New feedback is committed before the 200 and shapes the very next answer.
-            let body = #"[{"FeedbackType":"like","UserId":"u0-0","ItemId":"i0-0","Timestamp":"2030-01-01T00:00:00Z"}]"#
+            let body = #"[{"FeedbackType":"like","UserId":"u0-0","ItemId":"i0-0","Timestamp":"2026-01-01T00:00:00Z"}]"#
             try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(string: body)) { response in
                 let affected = try json(response) as? [String: Int]
                 #expect(affected == ["RowAffected": 1])
@@ -42,6 +42,50 @@ struct RecommendRouteTests: ServerSuite {
                 #expect(!ids.contains("i0-0"))
             }
         }
+    }
+
+    /// Served items written back with `10m` are stored ten minutes ahead and shown again until
+    /// then; written back without a delay they are seen at once (Gorse's `write-back-type` and
+    /// `write-back-delay`).
+    @Test func writeBackRecordsWhatWasShown() async throws {
+        let (app, service) = try await app()
+        try await app.test(.router) { client in
+            var shown: [String] = []
+            try await client.execute(
+                uri: "/api/recommend/u0-0?n=2&write-back-type=read&write-back-delay=10m", method: .get
+            ) { response in
+                shown = try #require(try json(response) as? [String])
+            }
+            let rows = try await service.store.feedback(ofUser: "u0-0", type: "read")
+            #expect(rows.map(\.itemID).sorted() == shown.sorted())
+            let ahead = (StoreTimestamp.unixSeconds(rows.first?.timestamp ?? "") ?? 0) - Date().timeIntervalSince1970
+            #expect(ahead > 590 && ahead <= 600)
+            try await client.execute(uri: "/api/recommend/u0-0?n=2&write-back-type=view", method: .get) { response in
+                let again = try json(response) as? [String]
+                #expect(again == shown)
+            }
+            try await client.execute(uri: "/api/recommend/u0-0?n=2", method: .get) { response in
+                let next = try #require(try json(response) as? [String])
+                #expect(Set(next).isDisjoint(with: shown))
+            }
+            for bad in [
+                "write-back-delay=10m", "write-back-type=read&write-back-delay=ten",
+                "write-back-type=read&write-back-delay=-1s",
+            ] {
+                try await client.execute(uri: "/api/recommend/u0-0?\(bad)", method: .get) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                }
+            }
+        }
+    }
+
+    @Test func goDurationsReadAsGoReadsThem() {
+        #expect(GoDuration.seconds("10m") == 600)
+        #expect(GoDuration.seconds("1h30m") == 5_400)
+        #expect(GoDuration.seconds("1.5s") == 1.5)
+        #expect(GoDuration.seconds("250ms") == 0.25)
+        #expect(GoDuration.seconds("0") == 0)
+        for bad in ["", "10", "m", "1x", "-1s", "1h-5m"] { #expect(GoDuration.seconds(bad) == nil, "\(bad)") }
     }
 
     @Test func aCategoryKeepsOnlyItsItems() async throws {

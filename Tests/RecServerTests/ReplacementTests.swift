@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import RecData
+import RecFlow
 import RecModels
 import RecStore
 import Testing
@@ -72,7 +73,7 @@ struct ReplacementTests: ServerSuite {
 
     @Test func basketsFollowTimestamps() {
         #expect(
-            RecommendationService.basketNumbers(["t1", "t1", "t2", "", "", "t3", "t3"]) == [0, 0, 1, 2, 3, 4, 4])
+            FlowRequest.basketNumbers(["t1", "t1", "t2", "", "", "t3", "t3"]) == [0, 0, 1, 2, 3, 4, 4])
         let decayed = RecommendationService.decayed(
             [.init(itemID: "a", score: 1), .init(itemID: "b", score: 0.9), .init(itemID: "c", score: 0.5)],
             ["a": 0.5])
