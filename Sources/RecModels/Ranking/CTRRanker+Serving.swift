@@ -67,9 +67,15 @@ extension CTRRanker: CandidateRanker {
         let examples = request.candidates.map { item in
             CTRExample(
                 user: request.user, userFeatures: user, item: item, itemFeatures: items[item] ?? .missing,
-                hour: request.hour, weekday: request.weekday, history: request.sequence)
+                hour: request.hour, weekday: request.weekday, history: [])
         }
-        return predict(examples)
+        // The sequence is the same for every candidate: encode it once and copy its row.
+        var batch = space.encode(examples)
+        var first = examples[0]
+        first.history = request.sequence
+        let sequence = space.encode([first]).bags[2]
+        batch.bags[2] = Array([[Int32]](repeating: sequence, count: examples.count).joined())
+        return predict(batch)
     }
 }
 
