@@ -17,12 +17,15 @@ extension Flow {
     /// retriever under `retrieval`), and the caches the sources and rules read from the store
     /// (popular and newest items, the catalog), each read at most once per `refresh`.
     ///
-    /// - Parameter directory: What relative model paths are relative to (the file's folder).
+    /// - Parameters:
+    ///   - directory: What relative model paths are relative to (the file's folder).
+    ///   - proposers: Only these sources propose (the others' models still load, for the
+    ///     sources and rules that use them): one source evaluated alone. Nil: every source.
     /// - Throws: ``FlowBuildError`` naming the key at fault.
     public static func build(
         _ configuration: FlowConfiguration, directory: URL, store: any EventStore,
         retrieval: RetrievalOptions = RetrievalOptions(mode: .exact), refresh: Duration = .seconds(5),
-        log: @escaping @Sendable (String) -> Void = { _ in }
+        proposers: Set<String>? = nil, log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws -> Flow {
         let positive = configuration.positiveFeedbackTypes.sorted()
         var models: [String: ModelSource] = [:]
@@ -67,7 +70,7 @@ extension Flow {
             case .external:
                 source = ExternalSource(name: entry.name, url: entry.url ?? "", timeout: entry.timeout)
             }
-            sources.append(Source(configuration: entry, source: source))
+            if proposers?.contains(entry.name) ?? true { sources.append(Source(configuration: entry, source: source)) }
         }
         return Flow(
             configuration: configuration, sources: sources, models: models,

@@ -5,7 +5,8 @@ import RecFlow
 /// `reckit config check FILE`: a recommendation flow's configuration, every problem reported.
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Check recommendation-flow configuration files.", subcommands: [Check.self])
+        commandName: "config", abstract: "Check recommendation-flow configuration files and measure their accuracy.",
+        subcommands: [Check.self, ConfigEvaluate.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
