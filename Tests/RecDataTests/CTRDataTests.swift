@@ -69,6 +69,11 @@ struct CTRDataTests {
         let genre = Int32(offsets[9])
         #expect(Array(batch.bags[0][0..<6]) == [genre + 1, genre + 2, 0, 0, 0, 0])
         #expect(batch.labels == [0, 1])
+        // The fast path over indices equals encoding the raw examples.
+        for training in [[1], [0, 1, 2, 3, 4]] {
+            let other = CTRFeatureSpace(training: training, of: data, historyLimit: 2)
+            #expect(data.batch(0..<5, in: other) == other.encode((0..<5).map { data.example($0) }))
+        }
         #expect(space.rowCount == 1 + space.vocabularies.reduce(0) { $0 + $1.count })
     }
 
