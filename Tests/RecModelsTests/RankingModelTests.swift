@@ -53,6 +53,10 @@ struct RankingModelTests {
             let ranker = try CTRRanker.fit(kind: kind, parameters: Self.small, dataset: data, split: split)
             let batch = data.batch(split.test, in: ranker.space)
             scores[kind] = CTRMetrics.auc(scores: ranker.predict(batch), labels: batch.labels)
+            // The weights kept are those of the epoch with the best validation AUC.
+            let validation = data.batch(split.validation, in: ranker.space)
+            let kept = CTRMetrics.auc(scores: ranker.predict(validation), labels: validation.labels)
+            #expect(kept == ranker.epochs.map(\.validationAUC).max())
         }
         let fm = try #require(scores[.fm])
         let lr = try #require(scores[.lr])
