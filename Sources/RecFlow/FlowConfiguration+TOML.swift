@@ -35,6 +35,7 @@ extension FlowConfiguration {
         var configuration = FlowConfiguration()
         configuration.read(root, reader)
         configuration.check(reader, directory: directory)
+        configuration.checkExperiments(reader, directory: directory)
         guard reader.errors.isEmpty else {
             let sorted = reader.errors.sorted { ($0.line ?? .max, $0.key) < ($1.line ?? .max, $1.key) }
             throw ConfigurationErrors(file: file, errors: sorted)
@@ -43,7 +44,8 @@ extension FlowConfiguration {
     }
 
     private mutating func read(_ root: TOMLTable, _ reader: ConfigurationReader) {
-        reader.onlyKeys(root, at: "", ["database", "server", "recommend"])
+        reader.onlyKeys(root, at: "", ["database", "server", "recommend", "experiments", "impressions"])
+        readExperiments(root, reader)
         if let database = reader.table(root, "database", at: "") {
             reader.onlyKeys(database, at: "database", ["data_store"])
             dataStore = reader.string(database, "data_store", at: "database")
@@ -128,7 +130,7 @@ extension FlowConfiguration {
         }
     }
 
-    private static func checkModelDirectory(
+    static func checkModelDirectory(
         _ path: String, at key: String, _ directory: URL, _ reader: ConfigurationReader, file: String = "model.json"
     ) {
         let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)

@@ -28,6 +28,10 @@ public struct FlowConfiguration: Sendable, Equatable {
     public var ranker = RankerConfiguration()
     /// `[[recommend.rules]]`, applied in the file's order after ranking.
     public var rules: [RuleConfiguration] = []
+    /// `[[experiments]]`, in the file's order (`FlowConfiguration+Experiments.swift`).
+    public var experiments: [ExperimentConfiguration] = []
+    /// `[impressions]`.
+    public var impressions = ImpressionSettings()
 
     public init() {}
 }

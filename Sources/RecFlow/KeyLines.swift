@@ -14,14 +14,14 @@ struct KeyLines {
             let line = Self.withoutComment(raw).trimmingCharacters(in: .whitespaces)
             let number = offset + 1
             if line.hasPrefix("[[") && line.hasSuffix("]]") {
-                let name = Self.key(line.dropFirst(2).dropLast(2))
+                let name = Self.resolved(Self.key(line.dropFirst(2).dropLast(2)), arrayCounts)
                 let index = (arrayCounts[name] ?? -1) + 1
                 arrayCounts[name] = index
                 table = "\(name)[\(index)]"
                 lines[table] = lines[table] ?? number
                 lines[name] = lines[name] ?? number
             } else if line.hasPrefix("[") && line.hasSuffix("]") {
-                table = Self.key(line.dropFirst().dropLast())
+                table = Self.resolved(Self.key(line.dropFirst().dropLast()), arrayCounts)
                 lines[table] = lines[table] ?? number
             } else if let equals = line.firstIndex(of: "=") {
                 let key = Self.key(line[..<equals])
@@ -45,6 +45,18 @@ struct KeyLines {
             }
         }
         return nil
+    }
+
+    /// A header's path with each enclosing array of tables indexed by its current element:
+    /// `[[experiments.arms]]` under the second `[[experiments]]` is `experiments[1].arms`.
+    private static func resolved(_ name: String, _ arrayCounts: [String: Int]) -> String {
+        let parts = name.split(separator: ".")
+        var path = ""
+        for (offset, part) in parts.enumerated() {
+            path = path.isEmpty ? String(part) : "\(path).\(part)"
+            if offset < parts.count - 1, let index = arrayCounts[path] { path += "[\(index)]" }
+        }
+        return path
     }
 
     private static func key(_ text: Substring) -> String {

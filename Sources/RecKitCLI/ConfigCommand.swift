@@ -40,7 +40,35 @@ struct ConfigCommand: ParsableCommand {
                 lines.append(
                     "  replacement: positive decay \(replacement.positiveDecay), read decay \(replacement.readDecay)")
             }
-            return lines.joined(separator: "\n")
+            return (lines + experimentLines(flow)).joined(separator: "\n")
+        }
+
+        /// The experiments, their arms and windows, and what is recorded (issue 47).
+        static func experimentLines(_ flow: FlowConfiguration) -> [String] {
+            let clicks =
+                flow.positiveFeedbackTypes.isEmpty ? "every type" : flow.positiveFeedbackTypes.joined(separator: ", ")
+            var lines: [String] = []
+            for experiment in flow.experiments {
+                let definition = experiment.definition
+                let window = experiment.window ?? flow.impressions.attributionWindow
+                lines.append(
+                    "  experiment \(experiment.name): \(definition.start) to \(definition.stop.map { "\($0)" } ?? "open"), salt \(definition.salt), attribution window \(Int(window)) s, tau \(experiment.tau)"
+                )
+                for arm in experiment.arms {
+                    let serves = arm.config.map { "flow \($0)" } ?? arm.model.map { "model \($0)" } ?? "this flow"
+                    lines.append("    arm \(arm.name): share \(arm.share), \(serves)")
+                }
+            }
+            if !flow.experiments.isEmpty || flow.impressions.recordAlways {
+                let settings = flow.impressions
+                let conversions =
+                    settings.conversionTypes.isEmpty
+                    ? "the click types" : settings.conversionTypes.joined(separator: ", ")
+                lines.append(
+                    "  impressions: recorded \(settings.recordAlways ? "for every answer" : "for experiments' answers"), kept \(settings.retention.map { "\(Int($0)) s" } ?? "forever"); clicks: \(clicks); conversions: \(conversions)"
+                )
+            }
+            return lines
         }
     }
 }

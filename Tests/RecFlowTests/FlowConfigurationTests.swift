@@ -135,10 +135,109 @@ struct FlowConfigurationTests {
                 "[[recommend.sources]]\nname = \"p\"\ntype = \"popular\"\n[[recommend.rules]]\ntype = \"category_cap\"\n[[recommend.rules]]\ntype = \"shuffle\"",
                 7, "recommend.rules[1].type"
             ),
+            // 17. An experiment whose arms' shares do not sum to 1 (issue 47).
+            (
+                Self.popular
+                    + "[[experiments]]\nname = \"e\"\nstart = \"2026-12-01T00:00:00Z\"\n[[experiments.arms]]\nname = \"a\"\nshare = 0.5\n[[experiments.arms]]\nname = \"b\"\nshare = 0.4",
+                7, "experiments[0].arms"
+            ),
+            // 18. A start that is not an RFC 3339 time.
+            (
+                Self.popular
+                    + "[[experiments]]\nname = \"e\"\nstart = \"tomorrow\"\n[[experiments.arms]]\nname = \"a\"\nshare = 1",
+                6, "experiments[0].start"
+            ),
+            // 19. An arm whose model directory holds no model, in the second experiment.
+            (
+                Self.popular + Self.experiment("e", stop: "2026-12-08T00:00:00Z")
+                    + "[[experiments]]\nname = \"f\"\nstart = \"2026-12-09T00:00:00Z\"\n[[experiments.arms]]\nname = \"a\"\nshare = 0.5\n[[experiments.arms]]\nname = \"b\"\nshare = 0.5\nmodel = \"nowhere\"",
+                23, "experiments[1].arms[1].model"
+            ),
+            // 20. Two experiments running at once.
+            (Self.popular + Self.experiment("e") + Self.experiment("f"), 16, "experiments[1].start"),
+            // 21. An attribution window that is not a duration.
+            (
+                Self.popular + "[impressions]\nattribution_window = \"soon\"\n", 5, "impressions.attribution_window"
+            ),
         ] as [(String, Int?, String)])
     func aBadFileIsRefusedWithTheLineAndKey(text: String, line: Int?, key: String) {
         let found = problems(text)
         #expect(found.contains { $0.line == line && $0.key == key }, "\(found)")
+    }
+
+    static let popular = "[[recommend.sources]]\nname = \"p\"\ntype = \"popular\"\n"
+
+    /// An experiment of two arms (the main flow and a model) from 2026-12-01, 10 lines.
+    static func experiment(_ name: String, stop: String? = nil) -> String {
+        """
+        [[experiments]]
+        name = "\(name)"
+        start = "2026-12-01T00:00:00Z"
+        \(stop.map { "stop = \"\($0)\"" } ?? "window = \"30m\"")
+        [[experiments.arms]]
+        name = "a"
+        share = 0.5
+        [[experiments.arms]]
+        name = "b"
+        share = 0.5
+
+        """
+    }
+
+    @Test func experimentsAreReadWithTheirArmsWindowsAndImpressionSettings() throws {
+        try makeModel("models/pop")
+        try Self.popular.write(to: folder.appendingPathComponent("other.toml"), atomically: true, encoding: .utf8)
+        let text = """
+            [recommend.data_source]
+            positive_feedback_types = ["click", "buy"]
+
+            [[recommend.sources]]
+            name = "p"
+            type = "popular"
+
+            [impressions]
+            record = "always"
+            attribution_window = "2h"
+            retention = "30d"
+            conversion_types = ["buy"]
+
+            [[experiments]]
+            name = "flows"
+            salt = "s1"
+            start = "2026-12-01T00:00:00Z"
+            stop = "2026-12-15T00:00:00Z"
+            tau = 0.1
+            [[experiments.arms]]
+            name = "control"
+            share = 0.25
+            [[experiments.arms]]
+            name = "other"
+            share = 0.25
+            config = "other.toml"
+            [[experiments.arms]]
+            name = "pop"
+            share = 0.5
+            model = "models/pop"
+            """
+        let flow = try parse(text)
+        let experiment = try #require(flow.experiments.first)
+        #expect(experiment.name == "flows" && experiment.definition.salt == "s1" && experiment.tau == 0.1)
+        #expect(experiment.window == nil)
+        #expect(experiment.definition.start == Date(timeIntervalSince1970: 1_796_083_200))
+        #expect(experiment.definition.stop == Date(timeIntervalSince1970: 1_796_083_200 + 14 * 86_400))
+        #expect(experiment.arms.map(\.name) == ["control", "other", "pop"])
+        #expect(experiment.arms.map(\.isMainFlow) == [true, false, false])
+        #expect(experiment.arms[1].config == "other.toml" && experiment.arms[2].model == "models/pop")
+        #expect(flow.impressions.recordAlways && flow.impressions.attributionWindow == 7_200)
+        #expect(flow.impressions.retention == 30 * 86_400 && flow.impressions.conversionTypes == ["buy"])
+        #expect(flow.runningExperiment(at: Date(timeIntervalSince1970: 1_796_083_200 + 86_400))?.name == "flows")
+        #expect(flow.runningExperiment(at: Date(timeIntervalSince1970: 1_796_083_199)) == nil)
+        let one = flow.oneModelFlow(name: "pop", model: "models/pop")
+        #expect(one.sources.map(\.kind) == [.model] && one.positiveFeedbackTypes == ["click", "buy"])
+        // An arm's file may not hold experiments of its own.
+        try (Self.popular + Self.experiment("inner")).write(
+            to: folder.appendingPathComponent("other.toml"), atomically: true, encoding: .utf8)
+        #expect(problems(text).map(\.key) == ["experiments[0].arms[1].config"])
     }
 
     @Test func everyProblemIsReportedNotOnlyTheFirst() {
