@@ -170,6 +170,48 @@ import _RecTestSupport
         }
     }
 
+    /// Every example file serves once its models exist (here models of the checkerboard): each
+    /// answers a known user and a stranger with full lists.
+    @Test func theExamplesServe() async throws {
+        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../examples")
+        let base = try await makeService()
+        let bundle = try #require(await base.registry.current()?.bundle)
+        // The examples count "rating" and "buy" as positive: the checkerboard's events as both.
+        let likes = try await base.store.feedback(count: 10_000, after: "").feedback
+        for type in ["rating", "buy"] {
+            try await base.store.insertFeedback(
+                likes.map { row in
+                    var copy = row
+                    copy.feedbackType = type
+                    return copy
+                }, overwrite: true)
+        }
+        let dataset = try CTRDataset(name: "board", log: Fixtures.ratedCheckerboard())
+        let ranker = try CTRRanker.fit(
+            kind: .fm, parameters: ["epochs": "2", "batch_size": "64"], dataset: dataset,
+            split: dataset.split(.random, seed: 1))
+        let files = try FileManager.default.contentsOfDirectory(atPath: examples.path).filter { $0.hasSuffix(".toml") }
+        #expect(files.count >= 3)
+        for file in files.sorted() {
+            let text = try String(contentsOf: examples.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") where line.hasPrefix("path = ") {
+                let path = line.split(separator: "\"")[1]
+                let directory = folder.appendingPathComponent(String(path))
+                if path.hasSuffix("ranker") { try ranker.save(to: directory) } else { try bundle.save(to: directory) }
+            }
+            let copy = folder.appendingPathComponent(file)
+            try text.write(to: copy, atomically: true, encoding: .utf8)
+            let holder = try FlowHolder(file: copy.path, store: base.store, retrieval: .init(mode: .exact))
+            let service = RecommendationService(store: base.store, registry: base.registry, flow: holder)
+            for user in ["u1-2", "stranger"] {
+                let list = try await service.recommend(user: user, count: 5)
+                #expect(list.count == 5, "\(file) for \(user)")
+                #expect(list.allSatisfy { !$0.origins.isEmpty }, "\(file)")
+            }
+        }
+    }
+
     /// A slow outside source costs its timeout, not the request; a broken one is counted.
     @Test func slowOrBrokenOutsideSourcesOnlyDropThemselves() async throws {
         try await partner().test(.live) { partnerClient in
