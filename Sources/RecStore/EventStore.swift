@@ -75,6 +75,19 @@ public protocol EventStore: Sendable {
     /// Items by timestamp, newest first.
     func latestItems(count: Int) async throws -> [(itemID: String, timestamp: String)]
 
+    /// Stores impressions (their items, positions and gains); one already stored (by request id)
+    /// is kept as it is. Returns the impressions written (`+Impressions.swift`, issue 47).
+    @discardableResult func insertImpressions(_ impressions: [StoredImpression]) async throws -> Int
+    /// Deletes impressions shown before `time` (store form) and their items; returns how many.
+    func deleteImpressions(before time: String) async throws -> Int
+    /// An experiment's figures per arm, user and day, positive feedback of `clickTypes` (every
+    /// type if empty) and `conversionTypes` attributed to the impressions at read time.
+    func experimentOutcomes(experiment: String, clickTypes: [String], conversionTypes: [String]) async throws
+        -> [ExperimentUserDay]
+    /// Records experiments' definitions (replacing those with the same names) and lists them.
+    func saveExperiments(_ experiments: [StoredExperiment]) async throws
+    func experiments() async throws -> [StoredExperiment]
+
     /// Loads users, items and then the feedback batches of `rows` (`reckit db import`), each
     /// batch overwriting rows with the same (type, user, item); returns the feedback rows written.
     func load(_ rows: ImportRows, progress: ((String, Int, Int) -> Void)?) async throws -> Int

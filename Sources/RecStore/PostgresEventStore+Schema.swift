@@ -64,6 +64,7 @@ extension PostgresEventStore {
             ]
         ),
         versionsMigration,
+        impressionsMigration,
     ]
 
     /// The feedback table's secondary indexes as the migrations leave them; a bulk load drops

@@ -92,6 +92,7 @@ public final class SQLiteEventStore: EventStore {
                     """)
         }
         registerVersionsMigration(&migrator)
+        registerImpressionsMigration(&migrator)
         return migrator
     }
 
