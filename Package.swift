@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "RecServer",
             dependencies: [
-                "RecData", "RecModels", "RecRetrieval", "RecStore", "RecFlow",
+                "RecData", "RecModels", "RecRetrieval", "RecStore", "RecFlow", "RecEval",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
