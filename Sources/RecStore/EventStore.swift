@@ -74,6 +74,9 @@ public protocol EventStore: Sendable {
     func popularItems(types: [String], count: Int, since: String) async throws -> [(itemID: String, count: Int)]
     /// Items by timestamp, newest first.
     func latestItems(count: Int) async throws -> [(itemID: String, timestamp: String)]
+    /// Feedback rows per type and UTC day over the `days` days that end on the newest row's day
+    /// (rows without a timestamp are left out), by day then type (`+Stats.swift`).
+    func feedbackPerDay(days: Int) async throws -> [(type: String, day: String, count: Int)]
 
     /// Stores impressions (their items, positions and gains); one already stored (by request id)
     /// is kept as it is. Returns the impressions written (`+Impressions.swift`, issue 47).
