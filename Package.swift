@@ -114,7 +114,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.copy("openapi.json"), .copy("index.html")]
+            resources: [.copy("openapi.json"), .copy("index.html"), .copy("dashboard.html")]
         ),
         .target(
             name: "RecKitCLI",
