@@ -10,6 +10,8 @@ public struct ServerConfiguration: Sendable {
     public var port = 8087
     /// When set, every route but the health probes requires `X-API-Key`.
     public var apiKey: String?
+    /// When set, `/dashboard` and the routes only it reads require it (`X-Admin-Key`); else they are off.
+    public var adminKey: String?
     /// The largest `n` a request may ask for.
     public var maximumCount = 1000
     /// Log every request (method, path, status, duration) as structured metadata at `info`.
@@ -33,6 +35,7 @@ public enum RecKitServer {
         if configuration.logRequests { router.add(middleware: RequestLogMiddleware()) }
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMappingMiddleware())
+        addDashboard(to: router, service: service, adminKey: configuration.adminKey)
         if let key = configuration.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
         let limit = configuration.maximumCount
         addHealth(to: router, service: service)
