@@ -39,6 +39,12 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int?
     @Option(name: .long, help: "Require this X-API-Key on every route but the health probes. (default: no key)")
     var apiKey: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Require this X-Admin-Key (or ?key= on the page load) for /dashboard and the routes only it reads. (default: the dashboard is off)",
+            valueName: "key"))
+    var adminKey: String?
     @Option(name: .long, help: "Feedback types that count as positive, comma-separated. (default: all)")
     var positiveTypes: String = ""
     @Flag(name: .long, help: "Log every request (method, path, status, ms) as structured metadata.")
@@ -76,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard publishedPoll >= 0, publishedPoll.isFinite else { throw ValidationError("--published-poll must be >= 0") }
         guard popularTTL >= 0, popularTTL.isFinite else { throw ValidationError("--popular-ttl must be >= 0") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
+        if let adminKey, adminKey.isEmpty { throw ValidationError("--admin-key must not be empty") }
         for (name, value) in [("positive", positiveReplacementDecay), ("read", readReplacementDecay)]
         where !(value >= 0 && value <= 1) {
             throw ValidationError("--\(name)-replacement-decay must be in 0...1")
@@ -125,6 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = settings.host
         configuration.port = settings.port
         configuration.apiKey = settings.apiKey
+        configuration.adminKey = adminKey
         configuration.logRequests = logRequests
         let service = RecommendationService(
             store: store, registry: registry, positiveTypes: settings.positiveTypes,
@@ -132,6 +140,8 @@ struct ServeCommand: AsyncParsableCommand {
             replacement: settings.replacement, flow: flow)
         let app = RecKitServer.makeApplication(service: service, configuration: configuration, logger: logger)
         try await app.runService()
+        // After a graceful shutdown (SIGTERM, SIGINT): the impressions still queued are written.
+        await flow?.impressions.close()
     }
 }
 
