@@ -26,7 +26,7 @@ export RECKIT_TEST_POSTGRES
 # threads of the test process's concurrency pool for minutes at a time, and a test that waits on
 # a child, a timer or a socket there starves (a Chromium deadline fired after 113 s, not 15 s).
 # A suite that hangs must fail the run, not hold CI until its limit: 30 minutes a pass, then a kill.
-live='PageTests|LiveServerTests|LiveReplacementTests|ReplicaTests'
+live='PageTests|DashboardTests|LiveServerTests|LiveReplacementTests|ReplicaTests'
 TMPDIR="$test_tmp" timeout --kill-after=30 1800 swift test --skip-build --skip "$live"
 TMPDIR="$test_tmp" timeout --kill-after=30 1800 swift test --skip-build --filter "$live"
 # Checks that input can reach must keep their messages in an optimized build, where Swift drops
