@@ -77,7 +77,9 @@ public enum RecKitServer {
     /// it (a control character would reach no stored row, and PostgreSQL cannot even compare
     /// U+0000).
     static func identifier(_ context: Context, _ name: String) throws -> String {
-        guard let value = try context.parameters.require(name).removingPercentEncoding else {
+        let raw = try context.parameters.require(name)
+        // Most identifiers have nothing to decode: Foundation's decoder is skipped for them.
+        guard let value = raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding : raw else {
             throw HTTPError(.badRequest, message: "\(name): not valid percent-encoded UTF-8")
         }
         try FieldRules.identifier(value, at: name)
