@@ -14,7 +14,9 @@ public final class FlowHolder: Sendable {
     let store: any EventStore
     let retrieval: RetrievalOptions
     let log: @Sendable (String) -> Void
-    private let state: Mutex<(flow: Flow, version: Int)>
+    private let state: Mutex<(flow: Flow, version: Int, experiments: [ServedExperiment])>
+    /// Stores the impressions of the answers served (issue 47).
+    public let impressions: ImpressionRecorder
     /// One reload at a time: two would build twice and race to swap.
     private let reloading = Mutex(false)
 
@@ -29,7 +31,11 @@ public final class FlowHolder: Sendable {
         self.store = store
         self.retrieval = retrieval
         self.log = log
-        state = Mutex((try Self.build(file, store: store, retrieval: retrieval, log: log), 1))
+        let built = try Self.build(file, store: store, retrieval: retrieval, log: log)
+        state = Mutex((built.flow, 1, built.experiments))
+        impressions = ImpressionRecorder(
+            store: store, retention: built.flow.configuration.impressions.retention, log: log)
+        Task { await Self.record(built.flow, built.experiments, store: store, log: log) }
     }
 
     /// A holder of an already built flow (tests).
@@ -40,20 +46,52 @@ public final class FlowHolder: Sendable {
         self.store = store
         self.retrieval = retrieval
         log = { _ in }
-        state = Mutex((flow, 1))
+        state = Mutex((flow, 1, []))
+        impressions = ImpressionRecorder(store: store)
     }
 
     static func build(
         _ file: String, store: any EventStore, retrieval: RetrievalOptions, log: @escaping @Sendable (String) -> Void
-    ) throws -> Flow {
+    ) throws -> (flow: Flow, experiments: [ServedExperiment]) {
         let configuration = try FlowConfiguration.read(file: file)
-        return try Flow.build(
-            configuration, directory: URL(fileURLWithPath: file).deletingLastPathComponent(), store: store,
-            retrieval: retrieval, log: log)
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+        let flow = try Flow.build(configuration, directory: directory, store: store, retrieval: retrieval, log: log)
+        let experiments = try ServedExperiment.build(
+            configuration, main: flow, directory: directory, store: store, retrieval: retrieval, log: log)
+        return (flow, experiments)
+    }
+
+    /// The experiments' definitions, in the store for `reckit experiment report`.
+    static func record(
+        _ flow: Flow, _ experiments: [ServedExperiment], store: any EventStore, log: @Sendable (String) -> Void
+    ) async {
+        guard !experiments.isEmpty else { return }
+        do {
+            try await store.saveExperiments(
+                try experiments.map {
+                    StoredExperiment(name: $0.name, definition: try $0.record(flow.configuration).text())
+                })
+        } catch {
+            log("the experiments' definitions were not stored: \(error)")
+        }
     }
 
     /// The flow in service and its version (1 for the first, +1 per reload).
-    public func current() -> (flow: Flow, version: Int) { state.withLock { $0 } }
+    public func current() -> (flow: Flow, version: Int) { state.withLock { ($0.flow, $0.version) } }
+
+    /// The flow in service with its experiments, as one reload left them.
+    public func served() -> (flow: Flow, experiments: [ServedExperiment]) {
+        state.withLock { ($0.flow, $0.experiments) }
+    }
+
+    /// A holder of an already built flow and its experiments (tests).
+    public convenience init(
+        flow: Flow, experiments: [ServedExperiment], file: String, store: any EventStore
+    ) {
+        self.init(flow: flow, file: file, store: store)
+        state.withLock { $0.experiments = experiments }
+        impressions.setRetention(flow.configuration.impressions.retention)
+    }
 
     /// What a reload refused.
     public struct ReloadError: Error, CustomStringConvertible {
@@ -78,15 +116,17 @@ public final class FlowHolder: Sendable {
         }
         defer { reloading.withLock { $0 = false } }
         let (file, store, retrieval, log) = (file, store, retrieval, log)
-        let built = await Task.detached { () -> Result<Flow, any Error> in
+        let built = await Task.detached { () -> Result<(flow: Flow, experiments: [ServedExperiment]), any Error> in
             Result { try Self.build(file, store: store, retrieval: retrieval, log: log) }
         }.value
         switch built {
-        case .success(let flow):
+        case .success(let (flow, experiments)):
             let version = state.withLock { current in
-                current = (flow, current.version + 1)
+                current = (flow, current.version + 1, experiments)
                 return current.version
             }
+            impressions.setRetention(flow.configuration.impressions.retention)
+            await Self.record(flow, experiments, store: store, log: log)
             log("serving the flow of \(file) as version \(version)")
             return version
         case .failure(let error):

@@ -113,12 +113,13 @@ extension RecKitServer {
         router.get("/api/item/:id/neighbors") { request, context -> Response in
             let id = try identifier(context, "id")
             guard
-                let list = try await service.neighbors(
+                let served = try await service.servedNeighbors(
                     of: id, count: try count(request, limit: limit), offset: try offset(request))
             else {
                 throw HTTPError(.notFound, message: "item \(id) is not known to the model")
             }
-            return try scoredResponse(list, request: request, context: context, alwaysScored: true)
+            return try scoredResponse(
+                served.list, request: request, context: context, alwaysScored: true, requestID: served.requestID)
         }
     }
 
@@ -153,34 +154,35 @@ extension RecKitServer {
         router.get("/api/recommend/:user") { request, context -> Response in
             let user = try identifier(context, "user")
             let writeBack = try writeBack(request)
-            let list = try await service.recommend(
+            let served = try await service.served(
                 user: user, count: try count(request, limit: limit), offset: try offset(request),
                 category: try category(request))
             if let writeBack {
                 try await service.writeBack(
-                    user: user, items: list.map(\.itemID), type: writeBack.type, delay: writeBack.delay)
+                    user: user, items: served.list.map(\.itemID), type: writeBack.type, delay: writeBack.delay)
             }
-            return try scoredResponse(list, request: request, context: context)
+            return try scoredResponse(served.list, request: request, context: context, requestID: served.requestID)
         }
         router.get("/api/recommend/:user/:category") { request, context -> Response in
             let user = try identifier(context, "user")
             let writeBack = try writeBack(request)
-            let list = try await service.recommend(
+            let served = try await service.served(
                 user: user, count: try count(request, limit: limit), offset: try offset(request),
                 category: try identifier(context, "category"))
             if let writeBack {
                 try await service.writeBack(
-                    user: user, items: list.map(\.itemID), type: writeBack.type, delay: writeBack.delay)
+                    user: user, items: served.list.map(\.itemID), type: writeBack.type, delay: writeBack.delay)
             }
-            return try scoredResponse(list, request: request, context: context)
+            return try scoredResponse(served.list, request: request, context: context, requestID: served.requestID)
         }
         router.post("/api/session/recommend") { request, context -> Response in
             let feedback = try await request.decode(as: [FeedbackDTO].self, context: context)
-            let list = try await service.recommend(
+            let served = try await service.served(
                 session: try FieldRules.checked(feedback.map(\.stored), anonymous: true),
                 count: try count(request, limit: limit),
                 offset: try offset(request))
-            return try scoredResponse(list, request: request, context: context, alwaysScored: true)
+            return try scoredResponse(
+                served.list, request: request, context: context, alwaysScored: true, requestID: served.requestID)
         }
         router.get("/api/popular") { request, context -> Response in
             let list = try await service.popular(count: try count(request, limit: limit), offset: try offset(request))

@@ -45,6 +45,7 @@ public enum RecKitServer {
         addRecommendations(to: router, service: service, limit: limit)
         addModel(to: router, service: service, metrics: metrics)
         addFlow(to: router, service: service)
+        addExperiments(to: router, service: service)
         addDocuments(to: router)
         return router
     }
@@ -113,15 +114,18 @@ public enum RecKitServer {
     }
 
     /// Gorse's answer: a list of item ids, or with `X-API-Version: 2` (and on routes that always
-    /// score) a list of `{"Id", "Score"}`.
+    /// score) a list of `{"Id", "Score"}`; with `requestID`, an `X-Request-Id` header.
     static func scoredResponse(
-        _ list: [RecommendationService.Scored], request: Request, context: Context, alwaysScored: Bool = false
+        _ list: [RecommendationService.Scored], request: Request, context: Context, alwaysScored: Bool = false,
+        requestID: String? = nil
     ) throws -> Response {
         let versionTwo = HTTPField.Name("X-API-Version").flatMap { request.headers[$0] } == "2"
-        if alwaysScored || versionTwo {
-            return try list.map(ScoredDTO.init).response(from: request, context: context)
-        }
-        return try list.map(\.itemID).response(from: request, context: context)
+        var response =
+            alwaysScored || versionTwo
+            ? try list.map(ScoredDTO.init).response(from: request, context: context)
+            : try list.map(\.itemID).response(from: request, context: context)
+        if let requestID, let name = HTTPField.Name("X-Request-Id") { response.headers[name] = requestID }
+        return response
     }
 
     /// A Hummingbird application on `configuration`'s address.
