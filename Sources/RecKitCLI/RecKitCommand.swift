@@ -13,7 +13,7 @@ public struct RecKitCommand: AsyncParsableCommand {
         subcommands: [
             DataCommand.self, TrainCommand.self, EvaluateCommand.self, RecommendCommand.self, SimilarCommand.self,
             QuickstartCommand.self, BenchCommand.self, ServeCommand.self, DatabaseCommand.self, CompareCommand.self,
-            TuneCommand.self, FeaturesCommand.self, TrainerCommand.self, ConfigCommand.self,
+            TuneCommand.self, FeaturesCommand.self, TrainerCommand.self, ConfigCommand.self, ExperimentCommand.self,
         ]
     )
 
