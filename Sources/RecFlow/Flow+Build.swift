@@ -58,7 +58,9 @@ extension Flow {
             case .popular:
                 source = PopularSource(
                     name: entry.name,
-                    popular: PopularItems(store: store, types: positive, ttl: refresh, window: entry.window),
+                    popular: PopularItems(
+                        store: store, types: positive, ttl: refresh, depth: max(2_000, 20 * entry.candidates),
+                        window: entry.window),
                     perCategory: entry.perCategory, catalog: catalog,
                     windowText: entry.window.map { "in the last \(Self.duration($0))" } ?? "in all")
             case .latest:
@@ -75,7 +77,7 @@ extension Flow {
         return Flow(
             configuration: configuration, sources: sources, models: models,
             rules: try configuration.rules.enumerated().map { try rule($1, at: "recommend.rules[\($0)]", models) },
-            catalog: catalog, fallback: PopularItems(store: store, types: positive, ttl: refresh),
+            catalog: catalog, fallback: PopularItems(store: store, types: positive, ttl: refresh, depth: 2_000),
             ranker: try loadRanker(configuration.ranker, directory: directory))
     }
 

@@ -160,7 +160,8 @@ public struct Flow: Sendable {
         -> [FlowItem]
     {
         do {
-            let depth = 10 * request.wanted + request.touched.count + request.hidden.count + present.count
+            let depth = min(
+                fallback.depth, 10 * request.wanted + request.touched.count + request.hidden.count + present.count)
             let popular = try await fallback.top(depth).filter {
                 !present.contains($0.itemID) && !isExcluded($0.itemID, request)
             }

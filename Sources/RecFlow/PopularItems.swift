@@ -11,8 +11,9 @@ public actor PopularItems {
     public typealias Entry = (itemID: String, count: Int)
 
     let ttl: Duration
-    /// Items read at once, so that requests for a few more than last time still hit.
-    let depth: Int
+    /// Items read at once, so that requests for a few more than last time still hit; a request
+    /// for more reads the store (a scan of the whole log).
+    public let depth: Int
 
     private struct Cached {
         var items: [Entry]
@@ -32,8 +33,8 @@ public actor PopularItems {
     }
 
     /// Popularity over every row of `types`, or over the last `window` seconds of them.
-    public init(store: any EventStore, types: [String], ttl: Duration, window: Double? = nil) {
-        self.init(ttl: ttl) { count in
+    public init(store: any EventStore, types: [String], ttl: Duration, depth: Int = 1_000, window: Double? = nil) {
+        self.init(ttl: ttl, depth: depth) { count in
             let since = window.map { StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970 - $0) } ?? ""
             return try await store.popularItems(types: types, count: count, since: since)
         }

@@ -150,7 +150,9 @@ public struct RecommendationService: Sendable {
         }
         // Cold start: the most popular items this user has not seen (or, replaced, decayed).
         let excluded = request.excluded.union(request.decay.isEmpty ? Set(request.history) : [])
-        let candidates = try await popularItems.top(10 * wanted + excluded.count + request.decay.count)
+        // At most the cached depth: past it, every request would count the whole log.
+        let candidates = try await popularItems.top(
+            min(popularItems.depth, 10 * wanted + excluded.count + request.decay.count))
         let popular = candidates.filter {
             !excluded.contains($0.itemID) && (allowedCategory?.contains($0.itemID) ?? true)
         }.map { Scored(itemID: $0.itemID, score: Float($0.count)) }

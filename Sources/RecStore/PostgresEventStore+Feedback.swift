@@ -181,7 +181,7 @@ extension PostgresEventStore {
         try await rows(
             """
             SELECT item_id, COUNT(*) AS n FROM feedback
-            WHERE (cardinality(\(types)::text[]) = 0 OR type = ANY(\(types)::text[])) AND timestamp >= \(since)
+            WHERE (cardinality(\(types)::text[]) = 0 OR type = ANY(\(types)::text[])) AND (\(since) = '' OR timestamp >= \(since))
             GROUP BY item_id ORDER BY n DESC, item_id LIMIT \(count)
             """
         ) { row in

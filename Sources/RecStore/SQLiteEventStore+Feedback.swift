@@ -108,12 +108,16 @@ extension SQLiteEventStore {
     public func popularItems(types: [String], count: Int, since: String) throws -> [(itemID: String, count: Int)] {
         try database.read { db in
             let marks = types.map { _ in "?" }.joined(separator: ", ")
-            let filter = (types.isEmpty ? "" : "type IN (\(marks)) AND ") + "timestamp >= ?"
+            // Without a window or types, the count reads only the item index (no table rows).
+            var conditions: [String] = []
+            if !types.isEmpty { conditions.append("type IN (\(marks))") }
+            if !since.isEmpty { conditions.append("timestamp >= ?") }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let rows = try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT item_id, COUNT(*) AS n FROM feedback WHERE \(filter) GROUP BY item_id ORDER BY n DESC, item_id LIMIT ?",
-                arguments: StatementArguments(types) + [since, count])
+                    "SELECT item_id, COUNT(*) AS n FROM feedback \(filter) GROUP BY item_id ORDER BY n DESC, item_id LIMIT ?",
+                arguments: StatementArguments(types) + (since.isEmpty ? [] : [since]) + [count])
             return rows.map { ($0["item_id"], $0["n"]) }
         }
     }

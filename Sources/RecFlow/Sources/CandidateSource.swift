@@ -57,13 +57,15 @@ struct PopularSource: CandidateSource {
             categories =
                 request.category.map { [$0] } ?? Set(request.recentItems(5).flatMap { catalog[$0]?.categories ?? [] })
             if categories?.isEmpty == true { categories = nil }
-            let depth = max(1_000, 20 * limit)
+            let depth = popular.depth
             return try await popular.top(depth).filter { entry in
                 !isExcluded(entry.itemID)
                     && (categories.map { !$0.isDisjoint(with: catalog[entry.itemID]?.categories ?? []) } ?? true)
             }.prefix(limit).map { proposal($0, categories) }
         }
-        let depth = limit + request.touched.count + request.hidden.count
+        // At most the cached depth: a user who has seen most popular items gets fewer of them
+        // rather than a scan of the whole log per request.
+        let depth = min(popular.depth, limit + request.touched.count + request.hidden.count)
         return try await popular.top(depth).filter { !isExcluded($0.itemID) }.prefix(limit).map {
             proposal($0, nil)
         }

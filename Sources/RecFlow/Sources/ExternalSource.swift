@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -84,8 +85,9 @@ struct ExternalSource: CandidateSource {
             let task = Task {
                 do { finish(.success(try await work())) } catch { finish(.failure(error)) }
             }
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
+            // The deadline fires on a Dispatch thread, not the concurrency pool: requests that
+            // keep the pool's threads busy cannot delay it.
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
                 finish(.failure(Failure(description: "no answer within \(seconds) s")))
                 task.cancel()
             }
