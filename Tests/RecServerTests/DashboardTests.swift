@@ -285,6 +285,8 @@ struct DashboardTests: ServerSuite {
         #expect(table.contains("0.500 <span class=\"ci\">[0.430, 0.570]</span>"))
         #expect(dom.contains("<b>0.0200</b> <span class=\"ci\">[0.0080, 0.0320]</span>, always-valid p-value 0.004"))
         #expect(dom.contains("the arms differ at the 5% level"))
+        // The difference is the second arm's figure minus the first's.
+        #expect(dom.contains("<p>CTR, treatment − control: <b>"))
         // Two interval plots (CTR per arm, the difference) and the two per-day plots, one line per arm.
         let shown = String(dom[try #require(dom.range(of: "id=\"page\"")).upperBound...])
             .components(separatedBy: "</main>")[0]
