@@ -17,7 +17,8 @@ extension RecKitServer {
         // Readiness: the store answers, and a model is loaded when one is expected. A replica
         // that cannot reach the database answers 503 until it can again.
         router.get("/api/health/ready") { _, _ -> EditedResponse<Health> in
-            let loaded = await service.registry.current() != nil
+            // A flow's models are loaded when it is built, before the server starts.
+            let loaded = await service.registry.current() != nil || service.flow != nil
             let connected = (try? await service.store.ping()) != nil
             let ready = connected && (loaded || !service.expectsModel)
             return EditedResponse(
