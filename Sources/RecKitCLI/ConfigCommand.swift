@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RecFlow
+import RecStore
 
 /// `reckit config check FILE`: a recommendation flow's configuration, every problem reported.
 struct ConfigCommand: ParsableCommand {
@@ -45,6 +46,7 @@ struct ConfigCommand: ParsableCommand {
 
         /// The experiments, their arms and windows, and what is recorded (issue 47).
         static func experimentLines(_ flow: FlowConfiguration) -> [String] {
+            func time(_ date: Date) -> String { StoreTimestamp.text(unixSeconds: date.timeIntervalSince1970) }
             let clicks =
                 flow.positiveFeedbackTypes.isEmpty ? "every type" : flow.positiveFeedbackTypes.joined(separator: ", ")
             var lines: [String] = []
@@ -52,7 +54,7 @@ struct ConfigCommand: ParsableCommand {
                 let definition = experiment.definition
                 let window = experiment.window ?? flow.impressions.attributionWindow
                 lines.append(
-                    "  experiment \(experiment.name): \(definition.start) to \(definition.stop.map { "\($0)" } ?? "open"), salt \(definition.salt), attribution window \(Int(window)) s, tau \(experiment.tau)"
+                    "  experiment \(experiment.name): \(time(definition.start)) to \(definition.stop.map(time) ?? "open"), salt \(definition.salt), attribution window \(Int(window)) s, tau \(experiment.tau)"
                 )
                 for arm in experiment.arms {
                     let serves = arm.config.map { "flow \($0)" } ?? arm.model.map { "model \($0)" } ?? "this flow"
