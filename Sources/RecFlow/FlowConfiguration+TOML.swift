@@ -51,10 +51,12 @@ extension FlowConfiguration {
             dataStore = reader.string(database, "data_store", at: "database")
         }
         if let server = reader.table(root, "server", at: "") {
-            reader.onlyKeys(server, at: "server", ["host", "port", "api_key"])
+            reader.onlyKeys(server, at: "server", ["host", "port", "api_key", "admin_key"])
             host = reader.string(server, "host", at: "server")
             port = reader.int(server, "port", at: "server", in: 1...65_535)
             apiKey = reader.string(server, "api_key", at: "server")
+            adminKey = reader.string(server, "admin_key", at: "server")
+            if adminKey == "" { reader.fail("server.admin_key", "must not be empty") }
         }
         guard let recommend = reader.table(root, "recommend", at: "") else { return }
         let path = "recommend"

@@ -16,6 +16,8 @@ public struct FlowConfiguration: Sendable, Equatable {
     public var host: String?
     public var port: Int?
     public var apiKey: String?
+    /// `[server] admin_key`: the dashboard's key (`reckit serve --admin-key`).
+    public var adminKey: String?
     /// `[recommend.data_source]`: feedback types that count as positive (empty: every type) and
     /// as read (touched without liking).
     public var positiveFeedbackTypes: [String] = []
