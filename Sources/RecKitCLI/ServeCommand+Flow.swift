@@ -14,6 +14,7 @@ extension ServeCommand {
         var host: String
         var port: Int
         var apiKey: String?
+        var adminKey: String?
         var positiveTypes: Set<String>
         var replacement: RecommendationService.Replacement?
     }
@@ -28,7 +29,8 @@ extension ServeCommand {
             positiveDecay: positiveReplacementDecay, readDecay: readReplacementDecay)
         guard let config else {
             return Settings(
-                db: db ?? "", host: host ?? "127.0.0.1", port: port ?? 8087, apiKey: apiKey, positiveTypes: flags,
+                db: db ?? "", host: host ?? "127.0.0.1", port: port ?? 8087, apiKey: apiKey, adminKey: adminKey,
+                positiveTypes: flags,
                 replacement: replacement ? decay : nil)
         }
         let file = try FlowConfiguration.read(file: config)
@@ -58,6 +60,7 @@ extension ServeCommand {
             db: db, host: try agree(host, file.host, "--host", "server.host") ?? "127.0.0.1",
             port: try agree(port, file.port, "--port", "server.port") ?? 8087,
             apiKey: try agree(apiKey, file.apiKey, "--api-key", "server.api_key"),
+            adminKey: try agree(adminKey, file.adminKey, "--admin-key", "server.admin_key"),
             positiveTypes: Set(file.positiveFeedbackTypes),
             replacement: file.replacement.map {
                 .init(positiveDecay: Float($0.positiveDecay), readDecay: Float($0.readDecay))

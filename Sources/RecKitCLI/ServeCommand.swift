@@ -132,7 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = settings.host
         configuration.port = settings.port
         configuration.apiKey = settings.apiKey
-        configuration.adminKey = adminKey
+        configuration.adminKey = settings.adminKey
         configuration.logRequests = logRequests
         let service = RecommendationService(
             store: store, registry: registry, positiveTypes: settings.positiveTypes,
