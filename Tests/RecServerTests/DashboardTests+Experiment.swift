@@ -1,4 +1,5 @@
 import Foundation
+import RecFlow
 import RecStore
 import Testing
 import _RecTestSupport
@@ -9,9 +10,27 @@ import _RecTestSupport
 
 /// The experiment's view over a real experiment: `reckit serve --config` with an item-kNN flow
 /// against a popularity arm over the checkerboard store, every user served once and half of them
-/// clicking their first item; the page shows what `/api/experiments/{name}` counts.
+/// clicking their first item; the page shows what `/api/experiments/{name}` counts. The admin
+/// key comes from the flow's file (`[server] admin_key`).
 extension DashboardTests {
+    @Test func theFlowFileGivesTheAdminKeyAndNeverAnEmptyOne() throws {
+        let directory = folder
+        // The file's sources and arms must hold models.
+        try train(.itemKNN).save(to: folder.appendingPathComponent("models/knn"))
+        try train(.popularity).save(to: folder.appendingPathComponent("models/pop"))
+        #expect(try FlowConfiguration.parse(Self.flow, file: "flow.toml", directory: directory).adminKey == "admin")
+        let empty = Self.flow.replacingOccurrences(of: "admin_key = \"admin\"", with: "admin_key = \"\"")
+        let error = #expect(throws: (any Error).self) {
+            try FlowConfiguration.parse(empty, file: "flow.toml", directory: directory)
+        }
+        #expect(
+            String(describing: error).contains("server.admin_key: must not be empty"), "\(String(describing: error))")
+    }
+
     static let flow = """
+        [server]
+        admin_key = "admin"
+
         [recommend.data_source]
         positive_feedback_types = ["like", "click"]
 
@@ -44,7 +63,7 @@ extension DashboardTests {
         let serverLog = folder.appendingPathComponent("serve.log")
         return try ChildProcess(
             LiveServerTests.executable,
-            ["serve", "--db", database, "--config", config.path, "--admin-key", "admin", "--port", String(port)],
+            ["serve", "--db", database, "--config", config.path, "--port", String(port)],
             output: serverLog, errors: serverLog, lifetime: 150)
     }
 
@@ -70,11 +89,12 @@ extension DashboardTests {
         try await waitUntilServing(server, port: port)
         let base = "http://127.0.0.1:\(port)"
         let users = (0..<4).flatMap { g in (0..<6).map { "u\(g)-\($0)" } }
-        let now = StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970)
         for (index, user) in users.enumerated() {
             let items = try #require(try await call("\(base)/api/recommend/\(user)?n=5") as? [String])
             guard index % 2 == 0, let first = items.first else { continue }
-            let click = [["FeedbackType": "click", "UserId": user, "ItemId": first, "Timestamp": now]]
+            // A click a second after the answer: at or after the impression's time, within its window.
+            let time = StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970 + 1)
+            let click = [["FeedbackType": "click", "UserId": user, "ItemId": first, "Timestamp": time]]
             _ = try await call("\(base)/api/feedback", body: try JSONSerialization.data(withJSONObject: click))
         }
         // Impressions are written in batches: wait until all 24 are counted.
