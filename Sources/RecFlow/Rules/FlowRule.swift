@@ -27,9 +27,12 @@ public struct CategoryCap: FlowRule {
     public func apply(_ items: [FlowItem], _ request: FlowRequest, catalog: Catalog) -> [FlowItem] {
         var counts: [String: Int] = [:]
         return items.filter { item in
-            let categories = Set(catalog[item.itemID]?.categories ?? [])
+            guard let categories = catalog[item.itemID]?.categories, !categories.isEmpty else { return true }
             guard categories.allSatisfy({ counts[$0, default: 0] < maximum }) else { return false }
-            for category in categories { counts[category, default: 0] += 1 }
+            // A category listed twice counts once.
+            for (index, category) in categories.enumerated() where !categories[..<index].contains(category) {
+                counts[category, default: 0] += 1
+            }
             return true
         }
     }

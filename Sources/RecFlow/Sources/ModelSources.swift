@@ -2,6 +2,7 @@ import Foundation
 import RecData
 import RecModels
 import RecRetrieval
+import Synchronization
 
 /// A trained model directory served through its retriever (exact scoring or an ANN index), as
 /// the one-model server serves it.
@@ -57,11 +58,28 @@ public struct ModelSource: CandidateSource {
 }
 
 /// Neighbours of the user's newest items under a model: each candidate scored by its best
-/// similarity to one of them.
+/// similarity to one of them. An item's neighbours are computed once per flow (a model's
+/// similarities do not change while it serves) and kept for up to `cacheLimit` items.
 struct ItemToItemSource: CandidateSource {
     let name: String
     let model: ModelSource
     let recent: Int
+    let neighbours = NeighbourCache(limit: 100_000)
+
+    /// Neighbour lists by item, computed on first use; when full, new lists are not kept.
+    final class NeighbourCache: Sendable {
+        let limit: Int
+        private let lists = Mutex<[Int32: [ScoredItem]]>([:])
+
+        init(limit: Int) { self.limit = limit }
+
+        func neighbours(of item: Int32, count: Int, _ compute: () throws -> [ScoredItem]) rethrows -> [ScoredItem] {
+            if let cached = lists.withLock({ $0[item] }), cached.count >= count { return cached }
+            let computed = try compute()
+            lists.withLock { if $0.count < limit { $0[item] = computed } }
+            return computed
+        }
+    }
 
     func propose(_ request: FlowRequest, limit: Int, excluding isExcluded: (String) -> Bool) async throws
         -> [Proposal]
@@ -69,7 +87,10 @@ struct ItemToItemSource: CandidateSource {
         let bundle = model.bundle
         var best: [String: (score: Float, seed: Int32)] = [:]
         for seed in request.recentItems(recent).compactMap({ bundle.itemIndex(ItemID($0)) }) {
-            for neighbour in try model.retriever.similarItems(to: seed, count: limit) {
+            let found = try neighbours.neighbours(of: seed, count: limit) {
+                try model.retriever.similarItems(to: seed, count: limit)
+            }
+            for neighbour in found.prefix(limit) {
                 let id = bundle.itemIDs[neighbour.item]
                 guard !isExcluded(id), neighbour.score > (best[id]?.score ?? -.infinity) else { continue }
                 best[id] = (neighbour.score, seed)
