@@ -7,7 +7,9 @@
 # alternate, ROUNDS times, 20 s each, medians reported. Loopback only; bounded in time. Run on a
 # quiet machine.
 #
-# usage: [ROUNDS=3] [RECKIT=.build/release/reckit] benchmarks/flow_load.sh
+# RANKER=0 leaves the ranker out (the merge orders the candidates).
+#
+# usage: [ROUNDS=3] [RANKER=1] [RECKIT=.build/release/reckit] benchmarks/flow_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${ROUNDS:-3}"
@@ -22,7 +24,7 @@ $R data fetch ml-1m >/dev/null
 $R db import ml-1m --db "$work/events.sqlite" >/dev/null
 mkdir -p "$work/models"
 $R train --data ml-1m --model als --out "$work/models/als" >/dev/null 2>&1
-$R evaluate --protocol ctr --data ml-1m --model fm --param epochs=2 --save-model "$work/models/ranker" >/dev/null 2>&1
+[ "${RANKER:-1}" = 0 ] || $R evaluate --protocol ctr --data ml-1m --model fm --param epochs=2 --save-model "$work/models/ranker" >/dev/null 2>&1
 cat >"$work/flow.toml" <<'TOML'
 [[recommend.sources]]
 name = "als"
@@ -54,6 +56,13 @@ max = 3
 type = "hide_label"
 label = "out_of_stock"
 TOML
+if [ "${RANKER:-1}" = 0 ]; then
+    python3 - "$work/flow.toml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+open(sys.argv[1], "w").write(re.sub(r'\[recommend.ranker\]\ntype = "model"\npath = "models/ranker"\n', "", text))
+PY
+fi
 $R config check "$work/flow.toml" >/dev/null
 python3 - "$work/events.sqlite" "$work/recommend.lua" <<'PY'
 import sqlite3, sys
