@@ -5,7 +5,7 @@ import Synchronization
 /// Stores impressions off the request path (issue 47): a request appends its row to a buffer
 /// under a lock and returns; a background task writes the buffer in one batch every
 /// ``interval`` (100 ms), or as soon as it holds ``batchSize`` (500) rows. A batch that fails is
-/// kept and retried (up to ``capacity`` rows; beyond that the oldest are dropped and counted),
+/// kept and retried (up to ``capacity`` rows; beyond that the oldest batch is dropped and counted),
 /// and ``close()`` writes whatever is left, so a clean shutdown loses nothing.
 ///
 /// Old impressions are deleted once an hour when a retention is set (every replica does it;
@@ -50,8 +50,9 @@ public final class ImpressionRecorder: Sendable {
         let full = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             if state.buffer.count >= Self.capacity {
-                state.buffer.removeFirst()
-                state.dropped += 1
+                // A batch at a time, so that a long outage costs one copy per batch, not per row.
+                state.buffer.removeFirst(Self.batchSize)
+                state.dropped += Self.batchSize
             }
             state.buffer.append(impression)
             return state.buffer.count == Self.batchSize

@@ -191,6 +191,47 @@ import _RecTestSupport
         }
     }
 
+    @Test func aReloadRebuildsTheArmsAndABadArmKeepsTheOldOnes() async throws {
+        let (_, holder) = try await service(Self.config())
+        let file = URL(fileURLWithPath: holder.file)
+        // Another salt: the arms are rebuilt under it.
+        try Self.config().replacingOccurrences(
+            of: "name = \"knn-vs-pop\"\n", with: "name = \"knn-vs-pop\"\nsalt = \"2\"\n"
+        )
+        .write(to: file, atomically: true, encoding: .utf8)
+        #expect(try await holder.reload() == 2)
+        #expect(holder.served().experiments.map(\.configuration.definition.salt) == ["2"])
+        // An arm whose model directory is gone: refused, the salt-2 experiment keeps serving.
+        try Self.config().replacingOccurrences(of: "models/pop", with: "models/gone")
+            .write(to: file, atomically: true, encoding: .utf8)
+        await #expect(throws: FlowHolder.ReloadError.self) { try await holder.reload() }
+        #expect(holder.current().version == 2)
+        #expect(holder.served().experiments.first?.flows.keys.sorted() == ["flow", "pop"])
+        await holder.impressions.close()
+    }
+
+    @Test func retentionDeletesImpressionsOlderThanItsSpan() async throws {
+        let store = try SQLiteEventStore(path: folder.appendingPathComponent("retention.sqlite").path)
+        let now = Date().timeIntervalSince1970
+        try store.insertImpressions(
+            [("old", now - 3 * 86_400), ("new", now - 3_600)].map { id, time in
+                StoredImpression(
+                    requestID: id, experiment: "e", arm: "a", userID: id, route: "recommend", items: ["x"],
+                    time: StoreTimestamp.text(unixSeconds: time), until: StoreTimestamp.text(unixSeconds: time + 3_600))
+            })
+        // The first round checks at once, then hourly.
+        let recorder = ImpressionRecorder(store: store, retention: 86_400)
+        let deadline = Date().addingTimeInterval(10)
+        var users: [String] = []
+        while Date() < deadline {
+            users = try store.experimentOutcomes(experiment: "e", clickTypes: [], conversionTypes: []).map(\.userID)
+            if users == ["new"] { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(users == ["new"])
+        await recorder.close()
+    }
+
     @Test func closingWritesEveryQueuedImpression() async throws {
         let store = try SQLiteEventStore(path: folder.appendingPathComponent("queue.sqlite").path)
         let recorder = ImpressionRecorder(store: store)
