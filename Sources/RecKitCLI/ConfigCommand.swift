@@ -7,7 +7,7 @@ import RecStore
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config", abstract: "Check recommendation-flow configuration files and measure their accuracy.",
-        subcommands: [Check.self, ConfigEvaluate.self])
+        subcommands: [Check.self, ConfigEvaluate.self, Publish.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -71,6 +71,39 @@ struct ConfigCommand: ParsableCommand {
                 )
             }
             return lines
+        }
+    }
+
+    /// `reckit config publish FILE --db URL`: servers started with `--config` over that store
+    /// serve this file's flow from their next check (`--published-poll`).
+    struct Publish: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Publish a flow configuration to the store; every server started with --config over it serves it.",
+            discussion:
+                "The file is checked first (as config check does) and refused with its problems. Each server builds the published flow with model paths relative to its own --config file, so keep the models at the same relative paths on every replica. A configuration a server cannot build is logged there and skipped; the flow it serves stays."
+        )
+
+        @Argument(help: "The configuration file (TOML).")
+        var file: String
+        @Option(
+            name: .long,
+            help: ArgumentHelp("The event store: a SQLite file or a postgres:// URL.", valueName: "path-or-url"))
+        var db: String
+
+        func run() async throws {
+            let text: String
+            do {
+                _ = try FlowConfiguration.read(file: file)
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch let errors as ConfigurationErrors {
+                printError(errors.description)
+                throw ExitCode.failure
+            }
+            let store = try await EventStores.open(db)
+            let version = try await store.publishConfiguration(text)
+            await store.close()
+            print("published \(file) as configuration \(version)")
         }
     }
 }

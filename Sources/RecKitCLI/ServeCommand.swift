@@ -127,7 +127,14 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
         }
-        if let flow { Self.reloadOnHangup(flow, logger: logger) }
+        if let flow {
+            Self.reloadOnHangup(flow, logger: logger)
+            // Replicas serve the newest configuration published in the store (`config publish`).
+            if publishedPoll > 0 {
+                await flow.updateToPublished(from: store)
+                Task { await flow.follow(store, every: .milliseconds(Int(publishedPoll * 1000))) }
+            }
+        }
         var configuration = ServerConfiguration()
         configuration.host = settings.host
         configuration.port = settings.port

@@ -19,6 +19,8 @@ public final class FlowHolder: Sendable {
     public let impressions: ImpressionRecorder
     /// One reload at a time: two would build twice and race to swap.
     private let reloading = Mutex(false)
+    /// The published configuration in service (`FlowHolder+Published.swift`).
+    let published = PublishedState()
 
     /// Reads and builds the flow of `file`.
     ///
@@ -50,11 +52,16 @@ public final class FlowHolder: Sendable {
         impressions = ImpressionRecorder(store: store)
     }
 
+    /// The flow of `file`, or of `text` (a published configuration) with paths relative to the
+    /// file's folder.
     static func build(
-        _ file: String, store: any EventStore, retrieval: RetrievalOptions, log: @escaping @Sendable (String) -> Void
+        _ file: String, text: String? = nil, store: any EventStore, retrieval: RetrievalOptions,
+        log: @escaping @Sendable (String) -> Void
     ) throws -> (flow: Flow, experiments: [ServedExperiment]) {
-        let configuration = try FlowConfiguration.read(file: file)
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+        let configuration =
+            try text.map { try FlowConfiguration.parse($0, file: "\(file) (published)", directory: directory) }
+            ?? FlowConfiguration.read(file: file)
         let flow = try Flow.build(configuration, directory: directory, store: store, retrieval: retrieval, log: log)
         let experiments = try ServedExperiment.build(
             configuration, main: flow, directory: directory, store: store, retrieval: retrieval, log: log)
@@ -98,11 +105,12 @@ public final class FlowHolder: Sendable {
         public var description: String
     }
 
-    /// Reads the file again and serves its flow; returns the new version.
+    /// Reads the file again (or serves `text`, a published configuration, read as if it were
+    /// the file) and serves its flow; returns the new version.
     ///
     /// - Throws: ``ReloadError`` with every problem found (the old flow keeps serving).
     @discardableResult
-    public func reload() async throws -> Int {
+    public func reload(text: String? = nil) async throws -> Int {
         guard
             reloading.withLock({ busy in
                 busy
@@ -117,7 +125,7 @@ public final class FlowHolder: Sendable {
         defer { reloading.withLock { $0 = false } }
         let (file, store, retrieval, log) = (file, store, retrieval, log)
         let built = await Task.detached { () -> Result<(flow: Flow, experiments: [ServedExperiment]), any Error> in
-            Result { try Self.build(file, store: store, retrieval: retrieval, log: log) }
+            Result { try Self.build(file, text: text, store: store, retrieval: retrieval, log: log) }
         }.value
         switch built {
         case .success(let (flow, experiments)):

@@ -103,6 +103,11 @@ public protocol EventStore: Sendable {
     func publishModel(name: String, kind: String, report: String) async throws -> Int
     /// The newest published model, if any.
     func latestPublishedModel() async throws -> PublishedModel?
+    /// Records a flow configuration's text (`reckit config publish`) as the one servers started
+    /// with `--config` serve; returns its version, one more than the last.
+    func publishConfiguration(_ text: String) async throws -> Int
+    /// The newest published flow configuration, if any.
+    func latestPublishedConfiguration() async throws -> PublishedConfiguration?
 
     // What the trainer reads to skip an unchanged store and to delete old models safely
     // (`EventStore+Versions.swift`).
@@ -128,6 +133,21 @@ extension EventStore {
     /// Items by number of feedback rows of `types` over all time, most first.
     public func popularItems(types: [String], count: Int) async throws -> [(itemID: String, count: Int)] {
         try await popularItems(types: types, count: count, since: "")
+    }
+}
+
+/// A flow configuration recorded by `reckit config publish`.
+public struct PublishedConfiguration: Sendable, Equatable {
+    /// 1 for the first configuration published to the store, then one more each time.
+    public var version: Int
+    /// The TOML text, as the file held it.
+    public var text: String
+    public var publishedAt: String
+
+    public init(version: Int, text: String, publishedAt: String) {
+        self.version = version
+        self.text = text
+        self.publishedAt = publishedAt
     }
 }
 

@@ -112,4 +112,14 @@ public enum FieldRules {
     }
 
     private static func field(_ path: String, _ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+
+    /// A flow configuration's text: up to 1 MiB, no U+0000 (PostgreSQL text cannot hold it).
+    static func configurationText(_ text: String) throws {
+        guard text.utf8.count <= 1 << 20 else {
+            throw StoreError.invalid(field: "configuration", reason: "is over 1 MiB")
+        }
+        guard !text.utf8.contains(0) else {
+            throw StoreError.invalid(field: "configuration", reason: "holds U+0000")
+        }
+    }
 }

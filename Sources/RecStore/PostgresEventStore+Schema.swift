@@ -65,6 +65,7 @@ extension PostgresEventStore {
         ),
         versionsMigration,
         impressionsMigration,
+        configsMigration,
     ]
 
     /// The feedback table's secondary indexes as the migrations leave them; a bulk load drops

@@ -93,6 +93,7 @@ public final class SQLiteEventStore: EventStore {
         }
         registerVersionsMigration(&migrator)
         registerImpressionsMigration(&migrator)
+        registerConfigsMigration(&migrator)
         return migrator
     }
 

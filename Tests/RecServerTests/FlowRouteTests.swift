@@ -7,6 +7,7 @@ import RecFlow
 import RecModels
 import RecStore
 import Testing
+import _RecStoreTestSupport
 import _RecTestSupport
 
 @testable import RecServer
@@ -210,6 +211,40 @@ import _RecTestSupport
                 #expect(list.allSatisfy { !$0.origins.isEmpty }, "\(file)")
             }
         }
+    }
+
+    /// Two replicas (two stores open on one database) started from one file both serve a
+    /// configuration published to the store; one that does not build is skipped by both, and
+    /// the flow in service stays.
+    @Test(arguments: StoreBackend.allCases)
+    func replicasServeAPublishedConfiguration(backend: StoreBackend) async throws {
+        let (first, location) = try await backend.makeStore()
+        let second = try await EventStores.open(location)
+        try await StoreImport.load(
+            Dataset(name: "board", interactions: Fixtures.checkerboard().log), into: first, feedbackType: "like")
+        let file = folder.appendingPathComponent("replica.toml")
+        try "[[recommend.sources]]\nname = \"top\"\ntype = \"popular\"\n".write(
+            to: file, atomically: true, encoding: .utf8)
+        let replicas = try [first, second].map {
+            try FlowHolder(file: file.path, store: $0, retrieval: .init(mode: .exact))
+        }
+        for replica in replicas { #expect(!(await replica.updateToPublished(from: replica.store))) }
+        #expect(try await first.publishConfiguration("[[recommend.sources]]\nname = \"new\"\ntype = \"latest\"\n") == 1)
+        for replica in replicas {
+            #expect(await replica.updateToPublished(from: replica.store))
+            #expect(replica.current().flow.sources.map(\.configuration.name) == ["new"])
+            #expect(replica.current().version == 2 && replica.publishedVersion == 1)
+        }
+        // Parses, but names a model directory that is not there: skipped, not retried.
+        _ = try await second.publishConfiguration(
+            "[[recommend.sources]]\nname = \"m\"\ntype = \"model\"\npath = \"missing\"\n")
+        for replica in replicas {
+            #expect(!(await replica.updateToPublished(from: replica.store)))
+            #expect(!(await replica.updateToPublished(from: replica.store)))
+            #expect(replica.current().flow.sources.map(\.configuration.name) == ["new"])
+        }
+        await first.close()
+        await second.close()
     }
 
     /// A slow outside source costs its timeout, not the request; a broken one is counted.
