@@ -63,7 +63,7 @@ struct ConfigEvaluate: AsyncParsableCommand {
                     name.padding(toLength: 28, withPad: " ", startingAt: 0),
                     metrics[2], metrics[0], metrics[4], 1000 * seconds / Double(max(1, cases.count))))
         }
-        await store.close()
+        store.close()
     }
 
     /// Mean `[recall, precision, ndcg, mrr, hit]` at 10 of the flow's answers: each user's top 10
