@@ -2,7 +2,8 @@ import Foundation
 
 /// One answer the server gave (issue 47): which request, experiment and arm, for which user,
 /// the items in their positions, and when. Positive feedback on a shown item from `time` up to
-/// (not including) `until` counts for the impression's arm, once per impression and item.
+/// (not including) `until` counts for the impression's arm, once: for the newest impression
+/// that showed the item before it.
 public struct StoredImpression: Sendable, Equatable {
     /// The answer's `X-Request-Id`; unique, so a batch written twice stores each row once.
     public var requestID: String

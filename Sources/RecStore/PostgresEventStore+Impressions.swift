@@ -94,10 +94,12 @@ extension PostgresEventStore {
                 SELECT i.request_id, i.arm, i.user_id, substr(i.time, 1, 10) AS day, s.gain,
                     EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = i.user_id AND f.item_id = s.item_id
                             AND f.timestamp >= i.time AND f.timestamp < i.until
-                            AND (\(anyClick) OR f.type = ANY(\(clickTypes)::text[]))) AS clicked,
+                            AND (\(anyClick) OR f.type = ANY(\(clickTypes)::text[]))
+                            AND NOT EXISTS (\(unescaped: StoreRules.laterImpression))) AS clicked,
                     EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = i.user_id AND f.item_id = s.item_id
                             AND f.timestamp >= i.time AND f.timestamp < i.until
-                            AND (\(anyConversion) OR f.type = ANY(\(conversionTypes)::text[]))) AS converted
+                            AND (\(anyConversion) OR f.type = ANY(\(conversionTypes)::text[]))
+                            AND NOT EXISTS (\(unescaped: StoreRules.laterImpression))) AS converted
                 FROM impressions i JOIN impression_items s ON s.request_id = i.request_id
                 WHERE i.experiment = \(experiment)),
             per_impression AS (

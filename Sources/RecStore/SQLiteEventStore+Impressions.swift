@@ -86,7 +86,8 @@ extension SQLiteEventStore {
             return """
                 s.request_id = i.request_id AND EXISTS (
                     SELECT 1 FROM feedback f WHERE f.user_id = i.user_id AND f.item_id = s.item_id
-                    AND f.timestamp >= i.time AND f.timestamp < i.until\(filter))
+                    AND f.timestamp >= i.time AND f.timestamp < i.until\(filter)
+                    AND NOT EXISTS (\(StoreRules.laterImpression)))
                 """
         }
         let sql = """

@@ -37,14 +37,15 @@ struct ImpressionStoreTests {
     }
 
     @Test(arguments: StoreBackend.allCases)
-    func clicksWithinTheWindowCountOncePerImpressionAndItem(backend: StoreBackend) async throws {
+    func clicksWithinTheWindowCountOnceForTheNewestImpression(backend: StoreBackend) async throws {
         let (store, _) = try await backend.makeStore()
         #expect(try await store.insertImpressions(Self.impressions) == 5)
         // Written again (a retried batch, or through another replica): nothing new.
         #expect(try await store.insertImpressions(Array(Self.impressions.prefix(2))) == 0)
         try await store.insertFeedback(
             [
-                // y clicked and bought at 10:40: inside r1's and r2's windows, counted for each once.
+                // y clicked and bought at 10:40: inside r1's and r2's windows, counted once, for
+                // r2, the newest impression that showed it (position 1, gain 1).
                 Self.feedback("click", "u1", "y", "2026-12-01T10:40:00Z"),
                 Self.feedback("buy", "u1", "y", "2026-12-01T10:40:00Z"),
                 // x clicked before r1 was shown: not attributed.
@@ -65,8 +66,7 @@ struct ImpressionStoreTests {
         #expect(
             rows == [
                 ExperimentUserDay(
-                    arm: "a", userID: "u1", day: "2026-12-01", impressions: 2, clicks: 2, conversions: 2,
-                    gain: 1 / log2(3.0) + 1),
+                    arm: "a", userID: "u1", day: "2026-12-01", impressions: 2, clicks: 1, conversions: 1, gain: 1),
                 ExperimentUserDay(
                     arm: "b", userID: "u2", day: "2026-12-02", impressions: 1, clicks: 1, conversions: 0, gain: gain3),
                 ExperimentUserDay(
