@@ -105,7 +105,8 @@ public final class ImpressionRecorder: Sendable {
         }
     }
 
-    private func applyRetention() async {
+    /// Deletes impressions older than the retention, at most once per ``retentionCheck``.
+    func applyRetention() async {
         let now = Date()
         let retention = state.withLock { state -> Double? in
             guard let retention = state.retention, now.timeIntervalSince(state.lastRetention) >= Self.retentionCheck
