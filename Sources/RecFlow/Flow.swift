@@ -170,7 +170,8 @@ public struct Flow: Sendable {
                     itemID: entry.itemID, score: -Float(rank + 1),
                     origins: [
                         .init(
-                            source: "fallback", score: Float(entry.count), rank: rank, reason: "popular: \(entry.count)"
+                            source: "fallback", score: Float(entry.count), rank: rank,
+                            reason: .popular(count: entry.count, scope: "", window: "in all")
                         )
                     ])
             }

@@ -106,14 +106,51 @@ public struct FlowRequest: Sendable {
     }
 }
 
+/// Why a source proposed an item, kept as its parts and written out (``text``) only for the
+/// items an answer shows: formatting a sentence for each of a few hundred candidates cost more
+/// than ranking them.
+public enum Reason: Sendable, Equatable {
+    /// A model's score.
+    case score(source: String, score: Float)
+    /// A neighbour of a history item (its title).
+    case like(String)
+    /// Items of the most similar users.
+    case similarUsers(users: Int, of: Int)
+    /// Popular: the count, where (`" in Drama"` or empty) and over which time.
+    case popular(count: Int, scope: String, window: String)
+    /// New: the item's time.
+    case new(String)
+    /// Bought before: how often, and how many baskets ago the last time.
+    case bought(times: Int, basketsAgo: Int)
+    /// An outside recommender's answer.
+    case external(String)
+    /// Any other sentence.
+    case text(String)
+
+    /// A short sentence a person can read: `like Toy Story (1995), which you liked`.
+    public var text: String {
+        switch self {
+        case .score(let source, let score): return "\(source) scores it \(String(format: "%.3g", Double(score)))"
+        case .like(let title): return "like \(title), which you liked"
+        case .similarUsers(let users, let of): return "liked by \(users) of the \(of) users most like you"
+        case .popular(let count, let scope, let window): return "popular\(scope): \(count) \(window)"
+        case .new(let time): return "new: \(time)"
+        case .bought(let times, let ago):
+            let when = ago == 0 ? "in the last basket" : "last \(ago) basket\(ago == 1 ? "" : "s") ago"
+            return "bought \(times) time\(times == 1 ? "" : "s"), \(when)"
+        case .external(let source): return "from \(source)"
+        case .text(let text): return text
+        }
+    }
+}
+
 /// What one source proposes: an item, the source's own score for it and why.
 public struct Proposal: Sendable, Equatable {
     public var itemID: String
     public var score: Float
-    /// A short sentence a person can read: `like Toy Story (1995)`, `bought 3 times`.
-    public var reason: String
+    public var reason: Reason
 
-    public init(itemID: String, score: Float, reason: String) {
+    public init(itemID: String, score: Float, reason: Reason) {
         self.itemID = itemID
         self.score = score
         self.reason = reason
@@ -128,7 +165,7 @@ public struct FlowItem: Sendable, Equatable {
         public var source: String
         public var score: Float
         public var rank: Int
-        public var reason: String
+        public var reason: Reason
     }
 
     public var itemID: String

@@ -124,7 +124,7 @@ struct OriginDTO: ResponseEncodable {
         Name = origin.source
         Score = origin.score
         Rank = origin.rank
-        Reason = origin.reason
+        Reason = origin.reason.text
     }
 }
 

@@ -8,7 +8,8 @@ import Testing
 /// by hand.
 @Suite struct MergeAndRuleTests {
     func proposals(_ source: String, _ entries: [(String, Float)]) -> Merge.Proposals {
-        Merge.Proposals(source: source, proposals: entries.map { Proposal(itemID: $0.0, score: $0.1, reason: "r") })
+        Merge.Proposals(
+            source: source, proposals: entries.map { Proposal(itemID: $0.0, score: $0.1, reason: .text("r")) })
     }
 
     func request(history: [String] = [], touched: [String: Bool] = [:], now: Date = Date()) -> FlowRequest {
@@ -107,7 +108,7 @@ import Testing
         let proposed = try await RepeatSource(name: "again", halfLife: 1).propose(request, limit: 10) { _ in false }
         #expect(proposed.map(\.itemID) == ["z", "x", "y"])
         #expect(proposed.map(\.score) == [1, 0.75, 0.25])
-        #expect(proposed[1].reason == "bought 2 times, last 1 basket ago")
+        #expect(proposed[1].reason.text == "bought 2 times, last 1 basket ago")
     }
 
     /// A row timestamped after the request (an impression written back with a delay; rows come

@@ -31,11 +31,9 @@ struct RepeatSource: CandidateSource, ProposesSeenItems {
             score[item] = (previous.weight + weight, previous.times + 1, max(previous.last, basket))
         }
         return score.sorted { ($0.value.weight, $1.key) > ($1.value.weight, $0.key) }.prefix(limit).map { item, entry in
-            let ago = newest - entry.last
-            let when = ago == 0 ? "in the last basket" : "last \(ago) basket\(ago == 1 ? "" : "s") ago"
-            return Proposal(
+            Proposal(
                 itemID: item, score: Float(entry.weight),
-                reason: "bought \(entry.times) time\(entry.times == 1 ? "" : "s"), \(when)")
+                reason: .bought(times: entry.times, basketsAgo: Int(newest - entry.last)))
         }
     }
 }
@@ -57,24 +55,25 @@ struct PopularSource: CandidateSource {
             categories =
                 request.category.map { [$0] } ?? Set(request.recentItems(5).flatMap { catalog[$0]?.categories ?? [] })
             if categories?.isEmpty == true { categories = nil }
+            let scope = categories.map { " in \($0.sorted().joined(separator: ", "))" } ?? ""
             let depth = popular.depth
             return try await popular.top(depth).filter { entry in
                 !isExcluded(entry.itemID)
                     && (categories.map { !$0.isDisjoint(with: catalog[entry.itemID]?.categories ?? []) } ?? true)
-            }.prefix(limit).map { proposal($0, categories) }
+            }.prefix(limit).map { proposal($0, scope: scope) }
         }
         // At most the cached depth: a user who has seen most popular items gets fewer of them
         // rather than a scan of the whole log per request.
         let depth = min(popular.depth, limit + request.touched.count + request.hidden.count)
         return try await popular.top(depth).filter { !isExcluded($0.itemID) }.prefix(limit).map {
-            proposal($0, nil)
+            proposal($0, scope: "")
         }
     }
 
-    private func proposal(_ entry: PopularItems.Entry, _ categories: Set<String>?) -> Proposal {
-        let scope = categories.map { " in \($0.sorted().joined(separator: ", "))" } ?? ""
-        return Proposal(
-            itemID: entry.itemID, score: Float(entry.count), reason: "popular\(scope): \(entry.count) \(windowText)")
+    private func proposal(_ entry: PopularItems.Entry, scope: String) -> Proposal {
+        Proposal(
+            itemID: entry.itemID, score: Float(entry.count),
+            reason: .popular(count: entry.count, scope: scope, window: windowText))
     }
 }
 
@@ -88,7 +87,7 @@ struct LatestSource: CandidateSource {
     {
         let items = try await latest.get()
         return items.filter { !isExcluded($0.itemID) }.prefix(limit).enumerated().map { rank, entry in
-            Proposal(itemID: entry.itemID, score: Float(limit - rank), reason: "new: \(entry.timestamp)")
+            Proposal(itemID: entry.itemID, score: Float(limit - rank), reason: .new(entry.timestamp))
         }
     }
 }

@@ -49,7 +49,7 @@ struct ExternalSource: CandidateSource {
         let items = try Self.parse(data)
         return items.filter { !isExcluded($0.id) }.prefix(limit).enumerated().map { rank, entry in
             Proposal(
-                itemID: entry.id, score: entry.score ?? Float(limit - rank), reason: "from \(name)")
+                itemID: entry.id, score: entry.score ?? Float(limit - rank), reason: .external(name))
         }
     }
 

@@ -50,11 +50,9 @@ public struct ModelSource: CandidateSource {
         }
         return top.map {
             Proposal(
-                itemID: bundle.itemIDs[$0.item], score: $0.score, reason: "\(name) scores it \(Self.format($0.score))")
+                itemID: bundle.itemIDs[$0.item], score: $0.score, reason: .score(source: name, score: $0.score))
         }
     }
-
-    static func format(_ score: Float) -> String { String(format: "%.3g", Double(score)) }
 }
 
 /// Neighbours of the user's newest items under a model: each candidate scored by its best
@@ -99,7 +97,7 @@ struct ItemToItemSource: CandidateSource {
         return best.sorted { ($0.value.score, $1.key) > ($1.value.score, $0.key) }.prefix(limit).map { id, entry in
             let title = bundle.itemTitles[Int(entry.seed)]
             let seed = title.isEmpty ? bundle.itemIDs[entry.seed] : title
-            return Proposal(itemID: id, score: entry.score, reason: "like \(seed), which you liked")
+            return Proposal(itemID: id, score: entry.score, reason: .like(seed))
         }
     }
 }
@@ -133,7 +131,7 @@ struct SharedTagSource: CandidateSource {
         let noun = byLabels ? "labels" : "categories"
         return scored.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(limit).map { item, score in
             let shared = tags(item).intersection(wanted).sorted().prefix(3).joined(separator: ", ")
-            return Proposal(itemID: item, score: score, reason: "shares \(noun) \(shared) with what you liked")
+            return Proposal(itemID: item, score: score, reason: .text("shares \(noun) \(shared) with what you liked"))
         }
     }
 }
@@ -183,7 +181,7 @@ struct UserToUserSource: CandidateSource {
             .sorted { ($0.entry.score, $1.id) > ($1.entry.score, $0.id) }.prefix(limit).map {
                 Proposal(
                     itemID: $0.id, score: $0.entry.score,
-                    reason: "liked by \($0.entry.users) of the \(similar.count) users most like you")
+                    reason: .similarUsers(users: $0.entry.users, of: similar.count))
             }
     }
 }
