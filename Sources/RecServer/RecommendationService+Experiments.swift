@@ -1,6 +1,7 @@
 import Foundation
 import RecFlow
 import RecStore
+import Synchronization
 
 /// Answers with a request id, served from the user's arm while an experiment runs, and their
 /// impressions recorded (issue 47).
@@ -16,8 +17,10 @@ extension RecommendationService {
         public var requestID: String
     }
 
-    /// A fresh request id: 128 random bits as a UUID.
-    static func newRequestID() -> String { UUID().uuidString.lowercased() }
+    /// A fresh request id: this process's 64 random bits and a count, 32 hex digits. Unique
+    /// across replicas (the impressions table's key) without a system call per request, which
+    /// `UUID()` made.
+    static func newRequestID() -> String { RequestIDs.shared.next() }
 
     /// ``recommend(user:count:offset:category:)`` through the user's arm while an experiment runs.
     public func served(user: String, count: Int, offset: Int = 0, category: String? = nil, now: Date = Date())
@@ -83,5 +86,28 @@ extension RecommendationService {
             requestID: id, experiment: experiment, arm: arm, userID: user, route: route, items: list.map(\.itemID),
             firstPosition: offset + 1, time: StoreTimestamp.text(unixSeconds: seconds),
             until: StoreTimestamp.text(unixSeconds: seconds.rounded(.down) + window))
+    }
+}
+
+/// Request ids: a random 64-bit prefix drawn once per process and a counter.
+final class RequestIDs: Sendable {
+    static let shared = RequestIDs()
+    private let prefix: String
+    private let counter = Atomic<UInt64>(0)
+
+    init(prefix: UInt64 = UInt64.random(in: .min ... .max)) { self.prefix = Self.hex(prefix) }
+
+    func next() -> String { prefix + Self.hex(counter.add(1, ordering: .relaxed).newValue) }
+
+    /// 16 lowercase hex digits.
+    static func hex(_ value: UInt64) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes = [UInt8](repeating: 0, count: 16)
+        var rest = value
+        for index in stride(from: 15, through: 0, by: -1) {
+            bytes[index] = digits[Int(rest & 15)]
+            rest >>= 4
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

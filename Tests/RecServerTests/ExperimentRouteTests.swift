@@ -228,6 +228,16 @@ import _RecTestSupport
         await recorder.close()
     }
 
+    /// Request ids are 32 hex digits, distinct within a process and, by their random prefix,
+    /// across processes.
+    @Test func requestIDsAreDistinctHexStrings() {
+        let ids = (0..<10_000).map { _ in RecommendationService.newRequestID() }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.utf8.count == 32 && $0.allSatisfy(\.isHexDigit) })
+        #expect(RequestIDs(prefix: 1).next() == "00000000000000010000000000000001")
+        #expect(RequestIDs(prefix: 1).next() != RequestIDs(prefix: 2).next())
+    }
+
     @Test func closingWritesEveryQueuedImpression() async throws {
         let store = try SQLiteEventStore(path: folder.appendingPathComponent("queue.sqlite").path)
         let recorder = ImpressionRecorder(store: store)
