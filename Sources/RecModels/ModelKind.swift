@@ -20,6 +20,10 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     case tifuKNN = "tifuknn"
     case repeatNet = "repeatnet"
 
+    /// Whether the model reads the history's baskets (``ScoringContext/baskets``): serving reads
+    /// feedback times for these models only.
+    public var readsBaskets: Bool { [.repeatPurchase, .tifuKNN, .repeatNet].contains(self) }
+
     /// Whether the kind is a neural model trained in epochs with validation-based early stopping.
     public var isNeural: Bool {
         switch self {

@@ -79,9 +79,15 @@ public struct RecommendationService: Sendable {
 
     /// A user's ranking request from one store read: their positive items (oldest first, in
     /// baskets), with the hidden items and, unless replaced, every item they touched excluded.
-    func request(user: String, count: Int, offset: Int, category: String?) async throws -> Request {
-        let (rows, hidden) = try await store.rankingInputs(ofUser: user)
-        let feedback = FlowRequest.current(rows)
+    ///
+    /// Rows timestamped after now (written back with a delay) are left out by the store; their
+    /// times are read only when `snapshot`'s model reads baskets.
+    func request(
+        user: String, count: Int, offset: Int, category: String?, for snapshot: ModelRegistry.Snapshot?
+    ) async throws -> Request {
+        let (feedback, hidden) = try await store.rankingInputs(
+            ofUser: user, asOf: StoreTimestamp.text(unixSeconds: Date().timeIntervalSince1970),
+            times: snapshot.map { type(of: $0.bundle.model).kind.readsBaskets } ?? false)
         let positive = feedback.filter { isPositive($0.type) }
         var request = Request(
             history: positive.map(\.itemID), baskets: FlowRequest.basketNumbers(positive.map(\.timestamp)),
@@ -103,8 +109,10 @@ public struct RecommendationService: Sendable {
         if let flow = flow?.current().flow {
             return try await recommend(user: user, count: count, offset: offset, category: category, flow: flow)
         }
-        let request = try await request(user: user, count: count, offset: offset, category: category)
-        return try await rank(request, with: await registry.current())
+        let snapshot = await registry.current()
+        let request = try await request(
+            user: user, count: count, offset: offset, category: category, for: snapshot)
+        return try await rank(request, with: snapshot)
     }
 
     /// Recommendations for an anonymous session from the feedback it sent.
@@ -263,7 +271,7 @@ public struct RecommendationService: Sendable {
     public func explain(user: String, count: Int, category: String? = nil) async throws -> [ExplainedRecommendation] {
         guard let snapshot = await registry.current() else { return [] }
         let bundle = snapshot.bundle
-        let request = try await request(user: user, count: count, offset: 0, category: category)
+        let request = try await request(user: user, count: count, offset: 0, category: category, for: snapshot)
         let context = Self.context(request, bundle)
         return try await rank(request, with: snapshot).compactMap { scored -> ExplainedRecommendation? in
             guard let index = bundle.itemIndex(ItemID(scored.itemID)) else { return nil }

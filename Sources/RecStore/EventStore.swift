@@ -62,6 +62,12 @@ public protocol EventStore: Sendable {
     func rankingInputs(ofUser user: String) async throws -> (
         feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
     )
+    /// ``rankingInputs(ofUser:)`` without the rows timestamped after `cutoff` (a store-form
+    /// time), and without reading the times at all (each is empty) unless `times`: the one-model
+    /// server reads them only for models that read baskets.
+    func rankingInputs(ofUser user: String, asOf cutoff: String, times: Bool) async throws -> (
+        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
+    )
     /// The type and user of each feedback row on an item, in no particular order: what placing a
     /// new item from the users who interacted with it needs.
     func feedbackOnItem(_ item: String) async throws -> [(type: String, userID: String)]

@@ -142,6 +142,15 @@ extension PostgresEventStore {
         return (rows.0.map { (type: $0.0, itemID: $0.1, timestamp: $0.2) }, rows.1)
     }
 
+    public func rankingInputs(ofUser user: String, asOf cutoff: String, times: Bool) async throws -> (
+        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
+    ) {
+        // Read as before and cut here: rows come in time order, so the current ones are a prefix.
+        let (feedback, hidden) = try await rankingInputs(ofUser: user)
+        let current = feedback.prefix { $0.timestamp <= cutoff }
+        return (times ? Array(current) : current.map { ($0.type, $0.itemID, "") }, hidden)
+    }
+
     public func feedbackOnItem(_ item: String) async throws -> [(type: String, userID: String)] {
         try await rows("SELECT type, user_id FROM feedback WHERE item_id = \(item)") {
             let (type, user) = try $0.decode((String, String).self)

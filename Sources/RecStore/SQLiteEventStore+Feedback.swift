@@ -74,6 +74,20 @@ extension SQLiteEventStore {
         }
     }
 
+    public func rankingInputs(ofUser user: String, asOf cutoff: String, times: Bool) throws -> (
+        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
+    ) {
+        try database.read { db in
+            let columns = times ? "type, item_id, timestamp" : "type, item_id"
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(columns) FROM feedback WHERE user_id = ? AND timestamp <= ? ORDER BY timestamp, rowid")
+            var feedback: [(type: String, itemID: String, timestamp: String)] = []
+            let rows = try Row.fetchCursor(statement, arguments: [user, cutoff])
+            while let row = try rows.next() { feedback.append((row[0], row[1], times ? row[2] : "")) }
+            return (feedback, try Self.hiddenItems(db))
+        }
+    }
+
     public func feedbackOnItem(_ item: String) throws -> [(type: String, userID: String)] {
         try database.read { db in
             let statement = try db.cachedStatement(sql: "SELECT type, user_id FROM feedback WHERE item_id = ?")

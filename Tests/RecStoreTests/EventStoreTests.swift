@@ -243,6 +243,27 @@ struct EventStoreTests {
         await store.close()
     }
 
+    /// The ranking read as of a time leaves out later rows (impressions written back with a
+    /// delay), and reads no times unless asked.
+    @Test(arguments: StoreBackend.allCases)
+    func rankingInputsAsOfATimeLeaveLaterRowsOut(backend: StoreBackend) async throws {
+        let (store, _) = try await backend.makeStore()
+        try await store.insertFeedback(
+            [
+                StoredFeedback(feedbackType: "like", userID: "u", itemID: "a", timestamp: "2026-01-01T00:00:00Z"),
+                StoredFeedback(feedbackType: "read", userID: "u", itemID: "b", timestamp: "2026-01-02T00:00:00Z"),
+                StoredFeedback(feedbackType: "read", userID: "u", itemID: "c", timestamp: "2026-01-03T00:00:00Z"),
+            ], overwrite: true)
+        let asOf = "2026-01-02T00:00:00Z"
+        let timed = try await store.rankingInputs(ofUser: "u", asOf: asOf, times: true).feedback
+        #expect(timed.map(\.itemID) == ["a", "b"])
+        #expect(timed.map(\.timestamp) == ["2026-01-01T00:00:00Z", asOf])
+        let untimed = try await store.rankingInputs(ofUser: "u", asOf: asOf, times: false).feedback
+        #expect(untimed.map(\.itemID) == ["a", "b"] && untimed.allSatisfy { $0.timestamp.isEmpty })
+        #expect(untimed.map(\.type) == ["like", "read"])
+        await store.close()
+    }
+
     /// A window counts only the rows at or after its start: older rows and rows without a time
     /// are left out.
     @Test(arguments: StoreBackend.allCases)
