@@ -41,7 +41,8 @@ public struct Flow: Sendable {
     public func request(
         user: String, count: Int, offset: Int = 0, category: String? = nil, store: any EventStore, now: Date = Date()
     ) async throws -> FlowRequest {
-        let (feedback, hidden) = try await store.rankingInputs(ofUser: user)
+        let (feedback, hidden) = try await store.rankingInputs(
+            ofUser: user, asOf: StoreTimestamp.text(unixSeconds: now.timeIntervalSince1970), times: true)
         var request = FlowRequest.from(
             feedback: feedback, user: user, hidden: hidden, isPositive: isPositive, count: count, offset: offset,
             now: now)

@@ -57,14 +57,10 @@ public protocol EventStore: Sendable {
     /// A user's feedback, oldest first (by timestamp, then insertion), optionally of one type.
     func feedback(ofUser user: String, type: String?) async throws -> [StoredFeedback]
     /// What ranking needs for a user: the type, item and timestamp of each of their feedback rows
-    /// in ``feedback(ofUser:type:)``'s order (rows with one timestamp form a basket), and the
-    /// hidden items.
-    func rankingInputs(ofUser user: String) async throws -> (
-        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
-    )
-    /// ``rankingInputs(ofUser:)`` without the rows timestamped after `cutoff` (a store-form
-    /// time), and without reading the times at all (each is empty) unless `times`: the one-model
-    /// server reads them only for models that read baskets.
+    /// in ``feedback(ofUser:type:)``'s order (rows with one timestamp form a basket) up to
+    /// `cutoff` (a store-form time; later rows, written back with a delay, are left out), and the
+    /// hidden items. Without `times` the times are not read (each is empty): the one-model server
+    /// reads them only for models that read baskets.
     func rankingInputs(ofUser user: String, asOf cutoff: String, times: Bool) async throws -> (
         feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
     )
@@ -134,6 +130,13 @@ public protocol EventStore: Sendable {
 extension EventStore {
     public func feedback(ofUser user: String) async throws -> [StoredFeedback] {
         try await feedback(ofUser: user, type: nil)
+    }
+
+    /// ``rankingInputs(ofUser:asOf:times:)`` of every row, with its time.
+    public func rankingInputs(ofUser user: String) async throws -> (
+        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
+    ) {
+        try await rankingInputs(ofUser: user, asOf: "9999-12-31T23:59:59Z", times: true)
     }
 
     /// Items by number of feedback rows of `types` over all time, most first.

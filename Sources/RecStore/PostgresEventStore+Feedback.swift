@@ -122,13 +122,16 @@ extension PostgresEventStore {
             """, Self.feedback)
     }
 
-    public func rankingInputs(ofUser user: String) async throws -> (
+    public func rankingInputs(ofUser user: String, asOf cutoff: String, times: Bool) async throws -> (
         feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
     ) {
         let rows = try await perform { [logger] connection in
             var feedback: [(String, String, String)] = []
             let history = try await connection.query(
-                "SELECT type, item_id, timestamp FROM feedback WHERE user_id = \(user) ORDER BY timestamp, seq",
+                """
+                SELECT type, item_id, CASE WHEN \(times) THEN timestamp ELSE '' END FROM feedback
+                WHERE user_id = \(user) AND timestamp <= \(cutoff) ORDER BY timestamp, seq
+                """,
                 logger: logger)
             for try await row in history.decode((String, String, String).self) { feedback.append(row) }
             var hidden = Set<String>()
@@ -140,15 +143,6 @@ extension PostgresEventStore {
             return (feedback, hidden)
         }
         return (rows.0.map { (type: $0.0, itemID: $0.1, timestamp: $0.2) }, rows.1)
-    }
-
-    public func rankingInputs(ofUser user: String, asOf cutoff: String, times: Bool) async throws -> (
-        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
-    ) {
-        // Read as before and cut here: rows come in time order, so the current ones are a prefix.
-        let (feedback, hidden) = try await rankingInputs(ofUser: user)
-        let current = feedback.prefix { $0.timestamp <= cutoff }
-        return (times ? Array(current) : current.map { ($0.type, $0.itemID, "") }, hidden)
     }
 
     public func feedbackOnItem(_ item: String) async throws -> [(type: String, userID: String)] {

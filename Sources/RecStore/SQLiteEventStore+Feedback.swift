@@ -61,19 +61,6 @@ extension SQLiteEventStore {
 
     /// What ranking needs for a user, read in one transaction: the type and item of each of their
     /// feedback rows, oldest first (as `feedback(ofUser:)` orders them), and the hidden items.
-    public func rankingInputs(ofUser user: String) throws -> (
-        feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
-    ) {
-        try database.read { db in
-            let statement = try db.cachedStatement(
-                sql: "SELECT type, item_id, timestamp FROM feedback WHERE user_id = ? ORDER BY timestamp, rowid")
-            var feedback: [(type: String, itemID: String, timestamp: String)] = []
-            let rows = try Row.fetchCursor(statement, arguments: [user])
-            while let row = try rows.next() { feedback.append((row[0], row[1], row[2])) }
-            return (feedback, try Self.hiddenItems(db))
-        }
-    }
-
     public func rankingInputs(ofUser user: String, asOf cutoff: String, times: Bool) throws -> (
         feedback: [(type: String, itemID: String, timestamp: String)], hidden: Set<String>
     ) {
