@@ -103,6 +103,20 @@ public struct ModelBundle: Sendable {
         return ScoringContext(user: user, history: histories[Int(user)])
     }
 
+    /// The context of a served history (external item ids, oldest first, with their basket
+    /// numbers): the items the model knows, with their baskets; `nil` when it knows none. No user
+    /// index: the history is folded in as it is now.
+    public func context(history items: [String], baskets basketNumbers: [Int32]) -> ScoringContext? {
+        var history: [Int32] = []
+        var baskets: [Int32] = []
+        for (item, basket) in zip(items, basketNumbers) {
+            guard let index = itemIndex(ItemID(item)) else { continue }
+            history.append(index)
+            baskets.append(basket)
+        }
+        return history.isEmpty ? nil : ScoringContext(history: history, baskets: baskets)
+    }
+
     /// The index of an item, or `nil` if the model does not know it.
     public func itemIndex(_ id: ItemID) -> Int32? { itemIDs.index(of: id.rawValue) }
 

@@ -170,14 +170,7 @@ public struct RecommendationService: Sendable {
     /// The model's context for a request: the history items it knows, with their baskets; nil
     /// when it knows none of them.
     static func context(_ request: Request, _ bundle: ModelBundle) -> ScoringContext? {
-        var history: [Int32] = []
-        var baskets: [Int32] = []
-        for (item, basket) in zip(request.history, request.baskets) {
-            guard let index = bundle.itemIndex(ItemID(item)) else { continue }
-            history.append(index)
-            baskets.append(basket)
-        }
-        return history.isEmpty ? nil : ScoringContext(history: history, baskets: baskets)
+        bundle.context(history: request.history, baskets: request.baskets)
     }
 
     /// `list` with each replaced item's score multiplied by its decay, best first (a stable sort:

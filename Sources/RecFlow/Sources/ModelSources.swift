@@ -20,14 +20,7 @@ public struct ModelSource: CandidateSource {
     /// The model's context for a request: the history items it knows, with their baskets; nil
     /// when it knows none of them.
     public func context(_ request: FlowRequest) -> ScoringContext? {
-        var history: [Int32] = []
-        var baskets: [Int32] = []
-        for (item, basket) in zip(request.history, request.baskets) {
-            guard let index = bundle.itemIndex(ItemID(item)) else { continue }
-            history.append(index)
-            baskets.append(basket)
-        }
-        return history.isEmpty ? nil : ScoringContext(history: history, baskets: baskets)
+        bundle.context(history: request.history, baskets: request.baskets)
     }
 
     public func propose(_ request: FlowRequest, limit: Int, excluding isExcluded: (String) -> Bool) async throws
