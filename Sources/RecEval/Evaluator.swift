@@ -146,7 +146,8 @@ public enum Evaluator {
     /// The validation phase's cases in the form the neural models stop early on.
     public static func validationCases(for split: DataSplit, historyLimit: Int? = nil) -> [ValidationCase] {
         cases(for: split, phase: .validation, historyLimit: historyLimit).map {
-            ValidationCase(user: $0.user, history: $0.history, targets: $0.targets, mask: $0.mask)
+            ValidationCase(
+                user: $0.user, history: $0.history, targets: $0.targets, mask: $0.mask, baskets: $0.historyBaskets)
         }
     }
 

@@ -108,12 +108,15 @@ public struct ValidationCase: Sendable, Equatable {
     public var history: [Int32]
     public var targets: [Int32]
     public var mask: [Int32]
+    /// The basket number of each history event, when known (``ScoringContext/baskets``).
+    public var baskets: [Int32]?
 
-    public init(user: Int32, history: [Int32], targets: [Int32], mask: [Int32] = []) {
+    public init(user: Int32, history: [Int32], targets: [Int32], mask: [Int32] = [], baskets: [Int32]? = nil) {
         self.user = user
         self.history = history
         self.targets = targets
         self.mask = mask
+        self.baskets = baskets
     }
 }
 

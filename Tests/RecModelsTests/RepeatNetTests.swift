@@ -79,7 +79,8 @@ struct RepeatNetTests {
         try model.fit(TrainingData(log: log), progress: nil)
         let network = try #require(model.network)
         let window = Array(histories[0].suffix(7))
-        let output = RepeatNet.forward(of: network, for: [ScoringContext(history: histories[0])], maxLength: 7)
+        let output = RepeatNet.forward(
+            of: network, for: [ScoringContext(history: histories[0])], maxLength: 7, openBasket: false)
         let (repeated, explored) = (output.repeatProbabilities.value.scalars, output.exploreProbabilities.value.scalars)
         for item in 0..<log.itemCount {
             if window.contains(Int32(item)) {

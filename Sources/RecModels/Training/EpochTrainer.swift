@@ -117,7 +117,8 @@ extension EpochTrainer {
             let block = 512
             for start in stride(from: 0, to: validation.count, by: block) {
                 let cases = validation[start..<min(validation.count, start + block)]
-                let scores = try scorer(network, cases.map { ScoringContext(user: $0.user, history: $0.history) })
+                let contexts = cases.map { ScoringContext(user: $0.user, history: $0.history, baskets: $0.baskets) }
+                let scores = try scorer(network, contexts)
                 for (r, item) in cases.enumerated() {
                     let row = scores.storage[(r * itemCount)..<((r + 1) * itemCount)]
                     let values = Metrics.atK(10, ranks: Metrics.ranks(of: item.targets, in: row, masked: item.mask))
