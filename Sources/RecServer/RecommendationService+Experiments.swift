@@ -22,46 +22,64 @@ extension RecommendationService {
     /// `UUID()` made.
     static func newRequestID() -> String { RequestIDs.shared.next() }
 
+    /// The flow that answers `user` at `now`: their arm's while an experiment runs (with the
+    /// experiment), else the main flow; nil without a flow configuration.
+    func serving(user: String, now: Date = Date()) -> (flow: Flow, experiment: ServedExperiment?, arm: String)? {
+        guard let holder = flow else { return nil }
+        let (main, experiments) = holder.served()
+        if let running = experiments.first(where: { $0.configuration.definition.isRunning(at: now) }),
+            let arm = running.arm(for: user)
+        {
+            return (arm.flow, running, arm.name)
+        }
+        return (main, nil, "")
+    }
+
     /// ``recommend(user:count:offset:category:)`` through the user's arm while an experiment runs.
     public func served(user: String, count: Int, offset: Int = 0, category: String? = nil, now: Date = Date())
         async throws -> Served
     {
         let id = Self.newRequestID()
-        guard let holder = flow else {
+        guard let holder = flow, let chosen = serving(user: user, now: now) else {
             return Served(
                 list: try await recommend(user: user, count: count, offset: offset, category: category), requestID: id)
         }
-        let (main, experiments) = holder.served()
-        let running = experiments.first { $0.configuration.definition.isRunning(at: now) }
-        if let running, let arm = running.arm(for: user) {
-            let list = try await recommend(user: user, count: count, offset: offset, category: category, flow: arm.flow)
+        let list = try await recommend(user: user, count: count, offset: offset, category: category, flow: chosen.flow)
+        if let running = chosen.experiment {
             holder.impressions.add(
                 Self.impression(
-                    id, experiment: running.name, arm: arm.name, user: user, route: "recommend", list, offset: offset,
-                    now: now, window: running.window))
-            return Served(list: list, requestID: id)
+                    id, experiment: running.name, arm: chosen.arm, user: user, route: "recommend", list,
+                    offset: offset, now: now, window: running.window))
+        } else {
+            recordAlways(chosen.flow, id, user: user, route: "recommend", list, offset: offset, now: now)
         }
-        let list = try await recommend(user: user, count: count, offset: offset, category: category, flow: main)
-        recordAlways(main, id, user: user, route: "recommend", list, offset: offset, now: now)
         return Served(list: list, requestID: id)
     }
 
-    /// ``neighbors(of:count:offset:)`` with a request id; recorded only with `record = "always"`.
-    public func servedNeighbors(of item: String, count: Int, offset: Int = 0) async throws -> Served? {
+    /// ``neighbors(of:count:offset:)`` with a request id; recorded only with `record = "always"`,
+    /// under `user` when the request names one (`user-id`).
+    public func servedNeighbors(of item: String, count: Int, offset: Int = 0, user: String = "") async throws
+        -> Served?
+    {
         guard let list = try await neighbors(of: item, count: count, offset: offset) else { return nil }
         let id = Self.newRequestID()
         if let main = flow?.served().flow {
-            recordAlways(main, id, user: "", route: "neighbors", list, offset: offset, now: Date())
+            recordAlways(main, id, user: user, route: "neighbors", list, offset: offset, now: Date())
         }
         return Served(list: list, requestID: id)
     }
 
-    /// ``recommend(session:count:offset:)`` with a request id; recorded only with `record = "always"`.
-    public func served(session feedback: [StoredFeedback], count: Int, offset: Int = 0) async throws -> Served {
+    /// ``recommend(session:count:offset:)`` with a request id; recorded only with `record = "always"`,
+    /// under `user` (`user-id`), or else under the user every row of the session names, if one.
+    public func served(session feedback: [StoredFeedback], count: Int, offset: Int = 0, user: String = "")
+        async throws -> Served
+    {
         let list = try await recommend(session: feedback, count: count, offset: offset)
         let id = Self.newRequestID()
         if let main = flow?.served().flow {
-            recordAlways(main, id, user: "", route: "session", list, offset: offset, now: Date())
+            let named = Set(feedback.map(\.userID))
+            let user = user.isEmpty && named.count == 1 ? named.first ?? "" : user
+            recordAlways(main, id, user: user, route: "session", list, offset: offset, now: Date())
         }
         return Served(list: list, requestID: id)
     }

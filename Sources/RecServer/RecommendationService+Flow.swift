@@ -26,9 +26,10 @@ extension RecommendationService {
         return answer.items.map { Scored(itemID: $0.itemID, score: $0.score, origins: $0.origins) }
     }
 
-    /// The flow's answer for a user, each item with the sources that proposed it and why.
+    /// The flow's answer for a user, each item with the sources that proposed it and why: the
+    /// flow of the user's arm while an experiment runs.
     public func explainFlow(user: String, count: Int, category: String?) async throws -> [Scored]? {
-        guard let flow = flow?.current().flow else { return nil }
+        guard let flow = serving(user: user)?.flow else { return nil }
         return try await recommend(user: user, count: count, offset: 0, category: category, flow: flow)
     }
 }

@@ -115,7 +115,8 @@ extension RecKitServer {
             let id = try identifier(context, "id")
             guard
                 let served = try await service.servedNeighbors(
-                    of: id, count: try count(request, limit: limit), offset: try offset(request))
+                    of: id, count: try count(request, limit: limit), offset: try offset(request),
+                    user: try namedUser(request))
             else {
                 throw HTTPError(.notFound, message: "item \(id) is not known to the model")
             }
@@ -181,7 +182,7 @@ extension RecKitServer {
             let served = try await service.served(
                 session: try FieldRules.checked(feedback.map(\.stored), anonymous: true),
                 count: try count(request, limit: limit),
-                offset: try offset(request))
+                offset: try offset(request), user: try namedUser(request))
             return try scoredResponse(
                 served.list, request: request, context: context, alwaysScored: true, requestID: served.requestID)
         }
@@ -205,6 +206,13 @@ extension RecKitServer {
                 category: try category(request))
             return list.map(ExplainedDTO.init)
         }
+    }
+
+    /// `user-id`, the user a neighbours or session answer is shown to (its impression's), if named.
+    static func namedUser(_ request: Request) throws -> String {
+        guard let user = request.uri.queryParameters.get("user-id") else { return "" }
+        try FieldRules.identifier(user, at: "user-id")
+        return user
     }
 
     static func addModel(to router: Router<Context>, service: RecommendationService, metrics: ServerMetrics) {

@@ -191,6 +191,62 @@ import _RecTestSupport
         }
     }
 
+    /// `/api/explain` shows a user in an experiment their arm's flow: its items and its sources
+    /// (the "pop" arm's one source is named after the arm, the main flow's is "knn").
+    @Test func explainShowsTheUsersArm() async throws {
+        let (service, holder) = try await service(Self.config())
+        let experiment = try #require(holder.served().experiments.first)
+        let app = Application(router: RecKitServer.makeRouter(service: service, configuration: ServerConfiguration()))
+        let users = users
+        try await app.test(.router) { client in
+            var arms = Set<String>()
+            for user in users {
+                let arm = try #require(experiment.arm(for: user))
+                arms.insert(arm.name)
+                let direct = try await service.recommend(user: user, count: 3, offset: 0, category: nil, flow: arm.flow)
+                try await client.execute(uri: "/api/explain/\(user)?n=3", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let list = try #require(try json(response) as? [[String: Any]])
+                    #expect(list.map { $0["Id"] as? String } == direct.map(\.itemID), "user \(user)")
+                    let origins = list.flatMap { $0["Sources"] as? [[String: Any]] ?? [] }
+                    let sources = Set(origins.map { $0["Name"] as? String })
+                    #expect(sources == [arm.name == "pop" ? "pop" : "knn"], "user \(user) in arm \(arm.name)")
+                }
+            }
+            #expect(arms == ["flow", "pop"])
+        }
+        await holder.impressions.close()
+    }
+
+    /// With `record = "always"`, a neighbours or session answer is recorded under the user the
+    /// request names (`user-id`, or the one user a session's rows name), else under none.
+    @Test func neighboursAndSessionsRecordTheUserTheyName() async throws {
+        let (service, holder) = try await service(Self.config(start: "2999-01-01T00:00:00Z", record: "always"))
+        let app = Application(router: RecKitServer.makeRouter(service: service, configuration: ServerConfiguration()))
+        try await app.test(.router) { client in
+            for uri in ["/api/item/i0-0/neighbors?user-id=n1", "/api/item/i0-0/neighbors"] {
+                try await client.execute(uri: uri, method: .get) { #expect($0.status == .ok) }
+            }
+            try await client.execute(uri: "/api/item/i0-0/neighbors?user-id=", method: .get) {
+                #expect($0.status == .badRequest)
+            }
+            let anonymous = #"[{"FeedbackType":"like","UserId":"","ItemId":"i0-0"}]"#
+            let named = #"[{"FeedbackType":"like","UserId":"s2","ItemId":"i0-0"}]"#
+            for (uri, body) in [
+                ("/api/session/recommend?user-id=s1", anonymous), ("/api/session/recommend", named),
+                ("/api/session/recommend", anonymous),
+            ] {
+                try await client.execute(uri: uri, method: .post, body: ByteBuffer(string: body)) {
+                    #expect($0.status == .ok)
+                }
+            }
+        }
+        await holder.impressions.close()
+        let recorded = try await service.store.experimentOutcomes(experiment: "", clickTypes: [], conversionTypes: [])
+        let byUser = Dictionary(recorded.map { ($0.userID, $0.impressions) }, uniquingKeysWith: +)
+        #expect(byUser == ["": 2, "n1": 1, "s1": 1, "s2": 1])
+    }
+
     @Test func aReloadRebuildsTheArmsAndABadArmKeepsTheOldOnes() async throws {
         let (_, holder) = try await service(Self.config())
         let file = URL(fileURLWithPath: holder.file)
