@@ -55,14 +55,45 @@ public protocol CandidateRanker: Sendable {
     func score(_ request: RankingRequest) throws -> [Float]
 }
 
+/// How ``CTRRanker/score(_:path:)`` computes: the tape-free inference path or the training graph.
+public enum CTRScoringPath: String, Sendable, CaseIterable {
+    /// Plain arrays read from the trained parameters, no tape: FM and LR pool the fields a request
+    /// shares once and add each candidate's item-side fields; DeepFM, DCN-V2 and DIN run one
+    /// batched forward over every candidate (`CTRInference+Networks.swift`). What serving uses.
+    case fast
+    /// The autodiff graph of training (`predict(_:)`) on the encoded
+    /// candidates: the reference the fast path is tested and benchmarked against.
+    case graph
+}
+
 extension CTRRanker: CandidateRanker {
-    public func score(_ request: RankingRequest) throws -> [Float] {
+    /// One click probability per candidate of `request`, in its order, by the fast path.
+    public func score(_ request: RankingRequest) throws -> [Float] { try score(request, path: .fast) }
+
+    /// One click probability per candidate of `request`, in its order, by `path`; both paths
+    /// agree to float rounding (within 1e-5 relative).
+    ///
+    /// - Throws: ``ModelError/unsuitableData(_:)`` for an hour outside 0...23 or a weekday
+    ///   outside 0...6.
+    public func score(_ request: RankingRequest, path: CTRScoringPath) throws -> [Float] {
         guard (0...23).contains(request.hour), (0...6).contains(request.weekday) else {
             throw ModelError.unsuitableData(
                 "a ranking request needs an hour in 0...23 and a weekday in 0...6, got \(request.hour) and \(request.weekday)"
             )
         }
         guard !request.candidates.isEmpty else { return [] }
+        switch path {
+        case .fast:
+            let weights = try CTRInferenceWeights(kind: kind, parameters: network.namedParameters)
+            return CTRInference.probabilities(
+                CTRRequestRows(request, space: space, users: users, items: items), weights)
+        case .graph:
+            return predict(graphBatch(request))
+        }
+    }
+
+    /// The request's candidates encoded as training encodes examples.
+    func graphBatch(_ request: RankingRequest) -> CTRBatch {
         let user = request.userFeatures ?? users[request.user] ?? .missing
         let examples = request.candidates.map { item in
             CTRExample(
@@ -75,7 +106,7 @@ extension CTRRanker: CandidateRanker {
         first.history = request.sequence
         let sequence = space.encode([first]).bags[2]
         batch.bags[2] = Array([[Int32]](repeating: sequence, count: examples.count).joined())
-        return predict(batch)
+        return batch
     }
 }
 
