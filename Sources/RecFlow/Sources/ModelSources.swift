@@ -131,12 +131,13 @@ struct SharedTagSource: CandidateSource {
 
 /// Items of the users most like this one: users who share the most of the request's newest
 /// items (cosine over item sets, from the histories a model was trained on), their items scored
-/// by the sum of their similarities.
+/// by the sum of their similarities. The user's own training history is not a neighbour.
 struct UserToUserSource: CandidateSource {
     let name: String
     let histories: [[Int32]]
     let usersOfItem: [[Int32]]
     let itemIDs: IDMap
+    let userIDs: IDMap
     let neighbours = 20
     let recent = 50
 
@@ -149,6 +150,7 @@ struct UserToUserSource: CandidateSource {
         }
         usersOfItem = users
         itemIDs = bundle.itemIDs
+        userIDs = bundle.userIDs
     }
 
     func propose(_ request: FlowRequest, limit: Int, excluding isExcluded: (String) -> Bool) async throws
@@ -156,9 +158,10 @@ struct UserToUserSource: CandidateSource {
     {
         let mine = request.recentItems(recent).compactMap { itemIDs.index(of: $0) }
         guard !mine.isEmpty else { return [] }
+        let me = request.user.flatMap { userIDs.index(of: $0) }
         var overlap: [Int32: Int] = [:]
         for item in mine {
-            for user in usersOfItem[Int(item)] { overlap[user, default: 0] += 1 }
+            for user in usersOfItem[Int(item)] where user != me { overlap[user, default: 0] += 1 }
         }
         let similar = overlap.map { user, shared in
             (user, Float(shared) / (Float(mine.count) * Float(histories[Int(user)].count)).squareRoot())
