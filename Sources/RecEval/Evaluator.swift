@@ -66,6 +66,8 @@ public struct EvaluationOptions: Sendable {
     /// (`recall_rep@K`, `ndcg_rep@K`, `recall_expl@K`, `ndcg_expl@K`, `users_rep`, `users_expl`):
     /// the `next-basket` protocol's metrics.
     public var repeatSplit = false
+    /// A second stage that reorders each case's retrieved items (full ranking only).
+    public var reranker: CaseReranker?
 
     public init() {}
 }
@@ -189,7 +191,11 @@ public enum Evaluator {
         for blockStart in stride(from: 0, to: cases.count, by: max(1, options.batchSize)) {
             let block = blockStart..<min(cases.count, blockStart + max(1, options.batchSize))
             let contexts = block.map { cases[$0].context }
-            if sampler == nil, let retriever, retriever.index != nil {
+            if sampler == nil, let reranker = options.reranker {
+                try rankReranked(
+                    try model.scoreBatch(contexts), items: items, reranker: reranker, cases: cases, block: block,
+                    ks: ks, perCase: &perCase, lists: &lists)
+            } else if sampler == nil, let retriever, retriever.index != nil {
                 try rankThroughIndex(
                     retriever, contexts: contexts, cases: cases, block: block, ks: ks, perCase: &perCase,
                     lists: &lists)

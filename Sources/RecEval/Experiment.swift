@@ -24,6 +24,8 @@ public struct ExperimentConfiguration: Sendable {
     public var excludeHistory = false
     /// Exact ranking (the default), or top-K lists from an ANN index (`--retrieval`).
     public var retrieval = RetrievalOptions(mode: .exact)
+    /// A second stage that reorders the retrieved lists before the metrics (`--rerank`).
+    public var rerank: EvaluationRerank?
 
     public init(data: String) { self.data = data }
 }
@@ -123,6 +125,13 @@ public enum Experiment {
             progress: progress.map { report in { report("indexing items", $0, $1) } })
         var evaluation = configuration.evaluation
         evaluation.repeatSplit = evaluation.repeatSplit || configuration.splitProtocol == .nextBasket
+        if let rerank = configuration.rerank {
+            guard evaluation.sampling == .full else {
+                throw DatasetError.invalidOption("--rerank reorders full rankings; drop --sampled-negatives")
+            }
+            evaluation.reranker = try CaseReranker(
+                rerank, split: data.split, phase: configuration.phase, dataset: dataset.name)
+        }
         let result = try Evaluator.evaluate(
             bundle.model, cases: cases, options: evaluation, itemPopularity: popularity,
             retriever: retriever, progress: progress)
@@ -138,7 +147,8 @@ public enum Experiment {
                 ? "full" + (retriever.index.map { ", ANN top-K (\($0.settings.summary))" } ?? "")
                 : "\(configuration.evaluation.sampling.rawValue)-\(configuration.evaluation.negatives)")
                 + (cases.count < allCases
-                    ? ", users sampled: \(cases.count) of \(allCases) (seed \(configuration.evaluation.seed))" : ""),
+                    ? ", users sampled: \(cases.count) of \(allCases) (seed \(configuration.evaluation.seed))" : "")
+                + (configuration.rerank.map { ", top \($0.depth) reranked" } ?? ""),
             metrics: result.metrics, loadSeconds: data.loadSeconds, trainingSeconds: bundle.record.seconds,
             evaluationSeconds: result.seconds, peakMemoryBytes: peakMemoryBytes(),
             reckitVersion: RecKitVersion.string, date: ISO8601DateFormatter().string(from: Date()))

@@ -26,10 +26,12 @@ struct CompareCommand: ParsableCommand {
     var evalUsers: Int?
     @Option(name: .long, help: "Write a self-contained HTML report (SVG charts, model cards) to this file.")
     var report: String?
+    @OptionGroup var rerank: RerankOptions
     @Flag(name: .long, help: "Print the whole comparison as JSON.")
     var json = false
 
     func validate() throws {
+        try rerank.check(protocol: `protocol`)
         _ = try parseProtocol(`protocol`)
         if let n = evalUsers, n <= 0 { throw ValidationError("--eval-users must be positive") }
         _ = try plan()
@@ -62,9 +64,11 @@ struct CompareCommand: ParsableCommand {
             var config = try data.experiment(protocol: `protocol`, seed: seed)
             config.historyLimit = maxHistory
             config.evaluation.userSample = evalUsers
+            try rerank.apply(to: &config)
             let comparison = try Comparison.run(config, models: try plan(), progress: progress.handler)
             try writeReport(ReportHTML.render(comparison), to: report)
-            print(json ? try jsonText(comparison) : Self.table(comparison))
+            let stages = rerank.rerank.map { "two stages: each model's top \(rerank.rerankDepth) reranked by \($0)\n" }
+            print(json ? try jsonText(comparison) : (stages ?? "") + Self.table(comparison))
         }
     }
 

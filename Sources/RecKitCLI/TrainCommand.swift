@@ -142,10 +142,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Repeat with seeds seed, seed+1, ... and report mean ± standard deviation.")
     var repeats: Int = 1
     @OptionGroup var retrieval: RetrievalOptionGroup
+    @OptionGroup var rerank: RerankOptions
     @Flag(name: .long, help: "Print the result record as JSON.")
     var json = false
 
     func validate() throws {
+        try rerank.check(protocol: `protocol`, sampledNegatives: sampledNegatives, retrieval: retrieval.retrieval)
         if `protocol` == "ctr" { return try validateCTR() }
         try refuseCTRModel(model.model)
         _ = try parseProtocol(`protocol`)
@@ -187,6 +189,7 @@ struct EvaluateCommand: ParsableCommand {
         config.excludeHistory = excludeHistory
         config.control = model.control
         config.retrieval = try retrieval.options
+        try rerank.apply(to: &config)
         return config
     }
 
