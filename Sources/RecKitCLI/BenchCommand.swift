@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Micro-benchmarks of the serving path and the numeric core.",
         subcommands: [
             FoldIn.self, ANN.self, StoreRead.self, WarmStartBench.self, Gemm.self, Transformer.self, GRU.self,
-            ExperimentBench.self,
+            ExperimentBench.self, RankBench.self,
         ])
 
     struct StoreRead: AsyncParsableCommand {
