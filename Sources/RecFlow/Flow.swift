@@ -36,13 +36,22 @@ public struct Flow: Sendable {
         configuration.positiveFeedbackTypes.isEmpty || configuration.positiveFeedbackTypes.contains(type)
     }
 
+    /// Whether a source reads the history's baskets (`repeat`, or a model that reads them): only
+    /// then are the feedback rows' times read, a cost per row.
+    var readsBaskets: Bool {
+        sources.contains { entry in
+            entry.source is RepeatSource
+                || (entry.source as? ModelSource).map { type(of: $0.bundle.model).kind.readsBaskets } == true
+        }
+    }
+
     /// A user's request from one store read (their feedback and the hidden items), and the items
     /// of `category` when one is asked for.
     public func request(
         user: String, count: Int, offset: Int = 0, category: String? = nil, store: any EventStore, now: Date = Date()
     ) async throws -> FlowRequest {
         let (feedback, hidden) = try await store.rankingInputs(
-            ofUser: user, asOf: StoreTimestamp.text(unixSeconds: now.timeIntervalSince1970), times: true)
+            ofUser: user, asOf: StoreTimestamp.text(unixSeconds: now.timeIntervalSince1970), times: readsBaskets)
         var request = FlowRequest.from(
             feedback: feedback, user: user, hidden: hidden, isPositive: isPositive, count: count, offset: offset,
             now: now)
@@ -152,8 +161,31 @@ public struct Flow: Sendable {
         }
     }
 
+    /// The rules over `items`, in order, as far as the answer needs: once only item-by-item
+    /// rules (filters and caps) are left, items go through them one at a time until `wanted` are
+    /// kept, so a list of hundreds of candidates costs what its first few dozen cost.
     func applyRules(_ items: [FlowItem], _ request: FlowRequest, _ catalog: Catalog) -> [FlowItem] {
-        rules.reduce(items) { $1.apply($0, request, catalog: catalog) }
+        Self.apply(rules, to: items, request, catalog)
+    }
+
+    static func apply(_ rules: [any FlowRule], to items: [FlowItem], _ request: FlowRequest, _ catalog: Catalog)
+        -> [FlowItem]
+    {
+        var filters: [(FlowItem) -> Bool] = []
+        var whole = rules.count
+        while whole > 0, let keeps = rules[whole - 1].filter(request, catalog: catalog) {
+            filters.insert(keeps, at: 0)
+            whole -= 1
+        }
+        let listed = rules.prefix(whole).reduce(items) { $1.apply($0, request, catalog: catalog) }
+        guard !filters.isEmpty else { return listed }
+        var kept: [FlowItem] = []
+        kept.reserveCapacity(request.wanted)
+        for item in listed where filters.allSatisfy({ $0(item) }) {
+            kept.append(item)
+            if kept.count == request.wanted { break }
+        }
+        return kept
     }
 
     /// Popular items not yet in the list and not excluded, after everything else.

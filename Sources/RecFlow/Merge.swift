@@ -12,19 +12,26 @@ public enum Merge {
         }
     }
 
-    /// Every proposed item once, with its origins in the sources' order.
-    static func origins(_ lists: [Proposals]) -> (order: [String], origins: [String: [FlowItem.Origin]]) {
-        var order: [String] = []
-        var origins: [String: [FlowItem.Origin]] = [:]
-        for list in lists {
-            for (rank, proposal) in list.proposals.enumerated() {
+    /// Every proposed item once, in the order first proposed, with its origins in the sources'
+    /// order (scores 0), and each list's proposals as positions in that array.
+    static func merged(_ lists: [Proposals]) -> (items: [FlowItem], positions: [[Int]]) {
+        var items: [FlowItem] = []
+        var position: [String: Int] = [:]
+        position.reserveCapacity(lists.reduce(0) { $0 + $1.proposals.count })
+        let positions = lists.map { list in
+            list.proposals.enumerated().map { rank, proposal in
                 let origin = FlowItem.Origin(
                     source: list.source, score: proposal.score, rank: rank, reason: proposal.reason)
-                if origins[proposal.itemID] == nil { order.append(proposal.itemID) }
-                origins[proposal.itemID, default: []].append(origin)
+                if let at = position[proposal.itemID] {
+                    items[at].origins.append(origin)
+                    return at
+                }
+                position[proposal.itemID] = items.count
+                items.append(FlowItem(itemID: proposal.itemID, score: 0, origins: [origin]))
+                return items.count - 1
             }
         }
-        return (order, origins)
+        return (items, positions)
     }
 
     /// Weighted score fusion: each source's scores are scaled to [0, 1] by their minimum and
@@ -32,18 +39,15 @@ public enum Merge {
     /// the sources that proposed it of weight × scaled score. Best first; ties keep the order in
     /// which the sources proposed them.
     public static func fusion(_ lists: [Proposals], weights: [String: Double]) -> [FlowItem] {
-        let (order, origins) = origins(lists)
-        var scaled: [String: Float] = [:]
-        for list in lists {
+        var (items, positions) = merged(lists)
+        for (list, positions) in zip(lists, positions) {
             let scores = list.proposals.map(\.score)
             guard let low = scores.min(), let high = scores.max() else { continue }
             let weight = Float(weights[list.source] ?? 1)
-            for proposal in list.proposals {
-                let unit = high > low ? (proposal.score - low) / (high - low) : 1
-                scaled[proposal.itemID, default: 0] += weight * unit
+            for (score, at) in zip(scores, positions) {
+                items[at].score += weight * (high > low ? (score - low) / (high - low) : 1)
             }
         }
-        let items = order.map { FlowItem(itemID: $0, score: scaled[$0] ?? 0, origins: origins[$0] ?? []) }
         return stableSorted(items)
     }
 
@@ -52,20 +56,21 @@ public enum Merge {
     /// (unlimited without one). Scores count down from the list's length, so later stages keep
     /// the order unless they change it.
     public static func roundRobin(_ lists: [Proposals], quotas: [String: Int]) -> [FlowItem] {
-        let (_, origins) = origins(lists)
-        var placed = Set<String>()
-        var order: [String] = []
+        let (items, positions) = merged(lists)
+        var placed = [Bool](repeating: false, count: items.count)
+        var order: [Int] = []
         var next = [Int](repeating: 0, count: lists.count)
         var used = [Int](repeating: 0, count: lists.count)
         var progress = true
         while progress {
             progress = false
             for (index, list) in lists.enumerated() where used[index] < (quotas[list.source] ?? .max) {
-                while next[index] < list.proposals.count {
-                    let item = list.proposals[next[index]].itemID
+                while next[index] < positions[index].count {
+                    let at = positions[index][next[index]]
                     next[index] += 1
-                    if placed.insert(item).inserted {
-                        order.append(item)
+                    if !placed[at] {
+                        placed[at] = true
+                        order.append(at)
                         used[index] += 1
                         progress = true
                         break
@@ -73,8 +78,10 @@ public enum Merge {
                 }
             }
         }
-        return order.enumerated().map { position, item in
-            FlowItem(itemID: item, score: Float(order.count - position), origins: origins[item] ?? [])
+        return order.enumerated().map { rank, at in
+            var item = items[at]
+            item.score = Float(order.count - rank)
+            return item
         }
     }
 

@@ -57,6 +57,34 @@ import Testing
         #expect(filtered.map(\.itemID) == ["b", "d"])
     }
 
+    /// The flow stops at the answer's length once only filters and caps are left, and keeps what
+    /// applying every rule to the whole list and cutting it would keep.
+    @Test func filtersStopOnceTheAnswerIsFull() {
+        let categories = ["food", "toys", "books", "tools"]
+        let stored = (0..<300).map { index in
+            StoredItem(
+                itemID: "i\(index)", categories: index % 7 == 0 ? [] : [categories[index % 4], categories[index % 3]],
+                labels: .array(index % 5 == 0 ? [.string("out_of_stock")] : []))
+        }
+        let catalog = catalog(stored)
+        // Scores in a scrambled order, some equal.
+        let items = stored.indices.map { FlowItem(itemID: stored[$0].itemID, score: Float($0 * 37 % 101), origins: []) }
+        let rules: [[any FlowRule]] = [
+            [CategoryCap(maximum: 2), HideLabel(label: "out_of_stock")],
+            [HideLabel(label: "out_of_stock"), CategoryCap(maximum: 1), CategoryFilter(categories: ["food", "toys"])],
+            [CategoryCap(maximum: 3), Freshness(age: 1, boost: 2), CategoryCap(maximum: 1)],
+        ]
+        for chain in rules {
+            for count in [1, 10, 40] {
+                var asked = request()
+                asked.count = count
+                let whole = chain.reduce(items) { $1.apply($0, asked, catalog: catalog) }
+                let answer = Flow.apply(chain, to: items, asked, catalog)
+                #expect(answer.map(\.itemID) == whole.prefix(count).map(\.itemID))
+            }
+        }
+    }
+
     @Test func hideLabelReadsArraysAndObjects() {
         let items = ["a", "b", "c", "d"].map { FlowItem(itemID: $0, score: 1, origins: []) }
         let catalog = catalog([

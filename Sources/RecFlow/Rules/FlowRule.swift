@@ -4,29 +4,49 @@ import Foundation
 /// ranked list. Rules run in the configuration's order.
 public protocol FlowRule: Sendable {
     func apply(_ items: [FlowItem], _ request: FlowRequest, catalog: Catalog) -> [FlowItem]
+    /// For a rule that decides item by item in list order (a filter or a cap), the decision as a
+    /// function called once per item in order, so that the flow can stop once its answer is full;
+    /// nil (the default) for a rule that needs the whole list. Called on every item, in order, it
+    /// keeps exactly what ``apply(_:_:catalog:)`` keeps.
+    func filter(_ request: FlowRequest, catalog: Catalog) -> ((FlowItem) -> Bool)?
+}
+
+extension FlowRule {
+    public func filter(_ request: FlowRequest, catalog: Catalog) -> ((FlowItem) -> Bool)? { nil }
+}
+
+/// A rule that keeps or drops each item by the items kept before it: its ``FlowRule/apply(_:_:catalog:)``
+/// is its ``FlowRule/filter(_:catalog:)`` over the list.
+public protocol FilterRule: FlowRule {}
+
+extension FilterRule {
+    public func apply(_ items: [FlowItem], _ request: FlowRequest, catalog: Catalog) -> [FlowItem] {
+        guard let keeps = filter(request, catalog: catalog) else { return items }
+        return items.filter(keeps)
+    }
 }
 
 /// Keeps only items of at least one of `categories`.
-public struct CategoryFilter: FlowRule {
+public struct CategoryFilter: FilterRule {
     public let categories: Set<String>
 
     public init(categories: Set<String>) { self.categories = categories }
 
-    public func apply(_ items: [FlowItem], _ request: FlowRequest, catalog: Catalog) -> [FlowItem] {
-        items.filter { !categories.isDisjoint(with: catalog[$0.itemID]?.categories ?? []) }
+    public func filter(_ request: FlowRequest, catalog: Catalog) -> ((FlowItem) -> Bool)? {
+        { !categories.isDisjoint(with: catalog[$0.itemID]?.categories ?? []) }
     }
 }
 
 /// At most `maximum` items of any one category, in list order: an item is skipped when one of
 /// its categories is full. Items without categories are never capped.
-public struct CategoryCap: FlowRule {
+public struct CategoryCap: FilterRule {
     public let maximum: Int
 
     public init(maximum: Int) { self.maximum = maximum }
 
-    public func apply(_ items: [FlowItem], _ request: FlowRequest, catalog: Catalog) -> [FlowItem] {
+    public func filter(_ request: FlowRequest, catalog: Catalog) -> ((FlowItem) -> Bool)? {
         var counts: [String: Int] = [:]
-        return items.filter { item in
+        return { item in
             guard let categories = catalog[item.itemID]?.categories, !categories.isEmpty else { return true }
             guard categories.allSatisfy({ counts[$0, default: 0] < maximum }) else { return false }
             // A category listed twice counts once.
@@ -39,13 +59,13 @@ public struct CategoryCap: FlowRule {
 }
 
 /// Leaves out items whose labels hold `label` (``Catalog/Item/labels``).
-public struct HideLabel: FlowRule {
+public struct HideLabel: FilterRule {
     public let label: String
 
     public init(label: String) { self.label = label }
 
-    public func apply(_ items: [FlowItem], _ request: FlowRequest, catalog: Catalog) -> [FlowItem] {
-        items.filter { catalog[$0.itemID]?.labels.contains(label) != true }
+    public func filter(_ request: FlowRequest, catalog: Catalog) -> ((FlowItem) -> Bool)? {
+        { catalog[$0.itemID]?.labels.contains(label) != true }
     }
 }
 
