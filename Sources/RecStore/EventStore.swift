@@ -80,10 +80,10 @@ public protocol EventStore: Sendable {
     /// (rows without a timestamp are left out), by day then type (`+Stats.swift`).
     func feedbackPerDay(days: Int) async throws -> [(type: String, day: String, count: Int)]
 
-    /// Stores impressions (their items, positions and gains); one already stored (by request id)
+    /// Stores impressions (each in one row with its items); one already stored (by request id)
     /// is kept as it is. Returns the impressions written (`+Impressions.swift`, issue 47).
     @discardableResult func insertImpressions(_ impressions: [StoredImpression]) async throws -> Int
-    /// Deletes impressions shown before `time` (store form) and their items; returns how many.
+    /// Deletes impressions shown before `time` (store form); returns how many.
     func deleteImpressions(before time: String) async throws -> Int
     /// An experiment's figures per arm, user and day, positive feedback of `clickTypes` (every
     /// type if empty) and `conversionTypes` attributed to the impressions at read time.
@@ -231,16 +231,6 @@ public enum EventStores {
 
 /// Rules both backends share.
 enum StoreRules {
-    /// In an attribution query over impression `i`, its item `s` and a feedback row `f`: a newer
-    /// impression of the same item to the same user in the same experiment and arm, shown no
-    /// later than the feedback (ties in time broken by request id). The feedback counts for that
-    /// one only, so a click counts once however often the item was shown before it.
-    static let laterImpression = """
-        SELECT 1 FROM impressions j JOIN impression_items t ON t.request_id = j.request_id
-        WHERE j.experiment = i.experiment AND j.arm = i.arm AND j.user_id = i.user_id AND t.item_id = s.item_id
-        AND j.time <= f.timestamp AND (j.time > i.time OR (j.time = i.time AND j.request_id > i.request_id))
-        """
-
     /// The bulk import's check of feedback rows: ``FieldRules``, except that a timestamp must
     /// already be in the store's form (as ``StoreImport`` writes it) instead of being rewritten.
     static func validate(_ feedback: [StoredFeedback]) throws {

@@ -88,15 +88,44 @@ public struct StoredExperiment: Sendable, Equatable {
 
 /// The SQL both backends share.
 enum ImpressionSQL {
-    /// The rows impressions are stored in, with the positions and gains of their items.
-    static func itemRows(_ impressions: [StoredImpression]) -> [(
-        request: String, position: Int, item: String, gain: Double
-    )] {
-        impressions.flatMap { impression in
-            impression.items.enumerated().map { offset, item in
-                let position = impression.firstPosition + offset
-                return (impression.requestID, position, item, StoredImpression.gain(atPosition: position))
+    /// An impression's items as SQLite's `impressions.items` holds them: a JSON array of strings.
+    static func itemsText(_ items: [String]) -> String { JSONValue.array(items.map(JSONValue.string)).text }
+
+    /// A row of an attribution read: with `kind` 0, the impressions of one arm, user and day;
+    /// with `kind` 1, the attributed clicks and conversions at one position of those impressions.
+    struct OutcomeRow {
+        var day: String
+        var arm: String
+        var userID: String
+        var kind: Int
+        var position: Int
+        var impressions: Int
+        var clicks: Int
+        var conversions: Int
+    }
+
+    /// The figures of `rows` ordered by day, arm, user and kind: a kind-0 row opens an arm, user
+    /// and day, and the kind-1 rows after it add their clicks, conversions and the clicks' gains
+    /// (``StoredImpression/gain(atPosition:)``, computed here so that neither backend needs a
+    /// logarithm in SQL).
+    static func outcomes(_ rows: [OutcomeRow]) -> [ExperimentUserDay] {
+        var figures: [ExperimentUserDay] = []
+        for row in rows {
+            if row.kind == 0 {
+                figures.append(
+                    ExperimentUserDay(
+                        arm: row.arm, userID: row.userID, day: row.day, impressions: row.impressions, clicks: 0,
+                        conversions: 0, gain: 0))
+                continue
             }
+            guard var last = figures.last, last.arm == row.arm, last.userID == row.userID, last.day == row.day else {
+                continue
+            }
+            last.clicks += row.clicks
+            last.conversions += row.conversions
+            last.gain += Double(row.clicks) * StoredImpression.gain(atPosition: row.position)
+            figures[figures.count - 1] = last
         }
+        return figures
     }
 }

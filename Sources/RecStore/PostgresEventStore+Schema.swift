@@ -66,6 +66,7 @@ extension PostgresEventStore {
         versionsMigration,
         impressionsMigration,
         configsMigration,
+        impressionItemsMigration,
     ]
 
     /// The feedback table's secondary indexes as the migrations leave them; a bulk load drops

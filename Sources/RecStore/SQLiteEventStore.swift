@@ -94,6 +94,7 @@ public final class SQLiteEventStore: EventStore {
         registerVersionsMigration(&migrator)
         registerImpressionsMigration(&migrator)
         registerConfigsMigration(&migrator)
+        registerImpressionItemsMigration(&migrator)
         return migrator
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import _RecStoreTestSupport
 import _RecTestSupport
@@ -75,6 +76,56 @@ struct ImpressionStoreTests {
         // Every type counts when none is named: u2's read of y too.
         let any = try await store.experimentOutcomes(experiment: "e", clickTypes: [], conversionTypes: [])
         #expect(any.first { $0.userID == "u2" }?.clicks == 2)
+        await store.close()
+    }
+
+    /// Impressions stored before migration v7 (an `impression_items` row per shown item, here
+    /// written out of order) are moved into their rows: positions, attribution and gains as before.
+    @Test(arguments: StoreBackend.allCases)
+    func impressionsStoredBeforeV7AreMovedIntoTheirRows(backend: StoreBackend) async throws {
+        let location = try await backend.newLocation()
+        let old = [
+            "INSERT INTO impressions (request_id, experiment, arm, user_id, route, time, until) VALUES "
+                + "('r1', 'e', 'a', 'u1', 'recommend', '2026-12-01T10:00:00Z', '2026-12-01T11:00:00Z'), "
+                + "('r2', 'e', 'a', 'u1', 'recommend', '2026-12-01T10:30:00Z', '2026-12-01T11:30:00Z'), "
+                + "('r4', 'e', 'b', 'u3', 'recommend', '2026-12-02T09:00:00Z', '2026-12-02T10:00:00Z')",
+            "INSERT INTO impression_items (request_id, position, item_id, gain) VALUES "
+                + "('r1', 5, 'x', 0), ('r1', 3, 'y', 0), ('r1', 4, 'z', 0), ('r2', 1, 'y', 0)",
+        ]
+        switch backend {
+        case .sqlite:
+            let queue = try DatabaseQueue(path: location)
+            try SQLiteEventStore.migrator.migrate(queue, upTo: "v6: published flow configurations")
+            try await queue.write { db in for statement in old { try db.execute(sql: statement) } }
+            try queue.close()
+        case .postgres:
+            // Migrated, then taken back to v6's tables.
+            await (try await EventStores.open(location)).close()
+            let back = [
+                "ALTER TABLE impressions DROP COLUMN first_position, DROP COLUMN items",
+                PostgresEventStore.impressionsMigration.statements[3],
+                "DELETE FROM reckit_migrations WHERE name = '\(PostgresEventStore.impressionItemsMigration.name)'",
+            ]
+            for statement in back + old { try await StoreBackend.execute(statement, on: location) }
+        }
+        let store = try await EventStores.open(location)
+        try await store.insertFeedback(
+            [
+                // y: counted once, for r2 (position 1); z: r1's position 4.
+                Self.feedback("click", "u1", "y", "2026-12-01T10:40:00Z"),
+                Self.feedback("click", "u1", "z", "2026-12-01T10:10:00Z"),
+            ], overwrite: false)
+        let rows = try await store.experimentOutcomes(experiment: "e", clickTypes: ["click"], conversionTypes: [])
+        #expect(
+            rows == [
+                ExperimentUserDay(
+                    arm: "a", userID: "u1", day: "2026-12-01", impressions: 2, clicks: 2, conversions: 2,
+                    gain: 1 + 1 / log2(5.0)),
+                ExperimentUserDay(
+                    arm: "b", userID: "u3", day: "2026-12-02", impressions: 1, clicks: 0, conversions: 0, gain: 0),
+            ])
+        // The moved rows keep their request ids: written again, nothing new.
+        #expect(try await store.insertImpressions(Array(Self.impressions.prefix(2))) == 0)
         await store.close()
     }
 
