@@ -9,7 +9,29 @@
 #
 # RANKER=0 leaves the ranker out (the merge orders the candidates).
 #
-# usage: [ROUNDS=3] [RANKER=1] [RECKIT=.build/release/reckit] benchmarks/flow_load.sh
+# ITEMS=N runs the same comparison on a synthetic long-tail log instead of ml-1m (issue 45's "at
+# 10^6 items with index-served sources"): `reckit data synth --users USERS --items N --events
+# EVENTS --niche NICHE --seed 1` (defaults 200,000 users, 10^7 events, niche 0.1), imported into
+# the store, ALS with 64 factors trained with its HNSW index (`--retrieval ann`), and both servers
+# started with `--retrieval ann`: the one model, the flow's model source and its item-to-item source
+# all search the index (item-to-item through `Retriever.similarItems`); each server's retrieval
+# line is printed. Each step's time and each server's peak RSS are printed too.
+#   ITEMS=1000000 benchmarks/flow_load.sh
+# What that run costs, extrapolated from two small runs (ROUNDS=1, on a machine at load 17, so
+# upper bounds) and docs/scale.md's figures at 10^7 events over 10^6 items:
+#   ITEMS=20000 EVENTS=100000 USERS=2000: synth 1 s, import 2 s (73 MiB), train 12 s (81 MiB),
+#     ranker 16 s (120 MiB); servers ready in 1 s, peak RSS 78 MiB (model), 100 MiB (flow).
+#   ITEMS=100000 EVENTS=1000000 USERS=20000: import 14 s (255 MiB), train 68 s (210 MiB), ranker
+#     216 s (467 MiB); servers ready in 3 s and 10 s, peak RSS 176 and 251 MiB.
+#   ITEMS=1000000 (10^7 events): synth ~4 s; import ~2.5 min (~2 GiB); train ~4 min (ALS fit ~40 s,
+#     the index over ~10^6 items ~3 min, ~1.4 GiB); the ranker's `evaluate --protocol ctr` grows
+#     with the events: ~35-40 min and ~3-4 GiB, the bulk of the run (RANKER=0 skips it); servers
+#     ready in ~20 s each, ~0.7 GiB (model, the index) and ~1.5 GiB (flow: the index, the catalogue
+#     of 10^6 items, the ranker); wrk ROUNDS x 2 x 20 s. In all ~50 min (~15 min with RANKER=0),
+#     peak ~4 GiB, ~3 GiB of disk under /tmp (the log, the SQLite store, the model and its index).
+#
+# usage: [ROUNDS=3] [RANKER=1] [ITEMS=N [USERS=200000] [EVENTS=10000000] [NICHE=0.1]]
+#        [RECKIT=.build/release/reckit] benchmarks/flow_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${ROUNDS:-3}"
@@ -20,11 +42,34 @@ work=$(mktemp -d /tmp/reckit-flow-load.XXXXXX)
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 unset OPENBLAS_CORETYPE
-$R data fetch ml-1m >/dev/null
-$R db import ml-1m --db "$work/events.sqlite" >/dev/null
+# One step, timed, with its peak RSS (GNU time), quiet unless it fails.
+step() {
+    local name="$1"
+    shift
+    local start=$SECONDS
+    if ! /usr/bin/time -f "%M" -o "$work/$name.rss" "$@" >"$work/$name.log" 2>&1; then
+        tail -20 "$work/$name.log" >&2
+        return 1
+    fi
+    echo "$name: $((SECONDS - start)) s, peak RSS $(($(tail -1 "$work/$name.rss") / 1024)) MiB"
+}
 mkdir -p "$work/models"
-$R train --data ml-1m --model als --out "$work/models/als" >/dev/null 2>&1
-[ "${RANKER:-1}" = 0 ] || $R evaluate --protocol ctr --data ml-1m --model fm --param epochs=2 --save-model "$work/models/ranker" >/dev/null 2>&1
+if [ -n "${ITEMS:-}" ]; then
+    data="$work/synth"
+    step synth $R data synth --users "${USERS:-200000}" --items "$ITEMS" --events "${EVENTS:-10000000}" \
+        --niche "${NICHE:-0.1}" --seed 1 --out "$data"
+    retrieval=(--retrieval ann)
+    factors=(--param factors=64)
+else
+    data=ml-1m
+    $R data fetch ml-1m >/dev/null
+    retrieval=()
+    factors=()
+fi
+step import $R db import "$data" --db "$work/events.sqlite"
+step train $R train --data "$data" --model als "${factors[@]}" --out "$work/models/als" "${retrieval[@]}"
+[ "${RANKER:-1}" = 0 ] || step ranker $R evaluate --protocol ctr --data "$data" --model fm --param epochs=2 \
+    --save-model "$work/models/ranker"
 cat >"$work/flow.toml" <<'TOML'
 [[recommend.sources]]
 name = "als"
@@ -75,16 +120,21 @@ port=18287
 declare -A args=([model]="--model $work/models/als" [flow]="--config $work/flow.toml")
 for round in $(seq "$rounds"); do
     for side in model flow; do
+        start=$SECONDS
         # shellcheck disable=SC2086
-        $R serve ${args[$side]} --db "$work/events.sqlite" --port $port >/dev/null 2>&1 &
+        $R serve ${args[$side]} --db "$work/events.sqlite" --port $port "${retrieval[@]}" >"$work/$side.log" 2>&1 &
         server=$!
-        for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/api/health/ready" >/dev/null && break; sleep 0.1; done
+        for _ in $(seq 3000); do curl -sf "http://127.0.0.1:$port/api/health/ready" >/dev/null && break; sleep 0.1; done
+        if [ "$round" = 1 ]; then
+            echo "$side: ready after $((SECONDS - start)) s; $(grep -o 'retrieval: [^"]*' "$work/$side.log" | sort -u | paste -sd ';')"
+        fi
         curl -sf "http://127.0.0.1:$port/api/recommend/1?n=10" >/dev/null || true
         out=$(timeout 60 wrk -t1 -c8 -d20s --latency -s "$work/recommend.lua" "http://127.0.0.1:$port")
         rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
         p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
         errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-        echo "round $round $side: $rate requests/s, p99 $p99${errors:+, $errors non-2xx}"
+        rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
+        echo "round $round $side: $rate requests/s, p99 $p99${errors:+, $errors non-2xx}, peak RSS $rss MiB"
         echo "$side $rate $p99" >>"$work/rates"
         kill "$server"; wait "$server" 2>/dev/null || true; server=""
     done
