@@ -93,11 +93,13 @@ public struct CTRRanker: Sendable {
     ///
     /// - Parameters:
     ///   - parameters: `--param` values (``CTRHyperParameters``).
+    ///   - encoded: Changes the encoded training and validation examples (feature selection
+    ///     blanks the fields it leaves out).
     ///   - progress: Called after every epoch.
     /// - Throws: ``ModelError`` for a bad parameter or a diverging loss.
     public static func fit(
         kind: CTRModelKind, parameters: [String: String] = [:], dataset: CTRDataset, split: CTRSplit,
-        progress: ((CTREpoch) -> Void)? = nil
+        encoded: (CTRBatch) -> CTRBatch = { $0 }, progress: ((CTREpoch) -> Void)? = nil
     ) throws -> CTRRanker {
         guard !split.train.isEmpty, !split.validation.isEmpty else {
             throw ModelError.unsuitableData("the ctr split needs training and validation events")
@@ -110,8 +112,8 @@ public struct CTRRanker: Sendable {
         for (index, id) in dataset.log.itemIDs.externalIDs.enumerated() { items[id] = dataset.itemFeatures[index] }
         var ranker = CTRRanker(kind: kind, settings: settings, space: space, users: users, items: items)
         ranker.epochs = try CTRTrainer.train(
-            ranker.network, train: dataset.batch(split.train, in: space),
-            validation: dataset.batch(split.validation, in: space), settings: settings, progress: progress)
+            ranker.network, train: encoded(dataset.batch(split.train, in: space)),
+            validation: encoded(dataset.batch(split.validation, in: space)), settings: settings, progress: progress)
         return ranker
     }
 
