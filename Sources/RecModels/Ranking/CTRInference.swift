@@ -28,23 +28,20 @@ struct CTRRequestRows {
     static let genreWidth = CTRItemFeatures.genreLimit
     static let titleWidth = CTRItemFeatures.titleLimit
 
-    /// The rows of `request`, its hour and weekday already checked.
+    /// The rows of `request`, its hour and weekday already checked; a candidate's rows come from
+    /// `cache` (by item id) when it holds them, else from its features in `items`.
     init(
         _ request: RankingRequest, space: CTRFeatureSpace, users: [String: CTRUserFeatures],
-        items features: [String: CTRItemFeatures]
+        items features: [String: CTRItemFeatures], cache: [String: CTRItemRows] = [:]
     ) {
-        let offsets = space.offsets
-        func row(_ field: CTRField, _ token: String) -> Int32 {
-            let index = CTRRequestRows.position[field] ?? 0
-            return Int32(offsets[index]) + space.vocabularies[index].index(of: token)
-        }
         let user = request.userFeatures ?? users[request.user] ?? .missing
         shared = [
-            row(.user, request.user), row(.gender, user.gender), row(.age, user.age),
-            row(.occupation, user.occupation), row(.zipPrefix, user.zipPrefix), row(.hour, String(request.hour)),
-            row(.weekday, String(request.weekday)),
+            Self.row(.user, request.user, space), Self.row(.gender, user.gender, space),
+            Self.row(.age, user.age, space), Self.row(.occupation, user.occupation, space),
+            Self.row(.zipPrefix, user.zipPrefix, space), Self.row(.hour, String(request.hour), space),
+            Self.row(.weekday, String(request.weekday), space),
         ]
-        sequence = request.sequence.suffix(space.historyLimit).map { row(.item, $0) }
+        sequence = request.sequence.suffix(space.historyLimit).map { Self.row(.item, $0, space) }
         count = request.candidates.count
         (items, years) = ([], [])
         items.reserveCapacity(count)
@@ -52,21 +49,47 @@ struct CTRRequestRows {
         genres = [Int32](repeating: 0, count: count * Self.genreWidth)
         titles = [Int32](repeating: 0, count: count * Self.titleWidth)
         for (n, id) in request.candidates.enumerated() {
-            let item = features[id] ?? .missing
-            items.append(row(.item, id))
-            years.append(row(.year, item.year))
-            for (p, genre) in item.genres.prefix(Self.genreWidth).enumerated() {
-                genres[n * Self.genreWidth + p] = row(.genres, genre)
-            }
-            for (p, word) in item.titleTokens.prefix(Self.titleWidth).enumerated() {
-                titles[n * Self.titleWidth + p] = row(.titleTokens, word)
-            }
+            let rows = cache[id] ?? CTRItemRows(id, features[id] ?? .missing, space: space)
+            items.append(rows.item)
+            years.append(rows.year)
+            for (p, genre) in rows.genres.enumerated() { genres[n * Self.genreWidth + p] = genre }
+            for (p, word) in rows.titles.enumerated() { titles[n * Self.titleWidth + p] = word }
         }
+    }
+
+    /// The row of `token` in `field`'s part of the shared table.
+    static func row(_ field: CTRField, _ token: String, _ space: CTRFeatureSpace) -> Int32 {
+        let index = position[field] ?? 0
+        return Int32(space.offsets[index]) + space.vocabularies[index].index(of: token)
     }
 
     /// Each field's position in ``CTRField/allCases``, which orders the vocabularies.
     private static let position: [CTRField: Int] = Dictionary(
         uniqueKeysWithValues: CTRField.allCases.enumerated().map { ($0.element, $0.offset) })
+}
+
+/// One item's rows in a ranker's table, looked up by name once (when the ranker is built)
+/// instead of on every request that proposes it.
+struct CTRItemRows: Sendable {
+    var item: Int32
+    var year: Int32
+    /// At most ``CTRRequestRows/genreWidth`` and ``CTRRequestRows/titleWidth``, no padding.
+    var genres: [Int32]
+    var titles: [Int32]
+
+    init(_ id: String, _ features: CTRItemFeatures, space: CTRFeatureSpace) {
+        item = CTRRequestRows.row(.item, id, space)
+        year = CTRRequestRows.row(.year, features.year, space)
+        genres = features.genres.prefix(CTRRequestRows.genreWidth).map { CTRRequestRows.row(.genres, $0, space) }
+        titles = features.titleTokens.prefix(CTRRequestRows.titleWidth).map {
+            CTRRequestRows.row(.titleTokens, $0, space)
+        }
+    }
+
+    /// The rows of every item of `items`.
+    static func table(_ items: [String: CTRItemFeatures], space: CTRFeatureSpace) -> [String: CTRItemRows] {
+        items.reduce(into: [:]) { $0[$1.key] = CTRItemRows($1.key, $1.value, space: space) }
+    }
 }
 
 /// A table's vectors for one request: the shared fields once and each candidate's own fields.

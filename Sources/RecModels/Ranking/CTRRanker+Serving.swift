@@ -86,7 +86,7 @@ extension CTRRanker: CandidateRanker {
         case .fast:
             let weights = try CTRInferenceWeights(kind: kind, parameters: network.namedParameters)
             return CTRInference.probabilities(
-                CTRRequestRows(request, space: space, users: users, items: items), weights)
+                CTRRequestRows(request, space: space, users: users, items: items, cache: itemRows), weights)
         case .graph:
             return predict(graphBatch(request))
         }

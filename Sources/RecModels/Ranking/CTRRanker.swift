@@ -76,6 +76,8 @@ public struct CTRRanker: Sendable {
     public let users: [String: CTRUserFeatures]
     /// Raw features by external item id, every item of the data set.
     public let items: [String: CTRItemFeatures]
+    /// Every item's rows in the table, for scoring without looking its features up by name.
+    let itemRows: [String: CTRItemRows]
     /// The training curve; empty for a ranker built but not trained.
     public internal(set) var epochs: [CTREpoch] = []
     let network: AnyCTRNetwork
@@ -86,6 +88,7 @@ public struct CTRRanker: Sendable {
         users: [String: CTRUserFeatures], items: [String: CTRItemFeatures]
     ) {
         (self.kind, self.settings, self.space, self.users, self.items) = (kind, settings, space, users, items)
+        itemRows = CTRItemRows.table(items, space: space)
         network = AnyCTRNetwork(kind: kind, rows: space.rowCount, settings: settings)
     }
 
