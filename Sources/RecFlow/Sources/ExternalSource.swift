@@ -67,7 +67,11 @@ struct ExternalSource: CandidateSource {
     }
 
     /// `work`'s result, or an error once `seconds` have passed: the caller resumes at the
-    /// deadline even if `work` does not stop when cancelled.
+    /// deadline and `work` is left to end by itself (the session's own timeout, the next whole
+    /// second, ends a request). It is not cancelled: on Linux, cancelling a task that awaits
+    /// `URLSession.data` runs `URLSessionTask.cancel` under the task's status lock, and it waits
+    /// there on the session's queue while that queue, finishing the same request, waits for the
+    /// lock (a deadlock seen in the test suite).
     static func withDeadline<T: Sendable>(
         seconds: Double, name: String, _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {
@@ -82,14 +86,13 @@ struct ExternalSource: CandidateSource {
                 else { return }
                 continuation.resume(with: result)
             }
-            let task = Task {
+            Task {
                 do { finish(.success(try await work())) } catch { finish(.failure(error)) }
             }
             // The deadline fires on a Dispatch thread, not the concurrency pool: requests that
             // keep the pool's threads busy cannot delay it.
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
                 finish(.failure(Failure(description: "no answer within \(seconds) s")))
-                task.cancel()
             }
         }
     }
