@@ -66,40 +66,19 @@ extension FeatureSelection {
         let split = dataset.split(splitKind, seed: seed)
         var settings = parameters
         if settings["seed"] == nil { settings["seed"] = String(seed) }
-        let groups = CTRFeatureGroup.allCases
-        func evaluate(_ kept: Set<CTRFeatureGroup>, _ label: String) throws -> Double {
+        func evaluate(_ kept: Set<FeatureGroup>, _ label: String) throws -> Double {
+            let keeping = Set(CTRFeatureGroup.allCases.filter { kept.contains($0.group) })
             let ranker = try CTRRanker.fit(
                 kind: kind, parameters: settings, dataset: dataset, split: split,
-                encoded: { CTRFeatureGroup.blank($0, keeping: kept) })
+                encoded: { CTRFeatureGroup.blank($0, keeping: keeping) })
             let value = ranker.epochs.map(\.validationAUC).filter { !$0.isNaN }.max() ?? 0
             onRun?(label, value)
             return value
         }
-        let all = Set(groups)
-        let withAll = try evaluate(all, "all groups")
-        let withNone = try evaluate([], "no groups (ids only)")
-        var ablation: [FeatureGroupEffect] = []
-        for group in groups {
-            let without = try evaluate(all.subtracting([group]), "without \(group.group)")
-            ablation.append(FeatureGroupEffect(group: group.group, without: without, contribution: withAll - without))
-        }
-        ablation.sort { $0.contribution > $1.contribution }
-        var steps: [ForwardStep] = []
-        var chosen = Set<CTRFeatureGroup>()
-        var current = withNone
-        while forward && chosen.count < groups.count {
-            var best: (group: CTRFeatureGroup, value: Double)?
-            for group in groups where !chosen.contains(group) {
-                let value = try evaluate(chosen.union([group]), "forward: \(chosen.count + 1) groups, + \(group.group)")
-                if value > best?.value ?? current { best = (group, value) }
-            }
-            guard let best else { break }
-            chosen.insert(best.group)
-            current = best.value
-            steps.append(ForwardStep(added: best.group.group, objective: best.value))
-        }
+        let found = try search(
+            CTRFeatureGroup.allCases.map(\.group), forward: forward, none: "no groups (ids only)", evaluate)
         return FeatureSelectionResult(
-            model: kind.rawValue, objective: "auc", withAll: withAll, withNone: withNone, ablation: ablation,
-            forward: steps)
+            model: kind.rawValue, objective: "auc", withAll: found.withAll, withNone: found.withNone,
+            ablation: found.ablation, forward: found.forward)
     }
 }

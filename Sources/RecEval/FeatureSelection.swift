@@ -56,9 +56,22 @@ public enum FeatureSelection {
             onRun?(label, value)
             return value
         }
+        let found = try search(groups, forward: forward, none: "no groups", evaluate)
+        return FeatureSelectionResult(
+            model: configuration.model.rawValue, objective: objective, withAll: found.withAll,
+            withNone: found.withNone, ablation: found.ablation, forward: found.forward)
+    }
+
+    /// Ablation (every group left out in turn) and greedy forward selection (from none, add the
+    /// group that raises the score most while one does) over `groups`: `evaluate` scores a set of
+    /// kept groups, its label saying which run it is; `none` labels the run that keeps none.
+    static func search(
+        _ groups: [FeatureGroup], forward: Bool, none: String,
+        _ evaluate: (Set<FeatureGroup>, String) throws -> Double
+    ) rethrows -> (withAll: Double, withNone: Double, ablation: [FeatureGroupEffect], forward: [ForwardStep]) {
         let all = Set(groups)
         let withAll = try evaluate(all, "all groups")
-        let withNone = try evaluate([], "no groups")
+        let withNone = try evaluate([], none)
         var ablation: [FeatureGroupEffect] = []
         for group in groups {
             let without = try evaluate(all.subtracting([group]), "without \(group)")
@@ -82,9 +95,7 @@ public enum FeatureSelection {
                 steps.append(ForwardStep(added: bestGroup, objective: bestValue))
             }
         }
-        return FeatureSelectionResult(
-            model: configuration.model.rawValue, objective: objective, withAll: withAll, withNone: withNone,
-            ablation: ablation, forward: steps)
+        return (withAll, withNone, ablation, steps)
     }
 
     /// Every column of the item and user tables, in table order.
